@@ -1,0 +1,113 @@
+// Package config reads complyflow's settings from the environment. Every
+// default fits the embedded mode of `make run`, so a fresh checkout needs none.
+package config
+
+import (
+	"fmt"
+	"os"
+	"strings"
+	"time"
+)
+
+// Config is every setting a complyflow process reads.
+type Config struct {
+	// DatabaseURL is the application's connection: a role that does not own
+	// the tables, so row-level security and the audit log's grants apply.
+	DatabaseURL string
+	// DatabaseOwnerURL connects as the role that owns the tables; only
+	// migrations use it. It defaults to DatabaseURL.
+	DatabaseOwnerURL string
+
+	TemporalAddress   string
+	TemporalNamespace string
+
+	SMTPAddr     string
+	SMTPFrom     string
+	SMTPUsername string
+	SMTPPassword string
+
+	SlackBotToken      string
+	SlackSigningSecret string
+	SlackAPIURL        string
+	// SlackAnnounceChannel is where policy announcements are posted.
+	SlackAnnounceChannel string
+
+	PortalAddr    string
+	PortalBaseURL string
+	// LinkSigningKeys signs the links in emails. The first key signs; every
+	// key verifies, so a rotated-out key keeps working for its grace period.
+	LinkSigningKeys [][]byte
+	// LinkTTL is how long a task link stays valid.
+	LinkTTL time.Duration
+
+	// DevMail runs the local SMTP sink (and /dev/mail) because no SMTP_ADDR was given.
+	DevMail bool
+	// MetricsAddr serves Prometheus metrics; empty disables them.
+	MetricsAddr string
+}
+
+// Defaults for the embedded mode.
+const (
+	DefaultDatabaseURL  = "postgres://complyflow_app:complyflow_app@127.0.0.1:5432/complyflow?sslmode=disable"
+	DefaultOwnerURL     = "postgres://complyflow_owner:complyflow_owner@127.0.0.1:5432/complyflow?sslmode=disable"
+	DefaultTemporal     = "127.0.0.1:7233"
+	DefaultNamespace    = "default"
+	DefaultDevSMTPAddr  = "127.0.0.1:1025"
+	DefaultSMTPFrom     = "complyflow@localhost"
+	DefaultPortalAddr   = "127.0.0.1:8080"
+	DefaultLinkTTL      = 30 * 24 * time.Hour
+	devLinkSigningKey   = "complyflow-dev-link-signing-key-change-me"
+	DefaultSlackChannel = "#security-policies"
+)
+
+// FromEnv reads the environment. It fails only on values that are present and
+// malformed, naming the variable.
+func FromEnv() (Config, error) {
+	c := Config{
+		DatabaseURL:          env("DATABASE_URL", DefaultDatabaseURL),
+		TemporalAddress:      env("TEMPORAL_ADDRESS", DefaultTemporal),
+		TemporalNamespace:    env("TEMPORAL_NAMESPACE", DefaultNamespace),
+		SMTPAddr:             os.Getenv("SMTP_ADDR"),
+		SMTPFrom:             env("SMTP_FROM", DefaultSMTPFrom),
+		SMTPUsername:         os.Getenv("SMTP_USERNAME"),
+		SMTPPassword:         os.Getenv("SMTP_PASSWORD"),
+		SlackBotToken:        os.Getenv("SLACK_BOT_TOKEN"),
+		SlackSigningSecret:   os.Getenv("SLACK_SIGNING_SECRET"),
+		SlackAPIURL:          os.Getenv("SLACK_API_URL"),
+		SlackAnnounceChannel: env("SLACK_ANNOUNCE_CHANNEL", DefaultSlackChannel),
+		PortalAddr:           env("PORTAL_ADDR", DefaultPortalAddr),
+		MetricsAddr:          os.Getenv("METRICS_ADDR"),
+		LinkTTL:              DefaultLinkTTL,
+	}
+	c.DatabaseOwnerURL = env("DATABASE_OWNER_URL", c.DatabaseURL)
+	if _, set := os.LookupEnv("DATABASE_URL"); !set {
+		c.DatabaseOwnerURL = env("DATABASE_OWNER_URL", DefaultOwnerURL)
+	}
+	if c.SMTPAddr == "" {
+		c.DevMail = true
+		c.SMTPAddr = DefaultDevSMTPAddr
+	}
+	c.PortalBaseURL = strings.TrimRight(env("PORTAL_BASE_URL", "http://"+c.PortalAddr), "/")
+	for _, k := range strings.Split(env("LINK_SIGNING_KEY", devLinkSigningKey), ",") {
+		k = strings.TrimSpace(k)
+		if len(k) < 16 {
+			return Config{}, fmt.Errorf("LINK_SIGNING_KEY: each comma-separated key must be at least 16 characters")
+		}
+		c.LinkSigningKeys = append(c.LinkSigningKeys, []byte(k))
+	}
+	if v := os.Getenv("LINK_TTL"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 {
+			return Config{}, fmt.Errorf("LINK_TTL: %q is not a positive duration such as 720h", v)
+		}
+		c.LinkTTL = d
+	}
+	return c, nil
+}
+
+func env(name, fallback string) string {
+	if v := os.Getenv(name); v != "" {
+		return v
+	}
+	return fallback
+}

@@ -1,0 +1,58 @@
+// Package portal is complyflow's web front: task pages behind signed links,
+// Slack interactivity, the officers' and auditors' views, and the JSON API.
+package portal
+
+import (
+	"encoding/json"
+	"log/slog"
+	"net/http"
+
+	"github.com/jmoiron/sqlx"
+	"go.temporal.io/sdk/client"
+
+	"github.com/complyflow/complyflow/internal/config"
+	"github.com/complyflow/complyflow/internal/platform"
+	"github.com/complyflow/complyflow/schema"
+)
+
+// Server holds the portal's dependencies; Handler routes to its pages.
+type Server struct {
+	Config   config.Config
+	DB       *sqlx.DB
+	Temporal client.Client
+	Logger   *slog.Logger
+	// Extra routes mounted by the embedded mode (the dev mail viewer).
+	Extra map[string]http.Handler
+}
+
+// Handler is the portal's HTTP routing.
+func (s *Server) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", s.healthz)
+	for pattern, h := range s.Extra {
+		mux.Handle(pattern, h)
+	}
+	return mux
+}
+
+type health struct {
+	Status string `json:"status"`
+	Schema string `json:"schema"`
+	Build  string `json:"build"`
+}
+
+func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
+	h := health{Status: "ok", Build: platform.Version}
+	v, err := schema.Current(r.Context(), s.DB)
+	status := http.StatusOK
+	if err != nil {
+		h.Status, status = "database unavailable", http.StatusServiceUnavailable
+		s.Logger.Warn("healthz: database", "err", err)
+	} else if v != schema.Latest() {
+		h.Status, status = "schema behind: run `starter migrate`", http.StatusServiceUnavailable
+	}
+	h.Schema = v
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(h)
+}

@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# Makes sure a Postgres complyflow can use is running, and prints the two
+# connection URLs as shell assignments (eval them):
+#   DATABASE_URL        the application role (does not own the tables)
+#   DATABASE_OWNER_URL  the owner role (runs migrations, creates test databases)
+# With DATABASE_URL set and reachable it is used as it is. Otherwise this
+# machine's PostgreSQL cluster is started and the roles and database are made,
+# idempotently. Needs root (or the postgres user) for that part.
+set -euo pipefail
+
+log() { echo "postgres: $*" >&2; }
+
+if [ -n "${DATABASE_URL:-}" ]; then
+  if psql "$DATABASE_URL" -Atqc 'SELECT 1' >/dev/null 2>&1; then
+    echo "export DATABASE_URL='$DATABASE_URL'"
+    echo "export DATABASE_OWNER_URL='${DATABASE_OWNER_URL:-$DATABASE_URL}'"
+    exit 0
+  fi
+  log "DATABASE_URL is set but not reachable; falling back to this machine's PostgreSQL"
+fi
+
+if ! command -v pg_ctlcluster >/dev/null 2>&1; then
+  echo "complyflow: no Postgres: set DATABASE_URL to a reachable database, or install PostgreSQL (apt-get install postgresql)" >&2
+  exit 1
+fi
+
+as_postgres() {
+  if [ "$(id -un)" = postgres ]; then "$@"; else runuser -u postgres -- "$@"; fi
+}
+
+cluster=$(pg_lsclusters --no-header 2>/dev/null | awk 'NR==1 {print $1" "$2" "$3" "$4}')
+if [ -z "$cluster" ]; then
+  log "creating cluster 15 main"
+  pg_createcluster 15 main >/dev/null
+  cluster=$(pg_lsclusters --no-header | awk 'NR==1 {print $1" "$2" "$3" "$4}')
+fi
+read -r version name port status <<<"$cluster"
+if [ "$status" != online ]; then
+  log "starting cluster $version/$name on port $port"
+  pg_ctlcluster "$version" "$name" start
+fi
+for _ in $(seq 1 50); do
+  as_postgres psql -p "$port" -Atqc 'SELECT 1' >/dev/null 2>&1 && break
+  sleep 0.2
+done
+
+as_postgres psql -p "$port" -v ON_ERROR_STOP=1 -q <<'SQL' >/dev/null
+SELECT 'CREATE ROLE complyflow_owner LOGIN CREATEDB CREATEROLE PASSWORD ''complyflow_owner'''
+WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'complyflow_owner') \gexec
+SELECT 'CREATE ROLE complyflow_app LOGIN PASSWORD ''complyflow_app'''
+WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'complyflow_app') \gexec
+ALTER ROLE complyflow_app LOGIN PASSWORD 'complyflow_app';
+SELECT 'CREATE DATABASE complyflow OWNER complyflow_owner'
+WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = 'complyflow') \gexec
+SQL
+
+echo "export DATABASE_URL='postgres://complyflow_app:complyflow_app@127.0.0.1:$port/complyflow?sslmode=disable'"
+echo "export DATABASE_OWNER_URL='postgres://complyflow_owner:complyflow_owner@127.0.0.1:$port/complyflow?sslmode=disable'"

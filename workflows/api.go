@@ -1,0 +1,94 @@
+// Package workflows holds complyflow's Temporal workflows. This file is the
+// contract shared with the worker, the starter and the portal: the task queue,
+// workflow IDs, message names, and the inputs and results of each workflow.
+package workflows
+
+import (
+	"strings"
+	"time"
+)
+
+// TaskQueue is the one task queue every complyflow worker polls.
+const TaskQueue = "complyflow"
+
+// HumanTask messages.
+const (
+	// UpdateComplete completes a human task; its validator admits only an
+	// allowed action, only from someone entitled, only once.
+	UpdateComplete = "complete"
+	// QueryStatus answers the current state of a workflow.
+	QueryStatus = "status"
+)
+
+// Action is what a person may do to a human task.
+type Action string
+
+// The actions a human task may offer.
+const (
+	ActionDone        Action = "done"
+	ActionApprove     Action = "approve"
+	ActionReject      Action = "reject"
+	ActionAcknowledge Action = "acknowledge"
+)
+
+// NeedsNote reports whether the action requires a note (a rejection must say why).
+func (a Action) NeedsNote() bool { return a == ActionReject }
+
+// EscalateToManager in an EscalationStep means the assignee's manager, looked
+// up when the step is reached.
+const EscalateToManager = "@manager"
+
+// EscalationStep hands a task to one more person After the due time has passed
+// by that much. To is a person ID, EscalateToManager, or "role:NAME" for every
+// holder of a program role (e.g. "role:security_officer").
+type EscalationStep struct {
+	After time.Duration
+	To    string
+}
+
+// HumanTaskInput starts a HumanTask child workflow. Its workflow ID is TaskID.
+type HumanTaskInput struct {
+	TaskID      string
+	AssigneeID  string
+	Subject     string
+	Body        string // Markdown
+	Due         time.Time
+	RemindEvery time.Duration // zero: no reminders
+	Escalation  []EscalationStep
+	Actions     []Action
+	ControlID   string // the control this task evidences
+	ParentRef   string // the parent workflow's ID
+}
+
+// CompleteRequest is the argument of UpdateComplete.
+type CompleteRequest struct {
+	Action   Action
+	PersonID string
+	Note     string
+}
+
+// TaskOutcome is what a completed human task returns to its parent.
+type TaskOutcome struct {
+	TaskID string
+	Action Action
+	By     string
+	At     time.Time
+	Note   string
+}
+
+// TaskStatus answers QueryStatus on a HumanTask.
+type TaskStatus struct {
+	TaskID     string
+	AssigneeID string
+	Due        time.Time
+	Entitled   []string // who may act now: the assignee and everyone escalated to
+	Reminders  int
+	Escalated  int
+	Outcome    *TaskOutcome
+}
+
+// HumanTaskID is the deterministic ID of a task a parent workflow creates for
+// one purpose, so a retried start is refused rather than duplicated.
+func HumanTaskID(parentID, purpose string) string {
+	return "task/" + strings.TrimPrefix(parentID, "task/") + "/" + purpose
+}
