@@ -13,6 +13,9 @@ const TaskQueue = "complyflow"
 
 // HumanTask messages.
 const (
+	// HumanTaskWorkflow is the HumanTask workflow's registered name, so parents
+	// start it as a child by name.
+	HumanTaskWorkflow = "HumanTask"
 	// UpdateComplete completes a human task; its validator admits only an
 	// allowed action, only from someone entitled, only once.
 	UpdateComplete = "complete"
@@ -91,4 +94,16 @@ type TaskStatus struct {
 // one purpose, so a retried start is refused rather than duplicated.
 func HumanTaskID(parentID, purpose string) string {
 	return "task/" + strings.TrimPrefix(parentID, "task/") + "/" + purpose
+}
+
+// ScheduledRun is the input a Temporal Schedule made from a program-file
+// obligation hands to the process workflow it starts.
+type ScheduledRun struct {
+	ObligationID string
+	Process      string
+	DuePeriod    time.Duration
+	RemindEvery  time.Duration
+	Escalation   []EscalationStep
+	ControlIDs   []string // controls this run evidences
+	Scope        []string // e.g. the policy IDs in scope of a review
 }
