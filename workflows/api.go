@@ -107,3 +107,20 @@ type ScheduledRun struct {
 	ControlIDs   []string // controls this run evidences
 	Scope        []string // e.g. the policy IDs in scope of a review
 }
+
+// Processes a program-file obligation may name. A Temporal Schedule made from
+// the obligation starts the process's workflow type with a ScheduledRun; the
+// program file is rejected if it names a process missing here, so each process
+// issue adds its line when its workflow is registered on the worker.
+const (
+	ProcessAnnualPolicyReview = "annual-policy-review"
+	// AnnualPolicyReviewWorkflow is the registered name of the annual policy
+	// review workflow.
+	AnnualPolicyReviewWorkflow = "AnnualPolicyReview"
+)
+
+// ProcessWorkflows maps a process name used in the program file to the
+// workflow type a schedule starts for it.
+var ProcessWorkflows = map[string]string{
+	ProcessAnnualPolicyReview: AnnualPolicyReviewWorkflow,
+}
