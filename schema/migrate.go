@@ -92,6 +92,10 @@ func Migrate(ctx context.Context, db *sqlx.DB) ([]string, error) {
 		}
 		applied = append(applied, m.Version)
 	}
+	// The application reads the schema version for /healthz.
+	if _, err := conn.ExecContext(ctx, `GRANT SELECT ON schema_migrations TO complyflow_app`); err != nil {
+		return applied, fmt.Errorf("grant schema_migrations: %w", err)
+	}
 	return applied, nil
 }
 

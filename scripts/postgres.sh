@@ -50,6 +50,8 @@ WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'complyflow_owner') \gexe
 SELECT 'CREATE ROLE complyflow_app LOGIN PASSWORD ''complyflow_app'''
 WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'complyflow_app') \gexec
 ALTER ROLE complyflow_app LOGIN PASSWORD 'complyflow_app';
+-- Lets tests drop their databases WITH (FORCE) while an application-role connection lingers.
+GRANT pg_signal_backend TO complyflow_owner;
 SELECT 'CREATE DATABASE complyflow OWNER complyflow_owner'
 WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = 'complyflow') \gexec
 SQL

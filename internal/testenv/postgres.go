@@ -32,6 +32,16 @@ type DB struct {
 // migration as the owner, and drops it when the test ends.
 func Postgres(t testing.TB) *DB {
 	t.Helper()
+	db := EmptyPostgres(t)
+	if _, err := schema.Migrate(context.Background(), db.Owner); err != nil {
+		t.Fatalf("testenv: migrate: %v", err)
+	}
+	return db
+}
+
+// EmptyPostgres is Postgres without the migrations, for testing them.
+func EmptyPostgres(t testing.TB) *DB {
+	t.Helper()
 	ownerURL := envOr("DATABASE_OWNER_URL", config.DefaultOwnerURL)
 	appURL := envOr("DATABASE_URL", config.DefaultDatabaseURL)
 	admin, err := sqlx.Open("postgres", ownerURL)
@@ -58,9 +68,6 @@ func Postgres(t testing.TB) *DB {
 	db := &DB{OwnerURL: withDatabase(t, ownerURL, name), AppURL: withDatabase(t, appURL, name)}
 	db.Owner = sqlx.MustOpen("postgres", db.OwnerURL)
 	t.Cleanup(func() { db.Owner.Close() })
-	if _, err := schema.Migrate(context.Background(), db.Owner); err != nil {
-		t.Fatalf("testenv: migrate: %v", err)
-	}
 	db.App = sqlx.MustOpen("postgres", db.AppURL)
 	t.Cleanup(func() { db.App.Close() })
 	return db

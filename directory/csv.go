@@ -1,0 +1,103 @@
+// Package directory imports the people, systems and vendors the processes work
+// on from CSV files: every row checked first, every problem reported as
+// FILE:LINE: reason, and then all rows upserted in one transaction or none.
+package directory
+
+import (
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+)
+
+// RowErrors is every problem found in a file, one FILE:LINE: reason each.
+type RowErrors []string
+
+func (e RowErrors) Error() string { return strings.Join(e, "\n") }
+
+// record is one data row, by column name, with the line it started on.
+type record struct {
+	line   int
+	fields map[string]string
+}
+
+func (r record) get(col string) string { return strings.TrimSpace(r.fields[col]) }
+
+// readCSV reads a file whose header must name every column in want (in any
+// order, no others). Problems with the file's shape stop the read at once;
+// problems with a row's values are left to the caller.
+func readCSV(file string, in io.Reader, want []string) ([]record, error) {
+	r := csv.NewReader(in)
+	r.FieldsPerRecord = -1 // a short row is reported per line below, not as a parse failure
+	header, err := r.Read()
+	if errors.Is(err, io.EOF) {
+		return nil, RowErrors{fmt.Sprintf("%s:1: empty file: expected a header row %s", file, strings.Join(want, ","))}
+	}
+	if err != nil {
+		return nil, RowErrors{fmt.Sprintf("%s: %v", file, err)}
+	}
+	if len(header) > 0 {
+		header[0] = strings.TrimPrefix(header[0], "\ufeff") // spreadsheets write a BOM
+	}
+	index := map[string]int{}
+	var problems RowErrors
+	for i, h := range header {
+		h = strings.TrimSpace(h)
+		if !contains(want, h) {
+			problems = append(problems, fmt.Sprintf("%s:1: unknown column %q (expected %s)", file, h, strings.Join(want, ",")))
+			continue
+		}
+		if _, dup := index[h]; dup {
+			problems = append(problems, fmt.Sprintf("%s:1: column %q appears twice", file, h))
+		}
+		index[h] = i
+	}
+	for _, w := range want {
+		if _, ok := index[w]; !ok {
+			problems = append(problems, fmt.Sprintf("%s:1: missing column %q", file, w))
+		}
+	}
+	if problems != nil {
+		return nil, problems
+	}
+
+	var out []record
+	for {
+		row, err := r.Read()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			var pe *csv.ParseError
+			if errors.As(err, &pe) {
+				problems = append(problems, fmt.Sprintf("%s:%d: %v", file, pe.StartLine, pe.Err))
+				continue
+			}
+			return nil, err
+		}
+		line, _ := r.FieldPos(0)
+		if len(row) != len(header) {
+			problems = append(problems, fmt.Sprintf("%s:%d: %d fields, the header has %d", file, line, len(row), len(header)))
+			continue
+		}
+		rec := record{line: line, fields: make(map[string]string, len(want))}
+		for col, i := range index {
+			rec.fields[col] = row[i]
+		}
+		out = append(out, rec)
+	}
+	if problems != nil {
+		return nil, problems
+	}
+	return out, nil
+}
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}

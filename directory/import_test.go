@@ -1,0 +1,157 @@
+package directory_test
+
+import (
+	"context"
+	"os"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/complyflow/complyflow/directory"
+	"github.com/complyflow/complyflow/internal/testenv"
+)
+
+func importString(t *testing.T, db *testenv.DB, kind directory.Kind, csv string) (directory.Result, error) {
+	t.Helper()
+	return directory.Import(context.Background(), db.App, kind, "in.csv", strings.NewReader(csv), "test")
+}
+
+func importDemo(t *testing.T, db *testenv.DB) {
+	t.Helper()
+	for _, kind := range []directory.Kind{directory.People, directory.Systems, directory.Vendors} {
+		f, err := os.Open("../demo/" + string(kind) + ".csv")
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = directory.Import(context.Background(), db.App, kind, f.Name(), f, "test")
+		f.Close()
+		if err != nil {
+			t.Fatalf("import demo %s: %v", kind, err)
+		}
+	}
+}
+
+func count(t *testing.T, db *testenv.DB, query string, args ...any) int {
+	t.Helper()
+	var n int
+	if err := db.App.Get(&n, query, args...); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+func TestImportDemoThenReimportUpdates(t *testing.T) {
+	db := testenv.Postgres(t)
+	importDemo(t, db)
+	people := count(t, db, `SELECT count(*) FROM people`)
+	if people < 40 {
+		t.Fatalf("demo people imported: %d, want at least 40", people)
+	}
+	f, _ := os.Open("../demo/people.csv")
+	defer f.Close()
+	res, err := directory.Import(context.Background(), db.App, directory.People, "people.csv", f, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Inserted != 0 || res.Updated != people {
+		t.Fatalf("re-import: %+v, want 0 inserted and %d updated", res, people)
+	}
+	if n := count(t, db, `SELECT count(*) FROM audit_log WHERE action = 'directory.import'`); n != 4 {
+		t.Fatalf("audit_log import entries: %d, want 4 (one per file)", n)
+	}
+	var detail string
+	db.App.Get(&detail, `SELECT detail::text FROM audit_log WHERE action = 'directory.import' ORDER BY id DESC LIMIT 1`)
+	if !strings.Contains(detail, `"updated": `+strconv.Itoa(people)) {
+		t.Fatalf("audit detail %s does not carry the counts", detail)
+	}
+}
+
+func TestImportPeopleBadRowsReportsEveryLineAndWritesNothing(t *testing.T) {
+	db := testenv.Postgres(t)
+	importDemo(t, db)
+	var before []string
+	db.App.Select(&before, `SELECT id || email || name || coalesce(manager_id, '') FROM people ORDER BY id`)
+	audits := count(t, db, `SELECT count(*) FROM audit_log`)
+
+	csv := "id,email,name,manager_id,slack_user_id,department,title,start_date,end_date\n" +
+		"p-new,new@example.com,New Person,p-ceo,,Eng,Engineer,2026-01-05,\n" +
+		"p-ceo,not-an-email,Maria Alvarez,,,Exec,CEO,2019-03-01,\n" +
+		"p-x,x@example.com,X,p-nobody,,Eng,Engineer,2026-01-05,\n" +
+		"p-y,y@example.com,Y,p-ceo,,Eng,Engineer,2026-13-40,\n"
+	_, err := importString(t, db, directory.People, csv)
+	rowErrs, ok := err.(directory.RowErrors)
+	if !ok {
+		t.Fatalf("error %v (%T), want RowErrors", err, err)
+	}
+	want := []string{
+		`in.csv:3: email "not-an-email" is not an email address`,
+		`in.csv:4: manager_id "p-nobody" is not a known person`,
+		`in.csv:5: start_date "2026-13-40" is not a date (YYYY-MM-DD)`,
+	}
+	if strings.Join(rowErrs, "\n") != strings.Join(want, "\n") {
+		t.Fatalf("errors:\n%s\nwant:\n%s", rowErrs, strings.Join(want, "\n"))
+	}
+	var after []string
+	db.App.Select(&after, `SELECT id || email || name || coalesce(manager_id, '') FROM people ORDER BY id`)
+	if strings.Join(before, ",") != strings.Join(after, ",") {
+		t.Fatal("people changed by a rejected import")
+	}
+	if n := count(t, db, `SELECT count(*) FROM audit_log`); n != audits {
+		t.Fatalf("rejected import wrote %d audit entries", n-audits)
+	}
+}
+
+func TestImportPeopleRejects(t *testing.T) {
+	header := "id,email,name,manager_id,slack_user_id,department,title,start_date,end_date\n"
+	cases := []struct {
+		name, csv, want string
+	}{
+		{"manager cycle", header + "a,a@example.com,A,b,,,,,\nb,b@example.com,B,a,,,,,\n", `in.csv:2: manager cycle: [a b a]`},
+		{"self manager", header + "a,a@example.com,A,a,,,,,\n", `in.csv:2: manager_id "a" is the person themself`},
+		{"missing column", "id,email,name,manager_id,slack_user_id,department,title,start_date\n", `in.csv:1: missing column "end_date"`},
+		{"unknown column", strings.TrimSuffix(header, "\n") + ",shoe_size\n", `in.csv:1: unknown column "shoe_size"`},
+		{"short row", header + "a,a@example.com,A\n", `in.csv:2: 3 fields, the header has 9`},
+		{"duplicate id", header + "a,a@example.com,A,,,,,,\na,a@example.com,A,,,,,,\n", `in.csv:3: id "a" already on line 2`},
+		{"empty name", header + "a,a@example.com,,,,,,,\n", `in.csv:2: name is empty`},
+		{"end before start", header + "a,a@example.com,A,,,,,2026-02-01,2026-01-01\n", `in.csv:2: end_date 2026-01-01 is before start_date 2026-02-01`},
+		{"empty file", "", `in.csv:1: empty file`},
+	}
+	db := testenv.Postgres(t)
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := importString(t, db, directory.People, tc.csv)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("error %v, want it to contain %q", err, tc.want)
+			}
+			if n := count(t, db, `SELECT count(*) FROM people`); n != 0 {
+				t.Fatalf("%d people written", n)
+			}
+		})
+	}
+}
+
+func TestImportSystemsAndVendorsReject(t *testing.T) {
+	db := testenv.Postgres(t)
+	importDemo(t, db)
+	_, err := importString(t, db, directory.Systems, "id,name,owner_id,removal_method,webhook_url\n"+
+		"s1,Git,p-nobody,task,\n"+
+		"s2,Okta,p-ceo,webhook,ftp://x\n"+
+		"s3,Jira,p-ceo,email,\n")
+	for _, want := range []string{
+		`in.csv:2: owner_id "p-nobody" is not a known person`,
+		`in.csv:3: webhook_url "ftp://x" is not an http(s) URL`,
+		`in.csv:4: removal_method "email" is not one of [task webhook]`,
+	} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("systems error %v, want %q", err, want)
+		}
+	}
+	_, err = importString(t, db, directory.Vendors, "id,name,contact_email,owner_id,criticality\n"+
+		"v1,Acme,,p-ceo,high\n"+
+		"v2,Beta,b@beta.example,p-ceo,extreme\n")
+	for _, want := range []string{`in.csv:2: contact_email is empty`, `in.csv:3: criticality "extreme" is not one of`} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("vendors error %v, want %q", err, want)
+		}
+	}
+}
