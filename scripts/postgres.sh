@@ -12,7 +12,7 @@ log() { echo "postgres: $*" >&2; }
 
 if [ -n "${DATABASE_URL:-}" ]; then
   if psql "$DATABASE_URL" -Atqc 'SELECT 1' >/dev/null 2>&1; then
-    echo "export DATABASE_URL='$DATABASE_URL'"
+    echo "export DATABASE_URL='$DATABASE_URL' DATABASE_URL_WAS_SET=1"
     echo "export DATABASE_OWNER_URL='${DATABASE_OWNER_URL:-$DATABASE_URL}'"
     exit 0
   fi

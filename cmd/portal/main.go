@@ -1,0 +1,81 @@
+// Command portal serves complyflow's web portal. In the embedded mode (no
+// SMTP_ADDR) it also runs the local SMTP sink and shows its mail at /dev/mail.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/complyflow/complyflow/internal/config"
+	"github.com/complyflow/complyflow/internal/devmail"
+	"github.com/complyflow/complyflow/internal/platform"
+	"github.com/complyflow/complyflow/portal"
+)
+
+func main() {
+	if err := run(); err != nil {
+		fmt.Fprintln(os.Stderr, "portal:", err)
+		os.Exit(1)
+	}
+}
+
+func run() error {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	logger := platform.Logger()
+	cfg, err := config.FromEnv()
+	if err != nil {
+		return err
+	}
+	db, err := platform.OpenDB(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	tc, err := platform.DialTemporal(cfg.TemporalAddress, cfg.TemporalNamespace, logger)
+	if err != nil {
+		return err
+	}
+	defer tc.Close()
+
+	srv := &portal.Server{Config: cfg, DB: db, Temporal: tc, Logger: logger, Extra: map[string]http.Handler{}}
+	if cfg.DevMail {
+		sink := &devmail.Sink{Dir: envOr("DEV_MAIL_DIR", ".data/mail")}
+		if err := sink.Start(cfg.SMTPAddr); err != nil {
+			return err
+		}
+		defer sink.Close()
+		srv.Extra["GET /dev/mail"] = sink.Handler()
+		srv.Extra["GET /dev/mail/{id}"] = sink.Handler()
+		logger.Info("dev mail sink listening", "smtp", cfg.SMTPAddr, "view", cfg.PortalBaseURL+"/dev/mail")
+	}
+
+	httpServer := &http.Server{Addr: cfg.PortalAddr, Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	errc := make(chan error, 1)
+	go func() { errc <- httpServer.ListenAndServe() }()
+	logger.Info("portal listening", "addr", cfg.PortalAddr, "base_url", cfg.PortalBaseURL)
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := httpServer.Shutdown(shutdown); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+func envOr(name, fallback string) string {
+	if v := os.Getenv(name); v != "" {
+		return v
+	}
+	return fallback
+}

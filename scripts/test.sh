@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# `make test` (and `make bench` with the argument "bench"): starts what the
+# tests need — this machine's Postgres and the pinned Temporal CLI — then runs
+# go vet, the gofmt check, and every test, integration tests included.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+eval "$(scripts/postgres.sh)"
+make -s tools
+
+if [ "${1:-}" = bench ]; then
+  exec go test -run '^$' -bench . -benchmem -timeout 30m ./...
+fi
+
+make -s vet
+# Packages run two at a time: each test binary with Temporal tests starts its
+# own dev server, and the machine has two cores.
+go test -count=1 -p 2 -timeout 30m ./...
