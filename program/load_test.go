@@ -1,0 +1,220 @@
+package program
+
+import (
+	"errors"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/complyflow/complyflow/workflows"
+)
+
+// valid is a small correct program; tests break one thing at a time.
+const valid = `roles:
+  security_officer: [p-so]
+  coo: p-coo
+policies:
+  - id: infosec
+    title: Information Security Policy
+    owner: p-so
+    file: policies/infosec.md
+controls:
+  - id: program-review
+    title: Information Security Program Review
+    policies: [infosec]
+    processes: [annual-policy-review]
+    frameworks:
+      soc2: [CC1.4, CC5.3]
+      hipaa: ["164.316(b)(2)(iii)"]
+      gdpr: ["Art. 24(2)"]
+obligations:
+  - id: yearly-review
+    process: annual-policy-review
+    schedule: {month: march, day: 1, time: "09:30", time_zone: Europe/Berlin}
+    due: 30d
+    remind_every: 1w
+    escalation:
+      - {after: 2d, to: role:coo}
+      - {after: 5d, to: p-ceo}
+    controls: [program-review]
+`
+
+var now = time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
+
+func parse(t *testing.T, src string) (*Program, Errors) {
+	t.Helper()
+	p, err := Parse("program.yaml", []byte(src), Options{Now: now})
+	if err == nil {
+		return p, nil
+	}
+	var errs Errors
+	if !errors.As(err, &errs) {
+		t.Fatalf("Parse: %v is not Errors", err)
+	}
+	if p != nil {
+		t.Fatalf("Parse returned a program along with errors")
+	}
+	return nil, errs
+}
+
+func TestParseValid(t *testing.T) {
+	p, errs := parse(t, valid)
+	if errs != nil {
+		t.Fatalf("valid program rejected:\n%v", errs)
+	}
+	o := p.Obligations[0]
+	if o.Workflow != workflows.AnnualPolicyReviewWorkflow || o.Due != 30*24*time.Hour || o.RemindEvery != 7*24*time.Hour {
+		t.Errorf("obligation = %+v", o)
+	}
+	if o.Schedule.Cron != "30 9 1 3 *" || o.Schedule.TimeZone != "Europe/Berlin" {
+		t.Errorf("schedule = %q in %q", o.Schedule.Cron, o.Schedule.TimeZone)
+	}
+	want := []workflows.EscalationStep{{After: 48 * time.Hour, To: "role:coo"}, {After: 120 * time.Hour, To: "p-ceo"}}
+	if !reflect.DeepEqual(o.Escalation, want) {
+		t.Errorf("escalation = %+v", o.Escalation)
+	}
+	if !reflect.DeepEqual(o.Scope, []string{"infosec"}) {
+		t.Errorf("an annual review without scope covers every policy; scope = %v", o.Scope)
+	}
+	if got := p.Roles["coo"]; !reflect.DeepEqual(got, []string{"p-coo"}) {
+		t.Errorf("roles[coo] = %v", got)
+	}
+	wantReq := []Requirement{{"soc2", "CC1.4"}, {"soc2", "CC5.3"}, {"hipaa", "164.316(b)(2)(iii)"}, {"gdpr", "Art. 24(2)"}}
+	if !reflect.DeepEqual(sortedReqs(p.Controls[0].Requirements), sortedReqs(wantReq)) {
+		t.Errorf("requirements = %v", p.Controls[0].Requirements)
+	}
+	if !reflect.DeepEqual(p.PersonIDs(), []string{"p-ceo", "p-coo", "p-so"}) {
+		t.Errorf("PersonIDs = %v", p.PersonIDs())
+	}
+	runs := o.Schedule.Next(now, 3)
+	if len(runs) != 3 || runs[0].Format(time.RFC3339) != "2027-03-01T09:30:00+01:00" || runs[2].Year() != 2029 {
+		t.Errorf("next runs = %v", runs)
+	}
+}
+
+func sortedReqs(rs []Requirement) string {
+	var s []string
+	for _, r := range rs {
+		s = append(s, r.Framework+" "+r.Ref)
+	}
+	return strings.Join(sortedStrings(s), ",")
+}
+
+func sortedStrings(s []string) []string {
+	out := append([]string(nil), s...)
+	for i := range out {
+		for j := i + 1; j < len(out); j++ {
+			if out[j] < out[i] {
+				out[i], out[j] = out[j], out[i]
+			}
+		}
+	}
+	return out
+}
+
+// TestParseReportsEveryProblem is the issue's acceptance case: a bad cron
+// spec, an unknown person and a bad time zone give three located reasons.
+func TestParseReportsEveryProblem(t *testing.T) {
+	src := strings.Replace(valid, `schedule: {month: march, day: 1, time: "09:30", time_zone: Europe/Berlin}`,
+		`schedule: {cron: "0 9 1 13 *", time_zone: Mars/Olympus}`, 1)
+	p, errs := parse(t, src)
+	if errs == nil {
+		t.Fatal("accepted a bad cron spec and time zone")
+	}
+	want := []string{
+		`program.yaml:21: obligations[yearly-review].schedule.time_zone: unknown time zone "Mars/Olympus" (use an IANA name such as Europe/Berlin or UTC)`,
+		`program.yaml:21: obligations[yearly-review].schedule.cron: "0 9 1 13 *": end of range (13) above maximum (12): 13`,
+	}
+	if got := lines(errs); !reflect.DeepEqual(got, want) {
+		t.Fatalf("errors:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+
+	p, errs = parse(t, valid)
+	if errs != nil {
+		t.Fatal(errs)
+	}
+	err := p.CheckPeople(map[string]bool{"p-so": true, "p-ceo": true})
+	if err == nil || err.Error() != `program.yaml:3: roles.coo: unknown person "p-coo"` {
+		t.Fatalf("CheckPeople = %v", err)
+	}
+	if err := p.CheckPeople(map[string]bool{"p-so": true, "p-ceo": true, "p-coo": true}); err != nil {
+		t.Fatalf("CheckPeople with everyone known: %v", err)
+	}
+}
+
+func lines(errs Errors) []string {
+	var out []string
+	for _, e := range errs {
+		out = append(out, e.Error())
+	}
+	return out
+}
+
+func TestParseRejects(t *testing.T) {
+	cases := []struct {
+		name, old, new string
+		want           []string
+	}{
+		{"unknown key", "    due: 30d\n", "    due: 30d\n    deu: 31d\n",
+			[]string{`program.yaml:23: obligations[yearly-review].deu: unknown key (expected one of: controls, due, escalation, id, process, remind_every, schedule, scope, title)`}},
+		{"due longer than interval", `schedule: {month: march, day: 1, time: "09:30", time_zone: Europe/Berlin}`, `schedule: {cron: "0 9 * * 1"}`,
+			[]string{`program.yaml:22: obligations[yearly-review].due: 30d is longer than the schedule's interval (7d): a run would start before the last one is due`}},
+		{"unknown process", "process: annual-policy-review\n    schedule", "process: vendor-soc2\n    schedule",
+			[]string{`program.yaml:20: obligations[yearly-review].process: unknown process "vendor-soc2" (registered: annual-policy-review)`}},
+		{"unknown policy", "policies: [infosec]", "policies: [infosec, acceptable-use]",
+			[]string{`program.yaml:12: controls[program-review].policies[1]: unknown policy "acceptable-use"`}},
+		{"unknown control", "controls: [program-review]", "controls: [program-review, cc-9]",
+			[]string{`program.yaml:27: obligations[yearly-review].controls[1]: unknown control "cc-9"`}},
+		{"role without holders", "to: role:coo", "to: role:ceo",
+			[]string{`program.yaml:25: obligations[yearly-review].escalation[0].to: role "ceo" has nobody in roles`}},
+		{"unknown role", "  coo: p-coo\n", "  coo: p-coo\n  cfo: p-cfo\n",
+			[]string{`program.yaml:4: roles.cfo: unknown key (expected one of: ceo, ceo_designee, coo, head_of_engineering, privacy_officer, review_committee, security_officer)`}},
+		{"bad framework reference", "soc2: [CC1.4, CC5.3]", "soc2: [CC1.4, CC 5.3]",
+			[]string{`program.yaml:15: controls[program-review].frameworks.soc2[1]: "CC 5.3" is not a soc2 reference such as CC1.4`}},
+		{"duplicate key", "day: 1,", "day: 29, month: 2,",
+			[]string{`program.yaml:21: obligations[yearly-review].schedule.month: duplicate key`}},
+		{"29 February", "month: march, day: 1,", "month: february, day: 29,",
+			[]string{`program.yaml:21: obligations[yearly-review].schedule.day: February has no day 29 in every year`}},
+		{"cron and calendar", `time: "09:30",`, `time: "09:30", cron: "0 9 * * *",`,
+			[]string{`program.yaml:21: obligations[yearly-review].schedule: give either cron or month/day/time, not both`}},
+		{"bad duration", "due: 30d", "due: a month",
+			[]string{`program.yaml:22: obligations[yearly-review].due: "a month" is not a duration such as 30d, 2w or 36h`}},
+		{"escalation out of order", "after: 5d", "after: 1d",
+			[]string{`program.yaml:26: obligations[yearly-review].escalation[1].after: steps must be in order: 1d comes before the previous step's 2d`}},
+		{"duplicate id", "controls:\n", "  - {id: infosec, title: Copy, owner: p-so, url: https://example.com/p}\ncontrols:\n",
+			[]string{`program.yaml:9: policies[infosec].id: duplicate id "infosec"`}},
+		{"policy without text", "    file: policies/infosec.md\n", "",
+			[]string{`program.yaml:5: policies[infosec]: give the policy text's location as exactly one of file or url`}},
+		{"missing section", "obligations:", "obligation:",
+			[]string{`program.yaml:1: obligations: required`, `program.yaml:18: obligation: unknown key (expected one of: controls, obligations, policies, roles)`}},
+		{"syntax", "  coo: p-coo\n", "  coo: [p-coo\n",
+			[]string{`program.yaml:2: (syntax): did not find expected ',' or ']'`}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			if !strings.Contains(valid, c.old) {
+				t.Fatalf("test case does not apply: %q not in the valid program", c.old)
+			}
+			_, errs := parse(t, strings.Replace(valid, c.old, c.new, 1))
+			if got := lines(errs); !reflect.DeepEqual(got, c.want) {
+				t.Errorf("errors:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(c.want, "\n"))
+			}
+		})
+	}
+}
+
+func TestParseDuration(t *testing.T) {
+	for in, want := range map[string]time.Duration{
+		"30d": 30 * 24 * time.Hour, "2w": 14 * 24 * time.Hour, "1w3d12h": 10*24*time.Hour + 12*time.Hour, "90m": 90 * time.Minute,
+	} {
+		if got, err := parseDuration(in); err != nil || got != want {
+			t.Errorf("parseDuration(%q) = %v, %v; want %v", in, got, err, want)
+		}
+	}
+	for _, bad := range []string{"", "d", "1h2d", "thirty days", "-3d"} {
+		if d, err := parseDuration(bad); err == nil {
+			t.Errorf("parseDuration(%q) = %v, want an error", bad, d)
+		}
+	}
+}

@@ -1,0 +1,157 @@
+// Package program reads the program file: the roles, policies, controls with
+// their framework mapping, and the recurring obligations of a compliance
+// program. It is the one source of truth `starter program apply` reconciles
+// Temporal Schedules and Postgres with, so loading is strict: every problem is
+// reported as FILE:LINE: field: reason, all at once, and an invalid file is
+// never applied.
+package program
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/complyflow/complyflow/workflows"
+)
+
+// Program is a validated program file.
+type Program struct {
+	File    string
+	Content []byte
+	// Hash is the hex SHA-256 of Content: the version an auditor sees in
+	// program_versions and audit_log.
+	Hash string
+
+	// Roles maps a role name to the IDs of the people holding it.
+	Roles       map[string][]string
+	Policies    []Policy
+	Controls    []Control
+	Obligations []Obligation
+
+	// personRefs is every person ID the file names, with its line, so the
+	// IDs can be checked against the directory with errors that point here.
+	personRefs []personRef
+}
+
+// Policy is a written policy whose text lives in a file or at a URL.
+type Policy struct {
+	ID      string
+	Title   string
+	OwnerID string
+	Source  string
+}
+
+// Control is a control procedure, the policies it implements, the processes
+// that evidence it, and the framework requirements it satisfies.
+type Control struct {
+	ID           string
+	Title        string
+	Description  string
+	Policies     []string
+	Processes    []string
+	Requirements []Requirement
+}
+
+// Requirement is one framework requirement, e.g. {soc2 CC1.4}.
+type Requirement struct {
+	Framework string
+	Ref       string
+}
+
+// Obligation is a recurring piece of work: a process started on a schedule.
+type Obligation struct {
+	ID      string
+	Title   string
+	Process string
+	// Workflow is the workflow type the process starts (from the process map).
+	Workflow    string
+	Schedule    Schedule
+	RemindEvery time.Duration
+	Due         time.Duration
+	Escalation  []workflows.EscalationStep
+	Controls    []string
+	// Scope narrows the run, e.g. the policy IDs an annual review covers
+	// (every policy when the file leaves it empty).
+	Scope []string
+}
+
+// Run is the input the obligation's schedule hands to its workflow.
+func (o Obligation) Run() workflows.ScheduledRun {
+	return workflows.ScheduledRun{
+		ObligationID: o.ID,
+		Process:      o.Process,
+		DuePeriod:    o.Due,
+		RemindEvery:  o.RemindEvery,
+		Escalation:   o.Escalation,
+		ControlIDs:   o.Controls,
+		Scope:        o.Scope,
+	}
+}
+
+// RoleNames are the roles a program file may fill.
+var RoleNames = []string{
+	"security_officer", "privacy_officer", "coo", "ceo", "ceo_designee",
+	"head_of_engineering", "review_committee",
+}
+
+// Error is one problem in a program file, located so a person can fix it.
+type Error struct {
+	File   string
+	Line   int
+	Field  string
+	Reason string
+}
+
+func (e Error) Error() string { return fmt.Sprintf("%s:%d: %s: %s", e.File, e.Line, e.Field, e.Reason) }
+
+// Errors is every problem found in a file, in line order.
+type Errors []Error
+
+func (es Errors) Error() string {
+	lines := make([]string, len(es))
+	for i, e := range es {
+		lines[i] = e.Error()
+	}
+	return strings.Join(lines, "\n")
+}
+
+func (es Errors) sorted() Errors {
+	sort.SliceStable(es, func(i, j int) bool { return es[i].Line < es[j].Line })
+	return es
+}
+
+type personRef struct {
+	id    string
+	line  int
+	field string
+}
+
+// PersonIDs is every distinct person ID the file names, sorted.
+func (p *Program) PersonIDs() []string {
+	seen := map[string]bool{}
+	var ids []string
+	for _, r := range p.personRefs {
+		if !seen[r.id] {
+			seen[r.id] = true
+			ids = append(ids, r.id)
+		}
+	}
+	sort.Strings(ids)
+	return ids
+}
+
+// CheckPeople reports every person reference that known does not contain,
+// located at the line that names it.
+func (p *Program) CheckPeople(known map[string]bool) error {
+	var errs Errors
+	for _, r := range p.personRefs {
+		if !known[r.id] {
+			errs = append(errs, Error{p.File, r.line, r.field, fmt.Sprintf("unknown person %q", r.id)})
+		}
+	}
+	if len(errs) > 0 {
+		return errs.sorted()
+	}
+	return nil
+}

@@ -1,0 +1,99 @@
+package program
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/robfig/cron/v3"
+)
+
+// Schedule is when an obligation recurs. Temporal decides when a run happens;
+// the parsed spec here only validates and previews what a person typed.
+type Schedule struct {
+	// Cron is the five-field expression, as written or built from the
+	// calendar form (month, day, time).
+	Cron     string
+	TimeZone string
+
+	loc  *time.Location
+	spec cron.Schedule
+}
+
+// cronParser accepts what Temporal's cron strings accept in the standard
+// five-field form, plus descriptors such as @yearly.
+var cronParser = cron.NewParser(cron.Minute | cron.Hour | cron.Dom | cron.Month | cron.Dow | cron.Descriptor)
+
+func parseCron(expr string) (cron.Schedule, error) {
+	if strings.HasPrefix(expr, "CRON_TZ=") || strings.HasPrefix(expr, "TZ=") {
+		return nil, fmt.Errorf("put the time zone in time_zone, not in the expression")
+	}
+	return cronParser.Parse(expr)
+}
+
+// Location is the schedule's time zone.
+func (s Schedule) Location() *time.Location { return s.loc }
+
+// Next returns the next n run times after t, in the schedule's time zone.
+func (s Schedule) Next(t time.Time, n int) []time.Time {
+	out := make([]time.Time, 0, n)
+	t = t.In(s.loc)
+	for len(out) < n {
+		t = s.spec.Next(t)
+		if t.IsZero() {
+			break
+		}
+		out = append(out, t)
+	}
+	return out
+}
+
+// MinInterval is the shortest gap between two runs over the next ten years
+// from t (or 64 runs, whichever comes first); zero if it runs less than twice.
+func (s Schedule) MinInterval(t time.Time) time.Duration {
+	runs := s.Next(t, 64)
+	var least time.Duration
+	for i := 1; i < len(runs); i++ {
+		if runs[i].Sub(t) > 10*365*24*time.Hour {
+			break
+		}
+		if gap := runs[i].Sub(runs[i-1]); least == 0 || gap < least {
+			least = gap
+		}
+	}
+	return least
+}
+
+var monthNames = map[string]int{
+	"january": 1, "february": 2, "march": 3, "april": 4, "may": 5, "june": 6, "july": 7,
+	"august": 8, "september": 9, "october": 10, "november": 11, "december": 12,
+}
+
+func parseMonth(s string) (int, error) {
+	s = strings.ToLower(strings.TrimSpace(s))
+	var m int
+	if _, err := fmt.Sscanf(s, "%d", &m); err == nil && fmt.Sprint(m) == s {
+		if m < 1 || m > 12 {
+			return 0, fmt.Errorf("month %d is not 1 to 12", m)
+		}
+		return m, nil
+	}
+	for name, n := range monthNames {
+		if s == name || (len(s) == 3 && strings.HasPrefix(name, s)) {
+			return n, nil
+		}
+	}
+	return 0, fmt.Errorf("%q is not a month (1-12 or a name such as march)", s)
+}
+
+// daysIn is the most days a month has in a year that is not a leap year: a
+// yearly run on 29 February would happen only every fourth year.
+var daysIn = [13]int{0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31}
+
+func parseClock(s string) (hour, minute int, err error) {
+	t, err := time.Parse("15:04", strings.TrimSpace(s))
+	if err != nil {
+		return 0, 0, fmt.Errorf("%q is not a time of day such as 09:00", s)
+	}
+	return t.Hour(), t.Minute(), nil
+}
