@@ -20,8 +20,13 @@ if [ -n "${DATABASE_URL:-}" ]; then
 fi
 
 if ! command -v pg_ctlcluster >/dev/null 2>&1; then
-  echo "complyflow: no Postgres: set DATABASE_URL to a reachable database, or install PostgreSQL (apt-get install postgresql)" >&2
-  exit 1
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    log "installing PostgreSQL (apt-get install postgresql)"
+    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql; } >&2
+  else
+    echo "complyflow: no Postgres: set DATABASE_URL to a reachable database, or install PostgreSQL (apt-get install postgresql)" >&2
+    exit 1
+  fi
 fi
 
 as_postgres() {
