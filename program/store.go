@@ -1,0 +1,182 @@
+package program
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
+)
+
+// applyLock serialises concurrent applies of the program in Postgres.
+const applyLock = 7405563242
+
+// Version is a program version as recorded by an apply.
+type Version struct {
+	ID            int64          `db:"id"`
+	Hash          string         `db:"content_hash"`
+	File          string         `db:"file"`
+	ObligationIDs pq.StringArray `db:"obligation_ids"`
+	AppliedAt     time.Time      `db:"applied_at"`
+	AppliedBy     string         `db:"applied_by"`
+}
+
+// Latest is the version applied last, or nil if none was.
+func Latest(ctx context.Context, db sqlx.QueryerContext) (*Version, error) {
+	var v Version
+	err := sqlx.GetContext(ctx, db, &v, `SELECT id, content_hash, file, obligation_ids, applied_at, applied_by
+		FROM program_versions ORDER BY id DESC LIMIT 1`)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("latest program version: %w", err)
+	}
+	return &v, nil
+}
+
+// KnownPeople is the subset of ids found in the people table.
+func KnownPeople(ctx context.Context, db sqlx.QueryerContext, ids []string) (map[string]bool, error) {
+	var found []string
+	if err := sqlx.SelectContext(ctx, db, &found, `SELECT id FROM people WHERE id = ANY($1)`, pq.Array(ids)); err != nil {
+		return nil, fmt.Errorf("look up people: %w", err)
+	}
+	known := make(map[string]bool, len(found))
+	for _, id := range found {
+		known[id] = true
+	}
+	return known, nil
+}
+
+// Record makes p the program in force: it upserts the policies and controls,
+// replaces the framework and policy mappings of the file's controls and the
+// role holders, retires controls no longer in the file, appends the version
+// and writes the audit entry, all in one transaction. changes is what the
+// apply did to the schedules, stored as JSON with the version.
+func Record(ctx context.Context, db *sqlx.DB, p *Program, appliedBy string, changes any) (int64, error) {
+	changesJSON, err := json.Marshal(changes)
+	if err != nil {
+		return 0, err
+	}
+	tx, err := db.BeginTxx(ctx, nil)
+	if err != nil {
+		return 0, err
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1)`, applyLock); err != nil {
+		return 0, err
+	}
+	if err := recordPolicies(ctx, tx, p); err != nil {
+		return 0, err
+	}
+	if err := recordControls(ctx, tx, p); err != nil {
+		return 0, err
+	}
+	if err := recordRoles(ctx, tx, p); err != nil {
+		return 0, err
+	}
+	obligationIDs := make([]string, len(p.Obligations))
+	for i, o := range p.Obligations {
+		obligationIDs[i] = o.ID
+	}
+	var id int64
+	if err := tx.GetContext(ctx, &id, `INSERT INTO program_versions (content_hash, file, content, obligation_ids, applied_by, changes)
+		VALUES ($1, $2, $3, $4, $5, $6) RETURNING id`,
+		p.Hash, p.File, string(p.Content), pq.Array(obligationIDs), appliedBy, changesJSON); err != nil {
+		return 0, fmt.Errorf("record program version: %w", err)
+	}
+	detail, err := json.Marshal(map[string]any{
+		"version_id": id, "content_hash": p.Hash, "file": p.File, "changes": json.RawMessage(changesJSON),
+	})
+	if err != nil {
+		return 0, err
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO audit_log (actor, action, subject, detail, idempotency_key)
+		VALUES ($1, 'program.apply', $2, $3, $4) ON CONFLICT (idempotency_key) DO NOTHING`,
+		appliedBy, "program/"+strconv.FormatInt(id, 10), detail, "program-version/"+strconv.FormatInt(id, 10)); err != nil {
+		return 0, fmt.Errorf("audit program apply: %w", err)
+	}
+	return id, tx.Commit()
+}
+
+func recordPolicies(ctx context.Context, tx *sqlx.Tx, p *Program) error {
+	for _, pol := range p.Policies {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO policies (id, title, owner_id, source) VALUES ($1, $2, $3, $4)
+			ON CONFLICT (id) DO UPDATE SET title = EXCLUDED.title, owner_id = EXCLUDED.owner_id, source = EXCLUDED.source, updated_at = now()
+			WHERE (policies.title, policies.owner_id, policies.source) IS DISTINCT FROM (EXCLUDED.title, EXCLUDED.owner_id, EXCLUDED.source)`,
+			pol.ID, pol.Title, pol.OwnerID, pol.Source); err != nil {
+			return fmt.Errorf("policy %s: %w", pol.ID, err)
+		}
+	}
+	return nil
+}
+
+func recordControls(ctx context.Context, tx *sqlx.Tx, p *Program) error {
+	ids := make([]string, len(p.Controls))
+	for i, c := range p.Controls {
+		ids[i] = c.ID
+		if _, err := tx.ExecContext(ctx, `INSERT INTO controls (id, title, description, processes) VALUES ($1, $2, $3, $4)
+			ON CONFLICT (id) DO UPDATE SET title = EXCLUDED.title, description = EXCLUDED.description,
+				processes = EXCLUDED.processes, retired_at = NULL, updated_at = now()
+			WHERE (controls.title, controls.description, controls.processes, controls.retired_at)
+				IS DISTINCT FROM (EXCLUDED.title, EXCLUDED.description, EXCLUDED.processes, NULL)`,
+			c.ID, c.Title, c.Description, pq.Array(nonNil(c.Processes))); err != nil {
+			return fmt.Errorf("control %s: %w", c.ID, err)
+		}
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE controls SET retired_at = now(), updated_at = now()
+		WHERE retired_at IS NULL AND NOT id = ANY($1)`, pq.Array(ids)); err != nil {
+		return fmt.Errorf("retire controls: %w", err)
+	}
+	for _, table := range []string{"control_requirements", "control_policies"} {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM `+table+` WHERE control_id = ANY($1)`, pq.Array(ids)); err != nil {
+			return fmt.Errorf("replace %s: %w", table, err)
+		}
+	}
+	for _, c := range p.Controls {
+		for _, r := range c.Requirements {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO framework_requirements (framework, ref) VALUES ($1, $2)
+				ON CONFLICT DO NOTHING`, r.Framework, r.Ref); err != nil {
+				return fmt.Errorf("requirement %s %s: %w", r.Framework, r.Ref, err)
+			}
+			if _, err := tx.ExecContext(ctx, `INSERT INTO control_requirements (control_id, framework, ref) VALUES ($1, $2, $3)
+				ON CONFLICT DO NOTHING`, c.ID, r.Framework, r.Ref); err != nil {
+				return fmt.Errorf("control %s requirement %s %s: %w", c.ID, r.Framework, r.Ref, err)
+			}
+		}
+		for _, pol := range c.Policies {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO control_policies (control_id, policy_id) VALUES ($1, $2)
+				ON CONFLICT DO NOTHING`, c.ID, pol); err != nil {
+				return fmt.Errorf("control %s policy %s: %w", c.ID, pol, err)
+			}
+		}
+	}
+	return nil
+}
+
+func recordRoles(ctx context.Context, tx *sqlx.Tx, p *Program) error {
+	if _, err := tx.ExecContext(ctx, `DELETE FROM roles`); err != nil {
+		return fmt.Errorf("replace roles: %w", err)
+	}
+	for _, role := range RoleNames {
+		for _, person := range p.Roles[role] {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO roles (role, person_id) VALUES ($1, $2) ON CONFLICT DO NOTHING`,
+				role, person); err != nil {
+				return fmt.Errorf("role %s %s: %w", role, person, err)
+			}
+		}
+	}
+	return nil
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
