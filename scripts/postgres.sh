@@ -50,6 +50,7 @@ for _ in $(seq 1 50); do
 done
 
 as_postgres psql -p "$port" -v ON_ERROR_STOP=1 -q <<'SQL' >/dev/null
+SET client_min_messages = warning;
 SELECT 'CREATE ROLE complyflow_owner LOGIN CREATEDB CREATEROLE PASSWORD ''complyflow_owner'''
 WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'complyflow_owner') \gexec
 SELECT 'CREATE ROLE complyflow_app LOGIN PASSWORD ''complyflow_app'''

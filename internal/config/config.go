@@ -77,7 +77,7 @@ func FromEnv() (Config, error) {
 		LinkTTL:              DefaultLinkTTL,
 	}
 	c.DatabaseOwnerURL = env("DATABASE_OWNER_URL", c.DatabaseURL)
-	if _, set := os.LookupEnv("DATABASE_URL"); !set {
+	if os.Getenv("DATABASE_URL") == "" {
 		c.DatabaseOwnerURL = env("DATABASE_OWNER_URL", DefaultOwnerURL)
 	}
 	if c.SMTPAddr == "" {
