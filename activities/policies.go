@@ -1,0 +1,464 @@
+package activities
+
+import (
+	"context"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/complyflow/complyflow/policy"
+)
+
+// Policies records the policy lifecycle in Postgres: change requests and
+// their rounds, published versions, exceptions and annual reviews, each step
+// with an audit_log entry naming the controls it evidences.
+type Policies struct {
+	DB *sqlx.DB
+}
+
+// Process names under which controls in the program file list the policy
+// lifecycle's evidence (controls.processes).
+const (
+	ProcessPolicyChangeRequest = "policy-change-request"
+	ProcessPolicyException     = "policy-exception"
+	ProcessAnnualPolicyReview  = "annual-policy-review"
+)
+
+// Change request statuses, as change_requests.status spells them.
+const (
+	CRInReview                 = "in-review"
+	CRReturned                 = "returned"
+	CRAwaitingSecondApproval   = "awaiting-second-approval"
+	CRAwaitingProductionChange = "awaiting-production-change"
+	CRPublished                = "published"
+	CRWithdrawn                = "withdrawn"
+)
+
+func badInput(format string, args ...any) error {
+	return temporal.NewNonRetryableApplicationError(fmt.Sprintf(format, args...), "BadInput", nil)
+}
+
+// ContentHash is the hex SHA-256 a version's text is identified by.
+func ContentHash(body string) string {
+	sum := sha256.Sum256([]byte(body))
+	return hex.EncodeToString(sum[:])
+}
+
+// auditEntry is one step of a process. It is written once per control it
+// evidences (or once with no control), each row idempotent under Key.
+type auditEntry struct {
+	Actor    string
+	Action   string
+	Subject  string
+	Controls []string
+	Detail   any
+	Key      string
+}
+
+func writeAudit(ctx context.Context, q sqlx.ExecerContext, e auditEntry) error {
+	detail, err := json.Marshal(e.Detail)
+	if err != nil {
+		return err
+	}
+	controls := e.Controls
+	if len(controls) == 0 {
+		controls = []string{""}
+	}
+	for _, c := range controls {
+		key := e.Key
+		if c != "" {
+			key += "#" + c
+		}
+		if _, err := q.ExecContext(ctx, `
+			INSERT INTO audit_log (actor, action, subject, control_id, detail, idempotency_key)
+			VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (idempotency_key) DO NOTHING`,
+			e.Actor, e.Action, e.Subject, c, detail, key); err != nil {
+			return fmt.Errorf("audit %s: %w", e.Action, err)
+		}
+	}
+	return nil
+}
+
+// controlsFor lists the controls the program file says a process evidences.
+func controlsFor(ctx context.Context, q sqlx.QueryerContext, process string) ([]string, error) {
+	var ids []string
+	err := sqlx.SelectContext(ctx, q, &ids,
+		`SELECT id FROM controls WHERE $1 = ANY (processes) AND retired_at IS NULL ORDER BY id`, process)
+	return ids, err
+}
+
+// roleHolders lists who holds each role, in the order given, the first role
+// with anybody winning: ("ceo", "ceo_designee") falls back to the designee.
+func roleHolders(ctx context.Context, q sqlx.QueryerContext, roles ...string) ([]string, error) {
+	for _, r := range roles {
+		var ids []string
+		if err := sqlx.SelectContext(ctx, q, &ids, `
+			SELECT r.person_id FROM roles r JOIN people p ON p.id = r.person_id
+			WHERE r.role = $1 AND (p.end_date IS NULL OR p.end_date > current_date)
+			ORDER BY r.person_id`, r); err != nil {
+			return nil, err
+		}
+		if len(ids) > 0 {
+			return ids, nil
+		}
+	}
+	return nil, nil
+}
+
+func activePerson(ctx context.Context, q sqlx.QueryerContext, id string) error {
+	var ok bool
+	err := sqlx.GetContext(ctx, q, &ok, `SELECT end_date IS NULL OR end_date > current_date FROM people WHERE id = $1`, id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return badInput("person %q is not in the directory", id)
+	}
+	if err == nil && !ok {
+		return badInput("person %q has left", id)
+	}
+	return err
+}
+
+// PolicyRef is a policy as a workflow needs to name it.
+type PolicyRef struct {
+	ID      string `db:"id"`
+	Title   string `db:"title"`
+	OwnerID string `db:"owner_id"`
+	Version string `db:"version"` // "" while unversioned; else "2023.2" or "2023.2 rev.1"
+}
+
+func loadPolicy(ctx context.Context, q sqlx.QueryerContext, id string) (PolicyRef, error) {
+	var p PolicyRef
+	err := sqlx.GetContext(ctx, q, &p, `
+		SELECT id, title, owner_id,
+		       coalesce(version || CASE WHEN revision > 0 THEN ' rev.' || revision ELSE '' END, '') AS version
+		FROM policies WHERE id = $1`, id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return PolicyRef{}, badInput("policy %q is not in the program", id)
+	}
+	return p, err
+}
+
+// OpenChangeRequestInput is a new change request; ID is its workflow ID.
+type OpenChangeRequestInput struct {
+	ID                    string
+	PolicyID              string
+	Kind                  policy.Kind
+	Summary               string
+	Body                  string
+	Reference             string
+	NeedsProductionChange bool
+	RequesterID           string
+	ReviewID              string
+	At                    time.Time
+}
+
+// ChangeRequestInfo is who the request goes to. Reviewers are the Security
+// Officers, else the Privacy Officers; SecondApprovers the CEO, else the
+// designee; Designees may act once a CEO's task is overdue.
+type ChangeRequestInfo struct {
+	Policy          PolicyRef
+	Reviewers       []string
+	SecondApprovers []string
+	Designees       []string
+	Controls        []string
+}
+
+// OpenChangeRequest validates and records the request and its first round.
+func (a *Policies) OpenChangeRequest(ctx context.Context, in OpenChangeRequestInput) (ChangeRequestInfo, error) {
+	if _, err := policy.ParseKind(string(in.Kind)); err != nil {
+		return ChangeRequestInfo{}, badInput("%v", err)
+	}
+	if strings.TrimSpace(in.Summary) == "" {
+		return ChangeRequestInfo{}, badInput("a change request needs a summary of the change")
+	}
+	tx, err := a.DB.BeginTxx(ctx, nil)
+	if err != nil {
+		return ChangeRequestInfo{}, err
+	}
+	defer tx.Rollback()
+	var info ChangeRequestInfo
+	if info.Policy, err = loadPolicy(ctx, tx, in.PolicyID); err != nil {
+		return ChangeRequestInfo{}, err
+	}
+	if in.Kind == policy.Minor && info.Policy.Version == "" {
+		return ChangeRequestInfo{}, badInput("policy %s has no published version to revise: its first version is a material change", in.PolicyID)
+	}
+	if err := activePerson(ctx, tx, in.RequesterID); err != nil {
+		return ChangeRequestInfo{}, err
+	}
+	if info.Reviewers, err = roleHolders(ctx, tx, "security_officer", "privacy_officer"); err != nil {
+		return ChangeRequestInfo{}, err
+	}
+	if len(info.Reviewers) == 0 {
+		return ChangeRequestInfo{}, badInput("nobody holds the role security_officer or privacy_officer to review the request")
+	}
+	if in.Kind == policy.Material {
+		if info.SecondApprovers, err = roleHolders(ctx, tx, "ceo", "ceo_designee"); err != nil {
+			return ChangeRequestInfo{}, err
+		}
+		if len(info.SecondApprovers) == 0 {
+			return ChangeRequestInfo{}, badInput("a material change needs the CEO or designee, and nobody holds either role")
+		}
+		if info.Designees, err = roleHolders(ctx, tx, "ceo_designee"); err != nil {
+			return ChangeRequestInfo{}, err
+		}
+	}
+	if info.Controls, err = controlsFor(ctx, tx, ProcessPolicyChangeRequest); err != nil {
+		return ChangeRequestInfo{}, err
+	}
+	if _, err := tx.ExecContext(ctx, `
+		INSERT INTO change_requests (id, policy_id, kind, summary, requester_id, needs_production_change, review_id, created_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (id) DO NOTHING`,
+		in.ID, in.PolicyID, in.Kind, in.Summary, in.RequesterID, in.NeedsProductionChange, in.ReviewID, in.At); err != nil {
+		return ChangeRequestInfo{}, fmt.Errorf("record change request: %w", err)
+	}
+	if err := insertRound(ctx, tx, ChangeRoundInput{RequestID: in.ID, Round: 1, Body: in.Body, Reference: in.Reference,
+		Note: in.Summary, By: in.RequesterID, At: in.At}); err != nil {
+		return ChangeRequestInfo{}, err
+	}
+	if err := writeAudit(ctx, tx, auditEntry{
+		Actor: in.RequesterID, Action: "policy.change.requested", Subject: in.ID, Controls: info.Controls,
+		Detail: map[string]any{"policy": in.PolicyID, "kind": in.Kind, "summary": in.Summary, "current_version": info.Policy.Version,
+			"needs_production_change": in.NeedsProductionChange, "content_sha256": ContentHash(in.Body), "reference": in.Reference},
+		Key: in.ID + "/requested",
+	}); err != nil {
+		return ChangeRequestInfo{}, err
+	}
+	return info, tx.Commit()
+}
+
+// ChangeRoundInput is what the requester submitted in one round.
+type ChangeRoundInput struct {
+	RequestID string
+	Round     int
+	Body      string
+	Reference string
+	Note      string
+	By        string
+	At        time.Time
+	Controls  []string
+}
+
+func insertRound(ctx context.Context, q sqlx.ExecerContext, in ChangeRoundInput) error {
+	_, err := q.ExecContext(ctx, `
+		INSERT INTO change_request_rounds (request_id, round, body, content_sha256, reference, note, submitted_by, submitted_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING`,
+		in.RequestID, in.Round, in.Body, ContentHash(in.Body), in.Reference, in.Note, in.By, in.At)
+	if err != nil {
+		return fmt.Errorf("record round %d of %s: %w", in.Round, in.RequestID, err)
+	}
+	return nil
+}
+
+// RecordResubmission records the next round after a rejection and puts the
+// request back in review.
+func (a *Policies) RecordResubmission(ctx context.Context, in ChangeRoundInput) error {
+	tx, err := a.DB.BeginTxx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	if err := insertRound(ctx, tx, in); err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE change_requests SET status = $2, updated_at = now() WHERE id = $1`,
+		in.RequestID, CRInReview); err != nil {
+		return err
+	}
+	if err := writeAudit(ctx, tx, auditEntry{
+		Actor: in.By, Action: "policy.change.resubmitted", Subject: in.RequestID, Controls: in.Controls,
+		Detail: map[string]any{"round": in.Round, "note": in.Note, "reference": in.Reference, "content_sha256": ContentHash(in.Body)},
+		Key:    fmt.Sprintf("%s/round/%d/submitted", in.RequestID, in.Round),
+	}); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+// ChangeDecisionInput is one decision in a round and the status it leaves
+// the request in.
+type ChangeDecisionInput struct {
+	RequestID string
+	Round     int
+	Step      string // review, second-approval, response, production-change
+	TaskID    string
+	By        string
+	Action    string
+	Note      string
+	At        time.Time
+	Status    string
+	Controls  []string
+}
+
+// RecordChangeDecision records the decision, the request's new status and
+// the audit entry. A production-change decision's note is the reference.
+func (a *Policies) RecordChangeDecision(ctx context.Context, in ChangeDecisionInput) error {
+	tx, err := a.DB.BeginTxx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, `
+		INSERT INTO change_request_decisions (request_id, round, step, task_id, decided_by, action, note, decided_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING`,
+		in.RequestID, in.Round, in.Step, in.TaskID, in.By, in.Action, in.Note, in.At); err != nil {
+		return fmt.Errorf("record %s decision on %s: %w", in.Step, in.RequestID, err)
+	}
+	if _, err := tx.ExecContext(ctx, `
+		UPDATE change_requests SET status = $2, updated_at = now(),
+			production_change_ref = CASE WHEN $3 THEN $4 ELSE production_change_ref END,
+			closed_at = CASE WHEN $2 = 'withdrawn' THEN $5::timestamptz ELSE closed_at END
+		WHERE id = $1`, in.RequestID, in.Status, in.Step == "production-change", in.Note, in.At); err != nil {
+		return err
+	}
+	if err := writeAudit(ctx, tx, auditEntry{
+		Actor: in.By, Action: "policy.change." + in.Step, Subject: in.RequestID, Controls: in.Controls,
+		Detail: map[string]any{"round": in.Round, "action": in.Action, "note": in.Note, "task": in.TaskID, "status": in.Status},
+		Key:    fmt.Sprintf("%s/round/%d/%s", in.RequestID, in.Round, in.Step),
+	}); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+// PublishInput publishes the approved change. ChangeAt is when the change was
+// approved; its year is the year of the version.
+type PublishInput struct {
+	RequestID   string
+	PolicyID    string
+	Kind        policy.Kind
+	Summary     string
+	Body        string
+	Reference   string
+	PublishedBy string
+	ChangeAt    time.Time
+	Controls    []string
+}
+
+// PublishedVersion is what PublishPolicyVersion did.
+type PublishedVersion struct {
+	Version         string    `db:"version"`
+	PublishedAt     time.Time `db:"published_at"`
+	ArchivedVersion string    // the version archived first; "" for a revision or a first version
+	ArchivedAt      time.Time
+}
+
+// PublishPolicyVersion archives the version in effect (for a material change)
+// and then publishes the new one, in one transaction: the policy_versions
+// trigger refuses a material version whose predecessor is not archived
+// earlier, so the order cannot be broken here or by anyone else. A retry
+// after a commit finds the version published for the request and returns it.
+func (a *Policies) PublishPolicyVersion(ctx context.Context, in PublishInput) (PublishedVersion, error) {
+	if _, err := policy.ParseKind(string(in.Kind)); err != nil {
+		return PublishedVersion{}, badInput("%v", err)
+	}
+	tx, err := a.DB.BeginTxx(ctx, nil)
+	if err != nil {
+		return PublishedVersion{}, err
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, `SELECT 1 FROM policies WHERE id = $1 FOR UPDATE`, in.PolicyID); err != nil {
+		return PublishedVersion{}, err
+	}
+	var out PublishedVersion
+	err = tx.GetContext(ctx, &out, `SELECT version, published_at FROM policy_versions WHERE policy_id = $1 AND change_request_id = $2`,
+		in.PolicyID, in.RequestID)
+	if err == nil {
+		return out, nil
+	}
+	if !errors.Is(err, sql.ErrNoRows) {
+		return PublishedVersion{}, err
+	}
+	var cur struct {
+		Year, Seq, Revision int
+		Version             string
+	}
+	var cv policy.Version
+	err = tx.GetContext(ctx, &cur, `SELECT year, seq, revision, version FROM policy_versions
+		WHERE policy_id = $1 AND superseded_at IS NULL`, in.PolicyID)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		// Unversioned: the first version.
+	case err != nil:
+		return PublishedVersion{}, err
+	default:
+		cv = policy.Version{Year: cur.Year, N: cur.Seq, Rev: cur.Revision}
+	}
+	next, err := policy.Next(cv, in.Kind, in.ChangeAt)
+	if err != nil {
+		return PublishedVersion{}, badInput("policy %s: %v", in.PolicyID, err)
+	}
+	if in.Kind == policy.Material && !cv.IsZero() {
+		if err := tx.GetContext(ctx, &out.ArchivedAt, `UPDATE policy_versions SET archived_at = clock_timestamp()
+			WHERE policy_id = $1 AND superseded_at IS NULL RETURNING archived_at`, in.PolicyID); err != nil {
+			return PublishedVersion{}, fmt.Errorf("archive %s %s: %w", in.PolicyID, cur.Version, err)
+		}
+		out.ArchivedVersion = cur.Version
+		if err := writeAudit(ctx, tx, auditEntry{
+			Actor: in.PublishedBy, Action: "policy.version.archived", Subject: in.PolicyID, Controls: in.Controls,
+			Detail: map[string]any{"version": cur.Version, "archived_at": out.ArchivedAt, "change_request": in.RequestID},
+			Key:    in.RequestID + "/archived",
+		}); err != nil {
+			return PublishedVersion{}, err
+		}
+	}
+	if err := tx.GetContext(ctx, &out, `
+		INSERT INTO policy_versions (policy_id, year, seq, revision, kind, summary, body, reference, content_sha256,
+			change_request_id, published_by, published_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, clock_timestamp())
+		RETURNING version, published_at`,
+		in.PolicyID, next.Year, next.N, next.Rev, in.Kind, in.Summary, in.Body, in.Reference, ContentHash(in.Body),
+		in.RequestID, in.PublishedBy); err != nil {
+		return PublishedVersion{}, fmt.Errorf("publish %s %s: %w", in.PolicyID, next, err)
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE change_requests SET status = $2, published_version = $3, updated_at = now(), closed_at = now()
+		WHERE id = $1`, in.RequestID, CRPublished, out.Version); err != nil {
+		return PublishedVersion{}, err
+	}
+	if err := writeAudit(ctx, tx, auditEntry{
+		Actor: in.PublishedBy, Action: "policy.version.published", Subject: in.PolicyID, Controls: in.Controls,
+		Detail: map[string]any{"version": out.Version, "kind": in.Kind, "published_at": out.PublishedAt, "archived_version": out.ArchivedVersion,
+			"content_sha256": ContentHash(in.Body), "change_request": in.RequestID},
+		Key: in.RequestID + "/published",
+	}); err != nil {
+		return PublishedVersion{}, err
+	}
+	return out, tx.Commit()
+}
+
+// ReacknowledgementInput names a material version everyone must acknowledge.
+type ReacknowledgementInput struct {
+	RequestID string
+	PolicyID  string
+	Version   string
+	Controls  []string
+}
+
+// RecordReacknowledgementOwed records that the policy's new version is owed
+// an acknowledgement by everyone; the acknowledgement campaign collects it.
+func (a *Policies) RecordReacknowledgementOwed(ctx context.Context, in ReacknowledgementInput) error {
+	tx, err := a.DB.BeginTxx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, `INSERT INTO policy_acknowledgements_owed (policy_id, version, change_request_id)
+		VALUES ($1, $2, $3) ON CONFLICT DO NOTHING`, in.PolicyID, in.Version, in.RequestID); err != nil {
+		return err
+	}
+	if err := writeAudit(ctx, tx, auditEntry{
+		Actor: "complyflow", Action: "policy.reacknowledgement.owed", Subject: in.PolicyID, Controls: in.Controls,
+		Detail: map[string]any{"version": in.Version, "change_request": in.RequestID},
+		Key:    in.RequestID + "/reacknowledgement",
+	}); err != nil {
+		return err
+	}
+	return tx.Commit()
+}

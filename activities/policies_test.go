@@ -1,0 +1,298 @@
+package activities
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/complyflow/complyflow/internal/testenv"
+	"github.com/complyflow/complyflow/policy"
+)
+
+// seedPolicyProgram is a small program as `starter program apply` leaves it:
+// people, the roles, one policy and a control evidenced by the policy processes.
+func seedPolicyProgram(t *testing.T, db *testenv.DB) {
+	t.Helper()
+	db.Owner.MustExec(`
+		INSERT INTO people (id, email, name) VALUES
+			('sam', 'sam@example.com', 'Sam Officer'), ('pat', 'pat@example.com', 'Pat Privacy'),
+			('cleo', 'cleo@example.com', 'Cleo CEO'), ('dee', 'dee@example.com', 'Dee Designee'),
+			('coby', 'coby@example.com', 'Coby COO'), ('eve', 'eve@example.com', 'Eve Employee');
+		INSERT INTO people (id, email, name, end_date) VALUES ('lee', 'lee@example.com', 'Lee Left', '2020-01-01');
+		INSERT INTO roles (role, person_id) VALUES ('security_officer', 'sam'), ('privacy_officer', 'pat'),
+			('ceo', 'cleo'), ('ceo_designee', 'dee'), ('coo', 'coby'), ('review_committee', 'pat'), ('review_committee', 'eve');
+		INSERT INTO policies (id, title, owner_id, source) VALUES ('access', 'Access Control Policy', 'sam', 'policies/access.md');
+		INSERT INTO controls (id, title, processes) VALUES ('policy-mgmt', 'Personnel Accountability',
+			'{policy-change-request,policy-exception,annual-policy-review}');
+	`)
+}
+
+func openRequest(t *testing.T, a *Policies, id string, kind policy.Kind) ChangeRequestInfo {
+	t.Helper()
+	info, err := a.OpenChangeRequest(context.Background(), OpenChangeRequestInput{
+		ID: id, PolicyID: "access", Kind: kind, Summary: "add MFA statement", Body: "text of " + id,
+		RequesterID: "eve", At: time.Now(),
+	})
+	if err != nil {
+		t.Fatalf("open %s: %v", id, err)
+	}
+	return info
+}
+
+func publish(t *testing.T, a *Policies, id string, kind policy.Kind, at time.Time) PublishedVersion {
+	t.Helper()
+	v, err := a.PublishPolicyVersion(context.Background(), PublishInput{
+		RequestID: id, PolicyID: "access", Kind: kind, Summary: "change " + id, Body: "text of " + id,
+		PublishedBy: "sam", ChangeAt: at, Controls: []string{"policy-mgmt"},
+	})
+	if err != nil {
+		t.Fatalf("publish %s: %v", id, err)
+	}
+	return v
+}
+
+type versionRow struct {
+	Version     string     `db:"version"`
+	PublishedAt time.Time  `db:"published_at"`
+	ArchivedAt  *time.Time `db:"archived_at"`
+	Superseded  *time.Time `db:"superseded_at"`
+}
+
+func versions(t *testing.T, db *sqlx.DB) []versionRow {
+	t.Helper()
+	var rows []versionRow
+	if err := db.Select(&rows, `SELECT version, published_at, archived_at, superseded_at FROM policy_versions
+		WHERE policy_id = 'access' ORDER BY year, seq, revision`); err != nil {
+		t.Fatal(err)
+	}
+	return rows
+}
+
+func TestOpenChangeRequestRoutesToOfficerAndCEO(t *testing.T) {
+	db := testenv.Postgres(t)
+	seedPolicyProgram(t, db)
+	a := &Policies{DB: db.App}
+	info := openRequest(t, a, "cr/1", policy.Material)
+	if got := strings.Join(info.Reviewers, ","); got != "sam" {
+		t.Errorf("reviewers = %q, want the security officer", got)
+	}
+	if got := strings.Join(info.SecondApprovers, ","); got != "cleo" {
+		t.Errorf("second approvers = %q, want the CEO", got)
+	}
+	if got := strings.Join(info.Designees, ","); got != "dee" {
+		t.Errorf("designees = %q", got)
+	}
+	if got := strings.Join(info.Controls, ","); got != "policy-mgmt" {
+		t.Errorf("controls = %q", got)
+	}
+	var audits int
+	db.Owner.Get(&audits, `SELECT count(*) FROM audit_log WHERE action = 'policy.change.requested' AND subject = 'cr/1' AND control_id = 'policy-mgmt'`)
+	if audits != 1 {
+		t.Errorf("%d audit entries for the request, want 1", audits)
+	}
+	// A retried activity records nothing twice.
+	openRequest(t, a, "cr/1", policy.Material)
+	db.Owner.Get(&audits, `SELECT count(*) FROM audit_log WHERE subject = 'cr/1'`)
+	if audits != 1 {
+		t.Errorf("%d audit entries after a retry, want 1", audits)
+	}
+}
+
+func TestOpenChangeRequestRefusesBadInput(t *testing.T) {
+	db := testenv.Postgres(t)
+	seedPolicyProgram(t, db)
+	a := &Policies{DB: db.App}
+	for name, in := range map[string]OpenChangeRequestInput{
+		"unknown policy":         {ID: "x1", PolicyID: "nope", Kind: policy.Material, Summary: "s", RequesterID: "eve"},
+		"no summary":             {ID: "x2", PolicyID: "access", Kind: policy.Material, Summary: " ", RequesterID: "eve"},
+		"minor of unversioned":   {ID: "x3", PolicyID: "access", Kind: policy.Minor, Summary: "s", RequesterID: "eve"},
+		"requester who has left": {ID: "x4", PolicyID: "access", Kind: policy.Material, Summary: "s", RequesterID: "lee"},
+	} {
+		in.At = time.Now()
+		if _, err := a.OpenChangeRequest(context.Background(), in); err == nil {
+			t.Errorf("%s: no error", name)
+		} else if !isNonRetryable(err) {
+			t.Errorf("%s: %v is retryable", name, err)
+		}
+	}
+}
+
+func TestPublishArchivesBeforePublishing(t *testing.T) {
+	db := testenv.Postgres(t)
+	seedPolicyProgram(t, db)
+	a := &Policies{DB: db.App}
+	at := time.Date(2023, 3, 1, 0, 0, 0, 0, time.UTC)
+
+	openRequest(t, a, "cr/1", policy.Material)
+	first := publish(t, a, "cr/1", policy.Material, at)
+	if first.Version != "2023.1" || first.ArchivedVersion != "" {
+		t.Fatalf("first publish = %+v, want 2023.1 with nothing archived", first)
+	}
+	openRequest(t, a, "cr/2", policy.Material)
+	second := publish(t, a, "cr/2", policy.Material, at.AddDate(0, 2, 0))
+	if second.Version != "2023.2" || second.ArchivedVersion != "2023.1" {
+		t.Fatalf("second publish = %+v, want 2023.2 archiving 2023.1", second)
+	}
+	rows := versions(t, db.App)
+	if len(rows) != 2 {
+		t.Fatalf("versions = %+v", rows)
+	}
+	old, cur := rows[0], rows[1]
+	if old.ArchivedAt == nil || !old.ArchivedAt.Before(cur.PublishedAt) {
+		t.Errorf("2023.1 archived at %v, not before 2023.2 was published at %v", old.ArchivedAt, cur.PublishedAt)
+	}
+	if old.Superseded == nil || !old.Superseded.Equal(cur.PublishedAt) || cur.Superseded != nil {
+		t.Errorf("supersede times: old %v, current %v", old.Superseded, cur.Superseded)
+	}
+	var current string
+	db.App.Get(&current, `SELECT version FROM policies WHERE id = 'access'`)
+	if current != "2023.2" {
+		t.Errorf("policies.version = %q, want 2023.2", current)
+	}
+	var order []string
+	db.Owner.Select(&order, `SELECT action FROM audit_log WHERE subject = 'access' ORDER BY id`)
+	if got := strings.Join(order, ","); got != "policy.version.published,policy.version.archived,policy.version.published" {
+		t.Errorf("audit order = %s", got)
+	}
+	var owed int
+	if err := a.RecordReacknowledgementOwed(context.Background(), ReacknowledgementInput{RequestID: "cr/2", PolicyID: "access", Version: "2023.2"}); err != nil {
+		t.Fatal(err)
+	}
+	db.App.Get(&owed, `SELECT count(*) FROM policy_acknowledgements_owed WHERE policy_id = 'access' AND version = '2023.2'`)
+	if owed != 1 {
+		t.Errorf("re-acknowledgement owed rows = %d", owed)
+	}
+	// A retried publish returns what was published and issues nothing new.
+	again := publish(t, a, "cr/2", policy.Material, at.AddDate(0, 2, 0))
+	if again.Version != "2023.2" || len(versions(t, db.App)) != 2 {
+		t.Errorf("retried publish gave %+v and %d versions", again, len(versions(t, db.App)))
+	}
+}
+
+func TestPublishWithoutArchiveIsRefused(t *testing.T) {
+	db := testenv.Postgres(t)
+	seedPolicyProgram(t, db)
+	a := &Policies{DB: db.App}
+	openRequest(t, a, "cr/1", policy.Material)
+	publish(t, a, "cr/1", policy.Material, time.Date(2023, 3, 1, 0, 0, 0, 0, time.UTC))
+
+	insert := `INSERT INTO policy_versions (policy_id, year, seq, revision, kind, content_sha256, published_by, published_at)
+		VALUES ('access', $1, $2, $3, $4, 'x', 'sam', now())`
+	for _, db := range []*sqlx.DB{db.App, db.Owner} {
+		_, err := db.Exec(insert, 2023, 2, 0, "material")
+		if err == nil || !strings.Contains(err.Error(), "must be archived before") {
+			t.Errorf("material publish without archive: %v", err)
+		}
+	}
+	// Archived, but at the same instant as the publish: not before it.
+	tx := db.Owner.MustBegin()
+	tx.MustExec(`UPDATE policy_versions SET archived_at = now() WHERE policy_id = 'access'`)
+	if _, err := tx.Exec(insert, 2023, 2, 0, "material"); err == nil {
+		t.Error("publish at the archive's own time was accepted")
+	}
+	tx.Rollback()
+	if _, err := db.App.Exec(insert, 2023, 1, 1, "material"); err == nil {
+		t.Error("a material version with a revision was accepted")
+	}
+	if _, err := db.App.Exec(insert, 2023, 1, 2, "minor"); err == nil {
+		t.Error("a revision that skips rev.1 was accepted")
+	}
+}
+
+func TestVersionsAcrossYearsAndRevisions(t *testing.T) {
+	db := testenv.Postgres(t)
+	seedPolicyProgram(t, db)
+	a := &Policies{DB: db.App}
+	steps := []struct {
+		kind policy.Kind
+		at   time.Time
+		want string
+	}{
+		{policy.Material, time.Date(2023, 1, 10, 0, 0, 0, 0, time.UTC), "2023.1"},
+		{policy.Material, time.Date(2023, 12, 31, 23, 0, 0, 0, time.UTC), "2023.2"},
+		{policy.Minor, time.Date(2024, 1, 1, 1, 0, 0, 0, time.UTC), "2023.2 rev.1"},
+		{policy.Material, time.Date(2024, 1, 2, 0, 0, 0, 0, time.UTC), "2024.1"},
+		{policy.Minor, time.Date(2024, 2, 1, 0, 0, 0, 0, time.UTC), "2024.1 rev.1"},
+		{policy.Minor, time.Date(2024, 3, 1, 0, 0, 0, 0, time.UTC), "2024.1 rev.2"},
+		{policy.Material, time.Date(2024, 4, 1, 0, 0, 0, 0, time.UTC), "2024.2"},
+	}
+	for i, s := range steps {
+		id := "cr/" + s.want
+		openRequest(t, a, id, s.kind)
+		got := publish(t, a, id, s.kind, s.at)
+		if got.Version != s.want {
+			t.Fatalf("step %d: %s change at %s published %q, want %q", i, s.kind, s.at, got.Version, s.want)
+		}
+		if s.kind == policy.Minor && got.ArchivedVersion != "" {
+			t.Errorf("step %d: a revision archived %s", i, got.ArchivedVersion)
+		}
+	}
+	rows := versions(t, db.App)
+	if len(rows) != len(steps) {
+		t.Fatalf("%d versions kept, want %d", len(rows), len(steps))
+	}
+	var inEffect int
+	for _, r := range rows {
+		if r.Superseded == nil {
+			inEffect++
+		}
+	}
+	if inEffect != 1 {
+		t.Errorf("%d versions in effect, want 1", inEffect)
+	}
+	// A number once used is never issued again, even by hand.
+	_, err := db.Owner.Exec(`UPDATE policy_versions SET archived_at = now() WHERE policy_id = 'access' AND superseded_at IS NULL`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Owner.Exec(`INSERT INTO policy_versions (policy_id, year, seq, kind, content_sha256, published_by, published_at)
+		VALUES ('access', 2024, 1, 'material', 'x', 'sam', now() + interval '1 second')`); err == nil ||
+		!strings.Contains(err.Error(), "not after every version") {
+		t.Errorf("reissuing 2024.1: %v", err)
+	}
+}
+
+func TestVersionsAreRetained(t *testing.T) {
+	db := testenv.Postgres(t)
+	seedPolicyProgram(t, db)
+	a := &Policies{DB: db.App}
+	for i, id := range []string{"cr/1", "cr/2"} {
+		openRequest(t, a, id, policy.Material)
+		publish(t, a, id, policy.Material, time.Date(2023, time.Month(1+i), 1, 0, 0, 0, 0, time.UTC))
+	}
+	if _, err := db.App.Exec(`DELETE FROM policy_versions WHERE policy_id = 'access'`); err == nil {
+		t.Error("the application deleted policy versions")
+	}
+	if _, err := db.Owner.Exec(`DELETE FROM policy_versions WHERE policy_id = 'access'`); err == nil ||
+		!strings.Contains(err.Error(), "retained until") {
+		t.Errorf("the owner deleted versions within their retention: %v", err)
+	}
+	if _, err := db.App.Exec(`UPDATE policy_versions SET body = 'rewritten' WHERE policy_id = 'access'`); err == nil {
+		t.Error("the application rewrote a published version")
+	}
+	if _, err := db.Owner.Exec(`UPDATE policy_versions SET body = 'rewritten' WHERE policy_id = 'access'`); err == nil {
+		t.Error("the owner rewrote a published version")
+	}
+	// Seven years after it was last in effect, a version may go.
+	db.Owner.MustExec(`ALTER TABLE policy_versions DISABLE TRIGGER policy_versions_before_update`)
+	db.Owner.MustExec(`UPDATE policy_versions SET published_at = published_at - interval '8 years', archived_at = archived_at - interval '8 years',
+		superseded_at = superseded_at - interval '8 years' WHERE seq = 1`)
+	db.Owner.MustExec(`ALTER TABLE policy_versions ENABLE TRIGGER policy_versions_before_update`)
+	res, err := db.Owner.Exec(`DELETE FROM policy_versions WHERE policy_id = 'access' AND seq = 1`)
+	if err != nil {
+		t.Fatalf("deleting a version out of retention: %v", err)
+	}
+	if n, _ := res.RowsAffected(); n != 1 {
+		t.Errorf("deleted %d rows", n)
+	}
+}
+
+func isNonRetryable(err error) bool {
+	var ae *temporal.ApplicationError
+	return errors.As(err, &ae) && ae.NonRetryable()
+}
