@@ -61,6 +61,9 @@ type HumanTaskInput struct {
 	Actions     []Action
 	ControlID   string // the control this task evidences
 	ParentRef   string // the parent workflow's ID
+	// State is set only by the workflow itself when it continues as new; a
+	// parent leaves it nil.
+	State *HumanTaskState `json:",omitempty"`
 }
 
 // CompleteRequest is the argument of UpdateComplete.

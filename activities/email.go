@@ -1,0 +1,185 @@
+package activities
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"crypto/tls"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"mime"
+	"mime/multipart"
+	"mime/quotedprintable"
+	"net"
+	"net/mail"
+	"net/textproto"
+	"strings"
+	"time"
+
+	"github.com/emersion/go-sasl"
+	"github.com/emersion/go-smtp"
+)
+
+// Mailer sends one email at a time through an SMTP server: it dials with the
+// caller's context, switches to TLS when the server offers STARTTLS, and
+// authenticates when Username is set. Errors are *DeliveryError: SMTP 5xx is
+// Permanent; 4xx and network errors are not.
+type Mailer struct {
+	Addr               string // host:port
+	From               string // an address, optionally with a name: "Complyflow <c@example.com>"
+	Username, Password string
+	// TLSConfig is used for STARTTLS; nil verifies the certificate against Addr's host.
+	TLSConfig *tls.Config
+}
+
+// Email is one message. IdempotencyKey becomes its Message-ID, so a message
+// sent twice after a retry is the same message to the recipient's client.
+type Email struct {
+	To             string // an address
+	ToName         string
+	Subject        string
+	Text           string
+	HTML           string // optional; the message is multipart/alternative when set
+	IdempotencyKey string
+}
+
+// Send delivers e. It returns the Message-ID it used.
+func (m *Mailer) Send(ctx context.Context, e Email) (string, error) {
+	from, err := mail.ParseAddress(m.From)
+	if err != nil {
+		return "", &DeliveryError{Permanent: true, Err: fmt.Errorf("SMTP_FROM %q: %w", m.From, err)}
+	}
+	if _, err := mail.ParseAddress(e.To); err != nil {
+		return "", &DeliveryError{Permanent: true, Err: fmt.Errorf("recipient %q: %w", e.To, err)}
+	}
+	msgID := MessageID(e.IdempotencyKey, from.Address)
+	raw, err := buildMessage(from, e, msgID, time.Now())
+	if err != nil {
+		return "", &DeliveryError{Permanent: true, Err: err}
+	}
+	c, err := m.dial(ctx)
+	if err != nil {
+		return "", classifySMTP(err)
+	}
+	defer c.Close()
+	if m.Username != "" {
+		if ok, _ := c.Extension("AUTH"); !ok {
+			return "", &DeliveryError{Err: errors.New("smtp: SMTP_USERNAME is set but the server offers no AUTH")}
+		}
+		if err := c.Auth(sasl.NewPlainClient("", m.Username, m.Password)); err != nil {
+			return "", classifySMTP(err)
+		}
+	}
+	if err := c.SendMail(from.Address, []string{e.To}, bytes.NewReader(raw)); err != nil {
+		return "", classifySMTP(err)
+	}
+	c.Quit()
+	return msgID, nil
+}
+
+// dial connects with ctx and upgrades to TLS when the server offers it. The
+// client library can only start TLS on a fresh connection, so a server that
+// offers it costs a second dial.
+func (m *Mailer) dial(ctx context.Context) (*smtp.Client, error) {
+	conn, err := m.connect(ctx)
+	if err != nil {
+		return nil, err
+	}
+	c := smtp.NewClient(conn)
+	offered, _ := c.Extension("STARTTLS")
+	if !offered {
+		return c, nil
+	}
+	c.Close()
+	if conn, err = m.connect(ctx); err != nil {
+		return nil, err
+	}
+	cfg := m.TLSConfig
+	if cfg == nil {
+		host, _, _ := net.SplitHostPort(m.Addr)
+		cfg = &tls.Config{ServerName: host}
+	}
+	return smtp.NewClientStartTLS(conn, cfg)
+}
+
+// connect dials and ties the connection to ctx: a cancelled activity (or its
+// deadline) ends a stuck SMTP conversation instead of waiting minutes.
+func (m *Mailer) connect(ctx context.Context) (net.Conn, error) {
+	var d net.Dialer
+	conn, err := d.DialContext(ctx, "tcp", m.Addr)
+	if err != nil {
+		return nil, err
+	}
+	if dl, ok := ctx.Deadline(); ok {
+		conn.SetDeadline(dl)
+	}
+	context.AfterFunc(ctx, func() { conn.SetDeadline(time.Unix(1, 0)) })
+	return conn, nil
+}
+
+func classifySMTP(err error) error {
+	var se *smtp.SMTPError
+	if errors.As(err, &se) {
+		return &DeliveryError{Permanent: se.Code >= 500, Err: err}
+	}
+	return &DeliveryError{Err: err}
+}
+
+// MessageID derives a stable Message-ID from an idempotency key.
+func MessageID(key, fromAddress string) string {
+	sum := sha256.Sum256([]byte(key))
+	domain := "complyflow.local"
+	if _, d, ok := strings.Cut(fromAddress, "@"); ok && d != "" {
+		domain = d
+	}
+	return "<" + hex.EncodeToString(sum[:16]) + "@" + domain + ">"
+}
+
+func buildMessage(from *mail.Address, e Email, msgID string, now time.Time) ([]byte, error) {
+	var b bytes.Buffer
+	to := mail.Address{Name: e.ToName, Address: e.To}
+	header := []string{
+		"From: " + from.String(),
+		"To: " + to.String(),
+		"Subject: " + mime.QEncoding.Encode("utf-8", e.Subject),
+		"Date: " + now.Format(time.RFC1123Z),
+		"Message-ID: " + msgID,
+		"MIME-Version: 1.0",
+		"Auto-Submitted: auto-generated",
+	}
+	for _, h := range header {
+		b.WriteString(h + "\r\n")
+	}
+	if e.HTML == "" {
+		b.WriteString("Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n")
+		return b.Bytes(), writeQP(&b, e.Text)
+	}
+	mw := multipart.NewWriter(&b)
+	fmt.Fprintf(&b, "Content-Type: multipart/alternative; boundary=%q\r\n\r\n", mw.Boundary())
+	for _, part := range []struct{ typ, body string }{{"text/plain", e.Text}, {"text/html", e.HTML}} {
+		w, err := mw.CreatePart(textproto.MIMEHeader{
+			"Content-Type":              {part.typ + "; charset=utf-8"},
+			"Content-Transfer-Encoding": {"quoted-printable"},
+		})
+		if err != nil {
+			return nil, err
+		}
+		if err := writeQP(w, part.body); err != nil {
+			return nil, err
+		}
+	}
+	if err := mw.Close(); err != nil {
+		return nil, err
+	}
+	return b.Bytes(), nil
+}
+
+func writeQP(w interface{ Write([]byte) (int, error) }, s string) error {
+	qp := quotedprintable.NewWriter(w)
+	// In text mode the writer turns every line break into CRLF itself.
+	if _, err := qp.Write([]byte(s)); err != nil {
+		return err
+	}
+	return qp.Close()
+}

@@ -1,0 +1,122 @@
+// Package activities holds complyflow's Temporal activities and the plain Go
+// pieces they are built from (the Mailer, the Slack poster, the notification
+// record), which other processes reuse.
+package activities
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+	"go.temporal.io/sdk/temporal"
+)
+
+// Notification channels and statuses, as the notifications table spells them.
+const (
+	ChannelEmail = "email"
+	ChannelSlack = "slack"
+	StatusSent   = "sent"
+	StatusFailed = "failed"
+)
+
+// Notification is one message sent, or refused for good, as recorded in the
+// notifications table.
+type Notification struct {
+	// IdempotencyKey names the message by its purpose in the workflow, never
+	// by the activity attempt (see NotificationKey).
+	IdempotencyKey string `db:"idempotency_key"`
+	Channel        string `db:"channel"`
+	RecipientID    string `db:"recipient_id"` // a person ID, when the recipient is one
+	Address        string `db:"address"`      // email address, Slack user or channel ID
+	Purpose        string `db:"purpose"`      // e.g. "assigned", "reminder/2", "policy-announcement"
+	TaskID         string `db:"task_id"`
+	Status         string `db:"status"`
+	Error          string `db:"error"`
+	ProviderRef    string `db:"provider_ref"` // Message-ID, or Slack "channel/ts"
+}
+
+// NotificationKey joins the parts that make a message unique — typically the
+// workflow ID, the purpose with its reminder number, the channel and the
+// recipient — into an idempotency key.
+func NotificationKey(parts ...string) string { return strings.Join(parts, "/") }
+
+// RecordNotification inserts n unless its idempotency key is already recorded,
+// and returns the row as stored: the earlier one when the key was taken.
+func RecordNotification(ctx context.Context, db sqlx.ExtContext, n Notification) (Notification, error) {
+	_, err := sqlx.NamedExecContext(ctx, db, `
+		INSERT INTO notifications (idempotency_key, channel, recipient_id, address, purpose, task_id, status, error, provider_ref)
+		VALUES (:idempotency_key, :channel, :recipient_id, :address, :purpose, :task_id, :status, :error, :provider_ref)
+		ON CONFLICT (idempotency_key) DO NOTHING`, n)
+	if err != nil {
+		return Notification{}, fmt.Errorf("record notification %s: %w", n.IdempotencyKey, err)
+	}
+	stored, _, err := LookupNotification(ctx, db, n.IdempotencyKey)
+	return stored, err
+}
+
+// LookupNotification returns the notification recorded under key, if any.
+func LookupNotification(ctx context.Context, db sqlx.QueryerContext, key string) (Notification, bool, error) {
+	var n Notification
+	err := sqlx.GetContext(ctx, db, &n, `
+		SELECT idempotency_key, channel, recipient_id, address, purpose, task_id, status, error, provider_ref
+		FROM notifications WHERE idempotency_key = $1`, key)
+	if errors.Is(err, sql.ErrNoRows) {
+		return Notification{}, false, nil
+	}
+	if err != nil {
+		return Notification{}, false, fmt.Errorf("look up notification %s: %w", key, err)
+	}
+	return n, true, nil
+}
+
+// DeliveryError is a failed send, classified: a Permanent one (SMTP 5xx, an
+// unknown Slack user) is recorded and not retried; any other is retried, after
+// RetryAfter when the provider said so (Slack 429).
+type DeliveryError struct {
+	Permanent  bool
+	RetryAfter time.Duration
+	Err        error
+}
+
+func (e *DeliveryError) Error() string { return e.Err.Error() }
+func (e *DeliveryError) Unwrap() error { return e.Err }
+
+// SendOnce sends the message n describes unless its key is already recorded,
+// in which case it returns the recorded row and sends nothing. send fills in
+// n's Address and ProviderRef. A permanent DeliveryError is recorded as a
+// failed notification and returned as the row (no error); any other error is
+// returned unrecorded, for the caller to retry.
+//
+// A crash between a send and its record sends again on retry: at least once,
+// which the Message-ID derived from the key lets mail clients collapse.
+func SendOnce(ctx context.Context, db *sqlx.DB, n Notification, send func(ctx context.Context, n *Notification) error) (Notification, error) {
+	if rec, ok, err := LookupNotification(ctx, db, n.IdempotencyKey); err != nil || ok {
+		return rec, err
+	}
+	err := send(ctx, &n)
+	var de *DeliveryError
+	switch {
+	case err == nil:
+		n.Status = StatusSent
+	case errors.As(err, &de) && de.Permanent:
+		n.Status, n.Error = StatusFailed, err.Error()
+	default:
+		return Notification{}, err
+	}
+	return RecordNotification(ctx, db, n)
+}
+
+// ActivityError is how an activity should return a send error to Temporal: a
+// rate limit becomes a retryable error whose next attempt waits RetryAfter.
+func ActivityError(err error) error {
+	var de *DeliveryError
+	if errors.As(err, &de) && de.RetryAfter > 0 {
+		return temporal.NewApplicationErrorWithOptions(err.Error(), "RateLimited",
+			temporal.ApplicationErrorOptions{NextRetryDelay: de.RetryAfter, Cause: err})
+	}
+	return err
+}
