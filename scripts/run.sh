@@ -62,7 +62,7 @@ else
   mailview="(mail goes to $SMTP_ADDR)"
 fi
 
-bin/worker &
+METRICS_ADDR="${METRICS_ADDR:-127.0.0.1:9464}" bin/worker &
 started+=($!)
 bin/portal &
 started+=($!)
@@ -77,6 +77,7 @@ complyflow is ready.
   Portal:       $PORTAL_BASE_URL   (health: $PORTAL_BASE_URL/healthz)
   Temporal UI:  $temporal_ui
   Dev mail:     $mailview
+  Metrics:      http://${METRICS_ADDR:-127.0.0.1:9464}/metrics
   CLI:          bin/starter -h     (e.g. bin/starter tasks)
 Ctrl-C stops everything started here.
 MSG

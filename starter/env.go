@@ -71,7 +71,7 @@ func (e *Env) Temporal() (client.Client, error) {
 			return nil, err
 		}
 		logger := slog.New(slog.NewTextHandler(e.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-		if e.temporal, err = platform.DialTemporal(cfg.TemporalAddress, cfg.TemporalNamespace, logger); err != nil {
+		if e.temporal, err = platform.DialTemporal(cfg.TemporalAddress, cfg.TemporalNamespace, logger, nil); err != nil {
 			return nil, err
 		}
 	}

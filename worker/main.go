@@ -9,6 +9,7 @@ import (
 	"os/signal"
 	"syscall"
 
+	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/worker"
 
 	"github.com/complyflow/complyflow/internal/config"
@@ -36,7 +37,17 @@ func run() error {
 		return err
 	}
 	defer db.Close()
-	c, err := platform.DialTemporal(cfg.TemporalAddress, cfg.TemporalNamespace, logger)
+	var metrics client.MetricsHandler
+	if cfg.MetricsAddr != "" {
+		m, err := platform.ServeMetrics(cfg.MetricsAddr)
+		if err != nil {
+			return err
+		}
+		defer m.Close()
+		metrics = m.Handler
+		logger.Info("metrics for Prometheus", "url", "http://"+cfg.MetricsAddr+"/metrics")
+	}
+	c, err := platform.DialTemporal(cfg.TemporalAddress, cfg.TemporalNamespace, logger, metrics)
 	if err != nil {
 		return err
 	}

@@ -38,7 +38,7 @@ func run() error {
 		return err
 	}
 	defer db.Close()
-	tc, err := platform.DialTemporal(cfg.TemporalAddress, cfg.TemporalNamespace, logger)
+	tc, err := platform.DialTemporal(cfg.TemporalAddress, cfg.TemporalNamespace, logger, nil)
 	if err != nil {
 		return err
 	}

@@ -42,6 +42,9 @@ type Config struct {
 
 	// DevMail runs the local SMTP sink (and /dev/mail) because no SMTP_ADDR was given.
 	DevMail bool
+	// MetricsAddr serves the worker's Prometheus metrics at /metrics; empty
+	// turns them off.
+	MetricsAddr string
 }
 
 // Defaults for the embedded mode.
@@ -74,6 +77,7 @@ func FromEnv() (Config, error) {
 		SlackAPIURL:          os.Getenv("SLACK_API_URL"),
 		SlackAnnounceChannel: env("SLACK_ANNOUNCE_CHANNEL", DefaultSlackChannel),
 		PortalAddr:           env("PORTAL_ADDR", DefaultPortalAddr),
+		MetricsAddr:          os.Getenv("METRICS_ADDR"),
 		LinkTTL:              DefaultLinkTTL,
 	}
 	c.DatabaseOwnerURL = env("DATABASE_OWNER_URL", c.DatabaseURL)

@@ -45,12 +45,13 @@ func OpenDB(ctx context.Context, rawURL string) (*sqlx.DB, error) {
 	return db, nil
 }
 
-// DialTemporal connects to the Temporal frontend.
-func DialTemporal(address, namespace string, logger *slog.Logger) (client.Client, error) {
+// DialTemporal connects to the Temporal frontend. metrics may be nil.
+func DialTemporal(address, namespace string, logger *slog.Logger, metrics client.MetricsHandler) (client.Client, error) {
 	c, err := client.Dial(client.Options{
-		HostPort:  address,
-		Namespace: namespace,
-		Logger:    log.NewStructuredLogger(logger),
+		HostPort:       address,
+		Namespace:      namespace,
+		Logger:         log.NewStructuredLogger(logger),
+		MetricsHandler: metrics,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("temporal at %s: %w", address, err)
