@@ -22,6 +22,9 @@ type Options struct {
 	// Processes maps the process names an obligation may start to workflow
 	// types; nil means workflows.ProcessWorkflows.
 	Processes map[string]string
+	// People is the directory's person IDs; every person the file names must
+	// be among them. nil skips the check (no directory at hand).
+	People map[string]bool
 	// Now is where interval checks start; zero means time.Now().
 	Now time.Time
 }
@@ -267,7 +270,9 @@ func (p *parser) id(n *yaml.Node, field string, seen map[string]bool) string {
 }
 
 func (p *parser) person(id string, line int, field string) {
-	p.prog.personRefs = append(p.prog.personRefs, personRef{id, line, field})
+	if p.opts.People != nil && !p.opts.People[id] {
+		p.errs = append(p.errs, Error{p.file, line, field, fmt.Sprintf("unknown person %q", id)})
+	}
 }
 
 func (p *parser) roles(n *yaml.Node, field string) {

@@ -44,7 +44,12 @@ var now = time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
 
 func parse(t *testing.T, src string) (*Program, Errors) {
 	t.Helper()
-	p, err := Parse("program.yaml", []byte(src), Options{Now: now})
+	return parseWith(t, src, Options{Now: now})
+}
+
+func parseWith(t *testing.T, src string, opts Options) (*Program, Errors) {
+	t.Helper()
+	p, err := Parse("program.yaml", []byte(src), opts)
 	if err == nil {
 		return p, nil
 	}
@@ -84,9 +89,6 @@ func TestParseValid(t *testing.T) {
 	if !reflect.DeepEqual(sortedReqs(p.Controls[0].Requirements), sortedReqs(wantReq)) {
 		t.Errorf("requirements = %v", p.Controls[0].Requirements)
 	}
-	if !reflect.DeepEqual(p.PersonIDs(), []string{"p-ceo", "p-coo", "p-so"}) {
-		t.Errorf("PersonIDs = %v", p.PersonIDs())
-	}
 	runs := o.Schedule.Next(now, 3)
 	if len(runs) != 3 || runs[0].Format(time.RFC3339) != "2027-03-01T09:30:00+01:00" || runs[2].Year() != 2029 {
 		t.Errorf("next runs = %v", runs)
@@ -118,11 +120,10 @@ func sortedStrings(s []string) []string {
 func TestParseReportsEveryProblem(t *testing.T) {
 	src := strings.Replace(valid, `schedule: {month: march, day: 1, time: "09:30", time_zone: Europe/Berlin}`,
 		`schedule: {cron: "0 9 1 13 *", time_zone: Mars/Olympus}`, 1)
-	p, errs := parse(t, src)
-	if errs == nil {
-		t.Fatal("accepted a bad cron spec and time zone")
-	}
+	people := map[string]bool{"p-so": true, "p-ceo": true}
+	_, errs := parseWith(t, src, Options{Now: now, People: people})
 	want := []string{
+		`program.yaml:3: roles.coo: unknown person "p-coo"`,
 		`program.yaml:21: obligations[yearly-review].schedule.time_zone: unknown time zone "Mars/Olympus" (use an IANA name such as Europe/Berlin or UTC)`,
 		`program.yaml:21: obligations[yearly-review].schedule.cron: "0 9 1 13 *": end of range (13) above maximum (12): 13`,
 	}
@@ -130,16 +131,13 @@ func TestParseReportsEveryProblem(t *testing.T) {
 		t.Fatalf("errors:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 
-	p, errs = parse(t, valid)
-	if errs != nil {
-		t.Fatal(errs)
+	people["p-coo"] = true
+	if _, errs := parseWith(t, valid, Options{Now: now, People: people}); errs != nil {
+		t.Fatalf("everyone known, yet:\n%v", errs)
 	}
-	err := p.CheckPeople(map[string]bool{"p-so": true, "p-ceo": true})
-	if err == nil || err.Error() != `program.yaml:3: roles.coo: unknown person "p-coo"` {
-		t.Fatalf("CheckPeople = %v", err)
-	}
-	if err := p.CheckPeople(map[string]bool{"p-so": true, "p-ceo": true, "p-coo": true}); err != nil {
-		t.Fatalf("CheckPeople with everyone known: %v", err)
+	if _, errs := parseWith(t, strings.Replace(valid, "to: p-ceo", "to: p-cfo", 1), Options{Now: now, People: people}); len(errs) != 1 ||
+		errs[0].Error() != `program.yaml:26: obligations[yearly-review].escalation[1].to: unknown person "p-cfo"` {
+		t.Fatalf("unknown escalation target: %v", errs)
 	}
 }
 

@@ -28,10 +28,6 @@ type Program struct {
 	Policies    []Policy
 	Controls    []Control
 	Obligations []Obligation
-
-	// personRefs is every person ID the file names, with its line, so the
-	// IDs can be checked against the directory with errors that point here.
-	personRefs []personRef
 }
 
 // Policy is a written policy whose text lives in a file or at a URL.
@@ -119,39 +115,4 @@ func (es Errors) Error() string {
 func (es Errors) sorted() Errors {
 	sort.SliceStable(es, func(i, j int) bool { return es[i].Line < es[j].Line })
 	return es
-}
-
-type personRef struct {
-	id    string
-	line  int
-	field string
-}
-
-// PersonIDs is every distinct person ID the file names, sorted.
-func (p *Program) PersonIDs() []string {
-	seen := map[string]bool{}
-	var ids []string
-	for _, r := range p.personRefs {
-		if !seen[r.id] {
-			seen[r.id] = true
-			ids = append(ids, r.id)
-		}
-	}
-	sort.Strings(ids)
-	return ids
-}
-
-// CheckPeople reports every person reference that known does not contain,
-// located at the line that names it.
-func (p *Program) CheckPeople(known map[string]bool) error {
-	var errs Errors
-	for _, r := range p.personRefs {
-		if !known[r.id] {
-			errs = append(errs, Error{p.File, r.line, r.field, fmt.Sprintf("unknown person %q", r.id)})
-		}
-	}
-	if len(errs) > 0 {
-		return errs.sorted()
-	}
-	return nil
 }

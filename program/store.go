@@ -40,14 +40,14 @@ func Latest(ctx context.Context, db sqlx.QueryerContext) (*Version, error) {
 	return &v, nil
 }
 
-// KnownPeople is the subset of ids found in the people table.
-func KnownPeople(ctx context.Context, db sqlx.QueryerContext, ids []string) (map[string]bool, error) {
-	var found []string
-	if err := sqlx.SelectContext(ctx, db, &found, `SELECT id FROM people WHERE id = ANY($1)`, pq.Array(ids)); err != nil {
+// People is every person ID in the directory, for Options.People.
+func People(ctx context.Context, db sqlx.QueryerContext) (map[string]bool, error) {
+	var ids []string
+	if err := sqlx.SelectContext(ctx, db, &ids, `SELECT id FROM people`); err != nil {
 		return nil, fmt.Errorf("look up people: %w", err)
 	}
-	known := make(map[string]bool, len(found))
-	for _, id := range found {
+	known := make(map[string]bool, len(ids))
+	for _, id := range ids {
 		known[id] = true
 	}
 	return known, nil

@@ -25,13 +25,6 @@ controls:
 	if errs != nil {
 		t.Fatal(errs)
 	}
-	known, err := KnownPeople(ctx, db.App, first.PersonIDs())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := first.CheckPeople(known); err != nil {
-		t.Fatalf("every person exists, yet: %v", err)
-	}
 	if v, err := Latest(ctx, db.App); err != nil || v != nil {
 		t.Fatalf("Latest before any apply = %+v, %v", v, err)
 	}
@@ -117,18 +110,15 @@ controls:
 	}
 }
 
-func TestKnownPeopleReportsUnknown(t *testing.T) {
+func TestPeopleFromDirectory(t *testing.T) {
 	db := testenv.Postgres(t)
 	db.Owner.MustExec(`INSERT INTO people (id, name) VALUES ('p-so', 'Sam'), ('p-ceo', 'Maria')`)
-	p, errs := parse(t, valid)
-	if errs != nil {
-		t.Fatal(errs)
-	}
-	known, err := KnownPeople(context.Background(), db.App, p.PersonIDs())
+	people, err := People(context.Background(), db.App)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := p.CheckPeople(known); err == nil || err.Error() != `program.yaml:3: roles.coo: unknown person "p-coo"` {
-		t.Errorf("CheckPeople = %v", err)
+	_, errs := parseWith(t, valid, Options{Now: now, People: people})
+	if got := lines(errs); !reflect.DeepEqual(got, []string{`program.yaml:3: roles.coo: unknown person "p-coo"`}) {
+		t.Errorf("errors = %q", got)
 	}
 }
