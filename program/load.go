@@ -177,6 +177,8 @@ func describe(n *yaml.Node) string {
 		return "a mapping"
 	case n.Tag == "!!null":
 		return "nothing"
+	case len(n.Value) > 40:
+		return fmt.Sprintf("%q...", n.Value[:40])
 	default:
 		return fmt.Sprintf("%q", n.Value)
 	}
