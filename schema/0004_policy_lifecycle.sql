@@ -203,9 +203,11 @@ CREATE TABLE policy_exceptions (
     requester_id     text NOT NULL REFERENCES people (id),
     business_purpose text NOT NULL CHECK (btrim(business_purpose) <> ''),
     reason           text NOT NULL CHECK (btrim(reason) <> ''),
-    -- The first term ends on the date asked for; a renewal runs as long.
+    -- The first term ends on the date asked for; a renewal runs as long. The
+    -- one-year rule is the expires_at check: comparing intervals counts a
+    -- year as 360 days.
     requested_expires_at timestamptz NOT NULL,
-    term             interval NOT NULL CHECK (term > interval '0' AND term <= interval '1 year'),
+    term             interval NOT NULL CHECK (term > interval '0'),
     round            integer NOT NULL DEFAULT 1,
     status           text NOT NULL DEFAULT 'requested' CHECK (status IN (
         'requested', 'approved', 'rejected', 'expired', 'closed')),

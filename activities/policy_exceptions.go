@@ -1,0 +1,201 @@
+package activities
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Exception statuses, as policy_exceptions.status spells them.
+const (
+	ExceptionRequested = "requested"
+	ExceptionApproved  = "approved"
+	ExceptionRejected  = "rejected"
+	ExceptionExpired   = "expired"
+	ExceptionClosed    = "closed"
+)
+
+// MaxExceptionTerm is the longest an exception may run from its approval.
+const MaxExceptionTerm = "one year"
+
+// ExceptionTermOK reports whether an exception approved at from may expire at
+// until: after from, and no later than the same date a year on.
+func ExceptionTermOK(from, until time.Time) bool {
+	return until.After(from) && !until.After(from.AddDate(1, 0, 0))
+}
+
+// OpenExceptionInput is a request for an exception; ID is its workflow ID.
+type OpenExceptionInput struct {
+	ID          string
+	PolicyID    string
+	RequesterID string
+	Purpose     string
+	Reason      string
+	Expires     time.Time
+	At          time.Time
+}
+
+// ExceptionInfo is who decides on the exception.
+type ExceptionInfo struct {
+	Policy           PolicyRef
+	SecurityOfficers []string
+	COOs             []string
+	Controls         []string
+}
+
+// ValidateException is the part of a request's validation that needs no
+// database, shared with the starter and the portal.
+func ValidateException(in OpenExceptionInput) error {
+	var missing []string
+	if strings.TrimSpace(in.Purpose) == "" {
+		missing = append(missing, "the business purpose")
+	}
+	if strings.TrimSpace(in.Reason) == "" {
+		missing = append(missing, "the reason the policy requirement cannot be met")
+	}
+	if len(missing) > 0 {
+		return fmt.Errorf("an exception must document %s", strings.Join(missing, " and "))
+	}
+	if !ExceptionTermOK(in.At, in.Expires) {
+		return fmt.Errorf("an exception expires at most %s after approval: %s is not between %s and %s",
+			MaxExceptionTerm, in.Expires.Format(time.DateOnly), in.At.Format(time.DateOnly), in.At.AddDate(1, 0, 0).Format(time.DateOnly))
+	}
+	return nil
+}
+
+// OpenException validates and records the request. Its approval cannot come
+// before the request, so an expiry within a year of the request is within a
+// year of the approval too.
+func (a *Policies) OpenException(ctx context.Context, in OpenExceptionInput) (ExceptionInfo, error) {
+	if err := ValidateException(in); err != nil {
+		return ExceptionInfo{}, badInput("%v", err)
+	}
+	tx, err := a.DB.BeginTxx(ctx, nil)
+	if err != nil {
+		return ExceptionInfo{}, err
+	}
+	defer tx.Rollback()
+	var info ExceptionInfo
+	if info.Policy, err = loadPolicy(ctx, tx, in.PolicyID); err != nil {
+		return ExceptionInfo{}, err
+	}
+	if err := activePerson(ctx, tx, in.RequesterID); err != nil {
+		return ExceptionInfo{}, err
+	}
+	if info.SecurityOfficers, err = roleHolders(ctx, tx, "security_officer"); err != nil {
+		return ExceptionInfo{}, err
+	}
+	if info.COOs, err = roleHolders(ctx, tx, "coo"); err != nil {
+		return ExceptionInfo{}, err
+	}
+	if len(info.SecurityOfficers) == 0 || len(info.COOs) == 0 {
+		return ExceptionInfo{}, badInput("an exception is approved by both the Security Officer and the COO: hold both roles in the program file")
+	}
+	if info.Controls, err = controlsFor(ctx, tx, ProcessPolicyException); err != nil {
+		return ExceptionInfo{}, err
+	}
+	if _, err := tx.ExecContext(ctx, `
+		INSERT INTO policy_exceptions (id, policy_id, requester_id, business_purpose, reason, requested_expires_at, term, created_at)
+		VALUES ($1, $2, $3, $4, $5, $6, make_interval(secs => $7), $8) ON CONFLICT (id) DO NOTHING`,
+		in.ID, in.PolicyID, in.RequesterID, in.Purpose, in.Reason, in.Expires, in.Expires.Sub(in.At).Seconds(), in.At); err != nil {
+		return ExceptionInfo{}, fmt.Errorf("record exception: %w", err)
+	}
+	if err := writeAudit(ctx, tx, auditEntry{
+		Actor: in.RequesterID, Action: "policy.exception.requested", Subject: in.ID, Controls: info.Controls,
+		Detail: map[string]any{"policy": in.PolicyID, "purpose": in.Purpose, "reason": in.Reason, "expires": in.Expires},
+		Key:    in.ID + "/requested",
+	}); err != nil {
+		return ExceptionInfo{}, err
+	}
+	return info, tx.Commit()
+}
+
+// ExceptionDecisionInput is one person's decision on an exception in a round.
+type ExceptionDecisionInput struct {
+	ID       string
+	Round    int
+	Step     string // security_officer, coo, re-evaluation
+	TaskID   string
+	By       string
+	Action   string
+	Note     string
+	At       time.Time
+	Controls []string
+}
+
+// RecordExceptionDecision records the decision and its audit entry.
+func (a *Policies) RecordExceptionDecision(ctx context.Context, in ExceptionDecisionInput) error {
+	tx, err := a.DB.BeginTxx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, `
+		INSERT INTO policy_exception_decisions (exception_id, round, step, task_id, decided_by, action, note, decided_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING`,
+		in.ID, in.Round, in.Step, in.TaskID, in.By, in.Action, in.Note, in.At); err != nil {
+		return fmt.Errorf("record %s decision on %s: %w", in.Step, in.ID, err)
+	}
+	if err := writeAudit(ctx, tx, auditEntry{
+		Actor: in.By, Action: "policy.exception." + in.Step, Subject: in.ID, Controls: in.Controls,
+		Detail: map[string]any{"round": in.Round, "action": in.Action, "note": in.Note, "task": in.TaskID},
+		Key:    fmt.Sprintf("%s/round/%d/%s", in.ID, in.Round, in.Step),
+	}); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+// ExceptionStatusInput moves an exception to Status in Round. For
+// ExceptionApproved, At is the approval time and the term starts then.
+type ExceptionStatusInput struct {
+	ID       string
+	Round    int
+	Status   string
+	Actor    string
+	At       time.Time
+	Controls []string
+}
+
+// ExceptionTerm is an approved exception's term.
+type ExceptionTerm struct {
+	ApprovedAt time.Time `db:"approved_at"`
+	ExpiresAt  time.Time `db:"expires_at"`
+}
+
+// SetExceptionStatus records the exception's new status. An approval sets the
+// term: the first ends on the date asked for, a renewal runs as long as the
+// first did; neither past a year from the approval (the table checks it too).
+func (a *Policies) SetExceptionStatus(ctx context.Context, in ExceptionStatusInput) (ExceptionTerm, error) {
+	tx, err := a.DB.BeginTxx(ctx, nil)
+	if err != nil {
+		return ExceptionTerm{}, err
+	}
+	defer tx.Rollback()
+	var term ExceptionTerm
+	if in.Status == ExceptionApproved {
+		err = tx.GetContext(ctx, &term, `
+			UPDATE policy_exceptions SET status = $2, round = $3, approved_at = $4, updated_at = now(),
+				expires_at = least(CASE WHEN $3 = 1 THEN requested_expires_at ELSE $4::timestamptz + term END,
+				                   $4::timestamptz + interval '1 year')
+			WHERE id = $1 RETURNING approved_at, expires_at`, in.ID, in.Status, in.Round, in.At)
+	} else {
+		_, err = tx.ExecContext(ctx, `UPDATE policy_exceptions SET status = $2, round = $3, updated_at = now() WHERE id = $1`,
+			in.ID, in.Status, in.Round)
+	}
+	if err != nil {
+		return ExceptionTerm{}, fmt.Errorf("exception %s to %s: %w", in.ID, in.Status, err)
+	}
+	detail := map[string]any{"round": in.Round, "status": in.Status}
+	if in.Status == ExceptionApproved {
+		detail["approved_at"], detail["expires_at"] = term.ApprovedAt, term.ExpiresAt
+	}
+	if err := writeAudit(ctx, tx, auditEntry{
+		Actor: in.Actor, Action: "policy.exception." + in.Status, Subject: in.ID, Controls: in.Controls,
+		Detail: detail, Key: fmt.Sprintf("%s/round/%d/%s", in.ID, in.Round, in.Status),
+	}); err != nil {
+		return ExceptionTerm{}, err
+	}
+	return term, tx.Commit()
+}

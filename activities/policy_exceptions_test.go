@@ -1,0 +1,81 @@
+package activities
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/complyflow/complyflow/internal/testenv"
+)
+
+func TestOpenExceptionRefusesOverOneYearAndUndocumented(t *testing.T) {
+	db := testenv.Postgres(t)
+	seedPolicyProgram(t, db)
+	a := &Policies{DB: db.App}
+	at := time.Date(2025, 3, 10, 9, 0, 0, 0, time.UTC)
+	base := OpenExceptionInput{ID: "exception/1", PolicyID: "access", RequesterID: "eve", Purpose: "legacy VPN for a customer",
+		Reason: "the customer's appliance cannot do MFA", At: at}
+	for name, tc := range map[string]struct {
+		mod  func(*OpenExceptionInput)
+		want string
+	}{
+		"a year and a day": {func(in *OpenExceptionInput) { in.Expires = at.AddDate(1, 0, 1) }, "at most one year after approval"},
+		"already expired":  {func(in *OpenExceptionInput) { in.Expires = at.Add(-time.Hour) }, "at most one year after approval"},
+		"no purpose":       {func(in *OpenExceptionInput) { in.Expires = at.AddDate(0, 6, 0); in.Purpose = "" }, "business purpose"},
+		"no reason":        {func(in *OpenExceptionInput) { in.Expires = at.AddDate(0, 6, 0); in.Reason = " " }, "cannot be met"},
+	} {
+		in := base
+		tc.mod(&in)
+		_, err := a.OpenException(context.Background(), in)
+		if err == nil || !strings.Contains(err.Error(), tc.want) || !isNonRetryable(err) {
+			t.Errorf("%s: %v, want a non-retryable error saying %q", name, err, tc.want)
+		}
+	}
+	var n int
+	db.App.Get(&n, `SELECT count(*) FROM policy_exceptions`)
+	if n != 0 {
+		t.Errorf("%d refused exceptions were recorded", n)
+	}
+}
+
+func TestExceptionTerms(t *testing.T) {
+	db := testenv.Postgres(t)
+	seedPolicyProgram(t, db)
+	a := &Policies{DB: db.App}
+	ctx := context.Background()
+	at := time.Date(2025, 3, 10, 9, 0, 0, 0, time.UTC)
+	expires := time.Date(2026, 3, 10, 0, 0, 0, 0, time.UTC)
+	info, err := a.OpenException(ctx, OpenExceptionInput{ID: "exception/1", PolicyID: "access", RequesterID: "eve",
+		Purpose: "legacy VPN", Reason: "no MFA on the appliance", Expires: expires, At: at})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(info.SecurityOfficers, ",") != "sam" || strings.Join(info.COOs, ",") != "coby" {
+		t.Errorf("approvers: %+v", info)
+	}
+	approved := at.AddDate(0, 0, 3)
+	term, err := a.SetExceptionStatus(ctx, ExceptionStatusInput{ID: "exception/1", Round: 1, Status: ExceptionApproved, Actor: "coby", At: approved, Controls: info.Controls})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !term.ExpiresAt.Equal(expires) {
+		t.Errorf("first term expires %s, want the date asked for, %s", term.ExpiresAt, expires)
+	}
+	renewed := expires.Add(-24 * time.Hour)
+	term, err = a.SetExceptionStatus(ctx, ExceptionStatusInput{ID: "exception/1", Round: 2, Status: ExceptionApproved, Actor: "coby", At: renewed, Controls: info.Controls})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := renewed.Add(expires.Sub(at)); !term.ExpiresAt.Equal(want) || !ExceptionTermOK(renewed, term.ExpiresAt) {
+		t.Errorf("renewal expires %s, want %s (as long as the first term)", term.ExpiresAt, want)
+	}
+	if _, err := db.Owner.Exec(`UPDATE policy_exceptions SET expires_at = approved_at + interval '1 year 1 day'`); err == nil {
+		t.Error("the table accepted an expiry more than a year after approval")
+	}
+	var audits int
+	db.Owner.Get(&audits, `SELECT count(*) FROM audit_log WHERE subject = 'exception/1' AND control_id = 'policy-mgmt'`)
+	if audits != 3 {
+		t.Errorf("%d audit entries, want 3 (requested, approved twice)", audits)
+	}
+}

@@ -1,0 +1,181 @@
+package activities
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/lib/pq"
+)
+
+// Review statuses, as policy_reviews.status spells them.
+const (
+	ReviewOpened    = "opened"
+	ReviewInReview  = "in-review"
+	ReviewSignedOff = "signed-off"
+)
+
+// Review item outcomes.
+const (
+	ReviewNoChange        = "no-change"
+	ReviewChangeRequested = "change-requested"
+)
+
+// OpenReviewInput starts an annual policy review; ID is its workflow ID.
+type OpenReviewInput struct {
+	ID           string
+	ObligationID string
+	Scope        []string // policy IDs; empty means every policy not deprecated
+	ControlIDs   []string // from the schedule; empty means the controls listing the process
+}
+
+// ReviewInfo is who takes part and what is reviewed.
+type ReviewInfo struct {
+	OfficerID string
+	Committee []string
+	Policies  []PolicyRef
+	Controls  []string
+}
+
+// OpenPolicyReview records the review and answers its officer, committee and
+// policies in scope.
+func (a *Policies) OpenPolicyReview(ctx context.Context, in OpenReviewInput) (ReviewInfo, error) {
+	tx, err := a.DB.BeginTxx(ctx, nil)
+	if err != nil {
+		return ReviewInfo{}, err
+	}
+	defer tx.Rollback()
+	var info ReviewInfo
+	officers, err := roleHolders(ctx, tx, "security_officer", "privacy_officer")
+	if err != nil {
+		return ReviewInfo{}, err
+	}
+	if len(officers) == 0 {
+		return ReviewInfo{}, badInput("nobody holds the role security_officer or privacy_officer to run the review")
+	}
+	info.OfficerID = officers[0]
+	if info.Committee, err = roleHolders(ctx, tx, "review_committee"); err != nil {
+		return ReviewInfo{}, err
+	}
+	if len(info.Committee) == 0 {
+		return ReviewInfo{}, badInput("nobody holds the role review_committee")
+	}
+	if err := tx.SelectContext(ctx, &info.Policies, `
+		SELECT id, title, owner_id,
+		       coalesce(version || CASE WHEN revision > 0 THEN ' rev.' || revision ELSE '' END, '') AS version
+		FROM policies WHERE status <> 'deprecated' AND (coalesce(cardinality($1::text[]), 0) = 0 OR id = ANY ($1))
+		ORDER BY id`, pq.Array(in.Scope)); err != nil {
+		return ReviewInfo{}, err
+	}
+	if len(in.Scope) > 0 && len(info.Policies) != len(in.Scope) {
+		return ReviewInfo{}, badInput("scope %v names a policy that is not in the program", in.Scope)
+	}
+	if len(info.Policies) == 0 {
+		return ReviewInfo{}, badInput("no policies to review")
+	}
+	info.Controls = in.ControlIDs
+	if len(info.Controls) == 0 {
+		if info.Controls, err = controlsFor(ctx, tx, ProcessAnnualPolicyReview); err != nil {
+			return ReviewInfo{}, err
+		}
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO policy_reviews (id, obligation_id, officer_id) VALUES ($1, $2, $3)
+		ON CONFLICT (id) DO NOTHING`, in.ID, in.ObligationID, info.OfficerID); err != nil {
+		return ReviewInfo{}, fmt.Errorf("record review: %w", err)
+	}
+	ids := make([]string, len(info.Policies))
+	for i, p := range info.Policies {
+		ids[i] = p.ID
+	}
+	if err := writeAudit(ctx, tx, auditEntry{
+		Actor: "complyflow", Action: "policy.review.created", Subject: in.ID, Controls: info.Controls,
+		Detail: map[string]any{"obligation": in.ObligationID, "officer": info.OfficerID, "committee": info.Committee, "policies": ids},
+		Key:    in.ID + "/created",
+	}); err != nil {
+		return ReviewInfo{}, err
+	}
+	return info, tx.Commit()
+}
+
+// ReviewStatusInput moves a review to Status in Round: opened by the officer,
+// in review by the committee, or signed off. A sign-off rejected back is the
+// next round in review, Note saying why.
+type ReviewStatusInput struct {
+	ID       string
+	Round    int
+	Status   string
+	By       string
+	Note     string
+	At       time.Time
+	Controls []string
+}
+
+// RecordReviewStatus records the review's new status and its audit entry.
+func (a *Policies) RecordReviewStatus(ctx context.Context, in ReviewStatusInput) error {
+	tx, err := a.DB.BeginTxx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, `
+		UPDATE policy_reviews SET status = $2, round = $3,
+			opened_at = CASE WHEN $2 = 'opened' THEN $4::timestamptz ELSE opened_at END,
+			signed_off_at = CASE WHEN $2 = 'signed-off' THEN $4::timestamptz ELSE signed_off_at END,
+			sign_off_note = CASE WHEN $2 = 'signed-off' OR $3 > 1 THEN $5 ELSE sign_off_note END
+		WHERE id = $1`, in.ID, in.Status, in.Round, in.At, in.Note); err != nil {
+		return fmt.Errorf("review %s to %s: %w", in.ID, in.Status, err)
+	}
+	if err := writeAudit(ctx, tx, auditEntry{
+		Actor: in.By, Action: "policy.review." + in.Status, Subject: in.ID, Controls: in.Controls,
+		Detail: map[string]any{"round": in.Round, "note": in.Note},
+		Key:    fmt.Sprintf("%s/round/%d/%s", in.ID, in.Round, in.Status),
+	}); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+// ReviewItem is one reviewer's finding on one policy.
+type ReviewItem struct {
+	PolicyID        string
+	Outcome         string // no-change, change-requested
+	Note            string
+	ChangeRequestID string
+}
+
+// ReviewItemsInput is everything one reviewer found in one round.
+type ReviewItemsInput struct {
+	ID         string
+	Round      int
+	ReviewerID string
+	TaskID     string
+	Items      []ReviewItem
+	At         time.Time
+	Controls   []string
+}
+
+// RecordReviewItems records who reviewed which policy, when, and what they
+// asked to change.
+func (a *Policies) RecordReviewItems(ctx context.Context, in ReviewItemsInput) error {
+	tx, err := a.DB.BeginTxx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	for _, it := range in.Items {
+		if _, err := tx.ExecContext(ctx, `
+			INSERT INTO policy_review_items (review_id, round, reviewer_id, policy_id, outcome, note, change_request_id, reviewed_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING`,
+			in.ID, in.Round, in.ReviewerID, it.PolicyID, it.Outcome, it.Note, it.ChangeRequestID, in.At); err != nil {
+			return fmt.Errorf("record review of %s by %s: %w", it.PolicyID, in.ReviewerID, err)
+		}
+	}
+	if err := writeAudit(ctx, tx, auditEntry{
+		Actor: in.ReviewerID, Action: "policy.review.reviewed", Subject: in.ID, Controls: in.Controls,
+		Detail: map[string]any{"round": in.Round, "task": in.TaskID, "items": in.Items},
+		Key:    fmt.Sprintf("%s/round/%d/reviewed/%s", in.ID, in.Round, in.ReviewerID),
+	}); err != nil {
+		return err
+	}
+	return tx.Commit()
+}

@@ -1,0 +1,51 @@
+package activities
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/complyflow/complyflow/internal/testenv"
+)
+
+func TestPolicyReviewRecord(t *testing.T) {
+	db := testenv.Postgres(t)
+	seedPolicyProgram(t, db)
+	db.Owner.MustExec(`INSERT INTO policies (id, title, owner_id) VALUES ('privacy', 'Privacy Policy', 'pat')`)
+	a := &Policies{DB: db.App}
+	ctx := context.Background()
+	if _, err := a.OpenPolicyReview(ctx, OpenReviewInput{ID: "r", Scope: []string{"access", "nope"}}); err == nil || !isNonRetryable(err) {
+		t.Errorf("scope with an unknown policy: %v", err)
+	}
+	info, err := a.OpenPolicyReview(ctx, OpenReviewInput{ID: "annual-policy-review/2025", ObligationID: "apr", ControlIDs: []string{"c1"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.OfficerID != "sam" || strings.Join(info.Committee, ",") != "eve,pat" || len(info.Policies) != 2 || info.Controls[0] != "c1" {
+		t.Errorf("review info: %+v", info)
+	}
+	at := time.Date(2025, 1, 15, 0, 0, 0, 0, time.UTC)
+	if err := a.RecordReviewItems(ctx, ReviewItemsInput{ID: "annual-policy-review/2025", Round: 1, ReviewerID: "pat", At: at,
+		Items: []ReviewItem{{PolicyID: "access", Outcome: ReviewNoChange}, {PolicyID: "privacy", Outcome: ReviewChangeRequested,
+			Note: "name the DPO", ChangeRequestID: "change-request/privacy/x"}}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.RecordReviewStatus(ctx, ReviewStatusInput{ID: "annual-policy-review/2025", Round: 1, Status: ReviewSignedOff, By: "sam", At: at}); err != nil {
+		t.Fatal(err)
+	}
+	var rows []struct {
+		Reviewer string `db:"reviewer_id"`
+		Policy   string `db:"policy_id"`
+		Outcome  string `db:"outcome"`
+	}
+	db.App.Select(&rows, `SELECT reviewer_id, policy_id, outcome FROM policy_review_items ORDER BY policy_id`)
+	if len(rows) != 2 || rows[1].Outcome != ReviewChangeRequested {
+		t.Errorf("review items: %+v", rows)
+	}
+	var status string
+	db.App.Get(&status, `SELECT status FROM policy_reviews WHERE id = 'annual-policy-review/2025' AND signed_off_at IS NOT NULL`)
+	if status != ReviewSignedOff {
+		t.Errorf("review status %q", status)
+	}
+}
