@@ -8,8 +8,8 @@ import (
 	"mime/quotedprintable"
 	"net/http"
 	"net/url"
-	"sync"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/emersion/go-smtp"
