@@ -321,7 +321,7 @@ var frameworks = map[string]struct {
 	example string
 }{
 	"soc2":  {regexp.MustCompile(`^(CC|A|C|PI|P)[0-9]+\.[0-9]+$`), "CC1.4"},
-	"hipaa": {regexp.MustCompile(`^164\.[0-9]{3}(\([a-z0-9]+\))*$`), "164.308(a)(1)(ii)(B)"},
+	"hipaa": {regexp.MustCompile(`^164\.[0-9]{3}(\([a-zA-Z0-9]+\))*$`), "164.308(a)(1)(ii)(B)"},
 	"gdpr":  {regexp.MustCompile(`^Art\. [0-9]+(\([0-9]+\))?(\([a-z]\))?$`), "Art. 32(1)(b)"},
 }
 

@@ -18,6 +18,8 @@ type Summary struct {
 	ID       string
 	Spec     string
 	Workflow string
+	// Location is the spec's time zone, for showing its times.
+	Location *time.Location
 	Paused   bool
 	Note     string
 	Owned    bool // made by the program file
@@ -65,7 +67,12 @@ func describe(ctx context.Context, c client.Client, id string) (Summary, error) 
 	if err != nil {
 		return Summary{}, fmt.Errorf("describe schedule %s: %w", id, err)
 	}
-	s := Summary{ID: id, Owned: owned(desc.Memo), Next: desc.Info.NextActionTimes}
+	s := Summary{ID: id, Owned: owned(desc.Memo), Next: desc.Info.NextActionTimes, Location: time.UTC}
+	if spec := desc.Schedule.Spec; spec != nil && spec.TimeZoneName != "" {
+		if loc, err := time.LoadLocation(spec.TimeZoneName); err == nil {
+			s.Location = loc
+		}
+	}
 	if st := desc.Schedule.State; st != nil {
 		s.Paused, s.Note = st.Paused, st.Note
 	}
