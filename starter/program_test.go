@@ -123,6 +123,22 @@ func TestProgramApply(t *testing.T) {
 	if code != 0 || !regexp.MustCompile(`complyflow/annual-policy-review\s+0 9 15 1 \* \(America/New_York\)\s+AnnualPolicyReview\s+yes: auditor walkthrough\s+never\s+\d{4}-01-15 09:00 EST`).MatchString(out) {
 		t.Fatalf("schedules list:\n%s", out)
 	}
+	// No worker polls here, so the triggered review stays Running.
+	if code, out, errOut := starterIn(t, db, "schedules", "trigger", "complyflow/annual-policy-review"); code != 0 || !strings.Contains(out, "triggered") {
+		t.Fatalf("trigger: exit %d\n%s%s", code, out, errOut)
+	}
+	lastRun := regexp.MustCompile(`auditor walkthrough\s+\d{4}-\d\d-\d\d \d\d:\d\d E[SD]T annual-policy-review/annual-policy-review-\S+ Running`)
+	for deadline := time.Now().Add(10 * time.Second); !lastRun.MatchString(out); time.Sleep(200 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("schedules list after trigger:\n%s", out)
+		}
+		_, out, _ = starterIn(t, db, "schedules", "list")
+	}
+	var acts []string
+	db.App.Select(&acts, `SELECT action || ' ' || actor || ' ' || subject FROM audit_log WHERE action LIKE 'schedule.%' ORDER BY id`)
+	if want := []string{"schedule.pause p-coo complyflow/annual-policy-review", "schedule.trigger cli:"}; len(acts) != 2 || acts[0] != want[0] || !strings.HasPrefix(acts[1], want[1]) {
+		t.Errorf("audit entries = %q", acts)
+	}
 	if code, _, errOut := starterIn(t, db, "schedules", "pause", "complyflow/annual-policy-review"); code != 2 || !strings.Contains(errOut, "--note") {
 		t.Errorf("pause without a note: exit %d, %s", code, errOut)
 	}
