@@ -237,6 +237,10 @@ func TestReconcile(t *testing.T) {
 		if !reflect.DeepEqual(ids, []string{"complyflow/by-hand", "complyflow/yearly"}) {
 			return errors.New("list shows " + strings.Join(ids, ", "))
 		}
+		// Without a stored definition the spec is shown as Temporal compiled it.
+		if all[0].Owned || all[0].Spec != "0 0 1 1 * (UTC)" || !all[1].Owned || all[1].Spec != "0 9 1 3 * (Europe/Berlin)" {
+			t.Errorf("summaries = %+v", all)
+		}
 		return nil
 	})
 	if plan, err := Plan(ctx, c, FromProgram(removed), nil); err != nil || len(plan) != 0 {
