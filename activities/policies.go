@@ -38,6 +38,7 @@ const (
 	CRReturned                 = "returned"
 	CRAwaitingSecondApproval   = "awaiting-second-approval"
 	CRAwaitingProductionChange = "awaiting-production-change"
+	CRApproved                 = "approved"
 	CRPublished                = "published"
 	CRWithdrawn                = "withdrawn"
 )

@@ -147,7 +147,7 @@ CREATE TABLE change_requests (
     production_change_ref   text NOT NULL DEFAULT '',
     review_id               text NOT NULL DEFAULT '', -- the annual review that asked for it
     status                  text NOT NULL DEFAULT 'in-review' CHECK (status IN (
-        'in-review', 'returned', 'awaiting-second-approval', 'awaiting-production-change', 'published', 'withdrawn')),
+        'in-review', 'returned', 'awaiting-second-approval', 'awaiting-production-change', 'approved', 'published', 'withdrawn')),
     published_version       text NOT NULL DEFAULT '',
     created_at              timestamptz NOT NULL DEFAULT now(),
     updated_at              timestamptz NOT NULL DEFAULT now(),

@@ -127,3 +127,129 @@ const (
 var ProcessWorkflows = map[string]string{
 	ProcessAnnualPolicyReview: AnnualPolicyReviewWorkflow,
 }
+
+// Policy lifecycle (policy-management: review and maintenance, versioning,
+// exceptions). The workflow ID of each is its record's ID in Postgres.
+const (
+	PolicyChangeRequestWorkflow = "PolicyChangeRequest"
+	PolicyExceptionWorkflow     = "PolicyException"
+)
+
+// PolicyChangeRequestID names a change request; suffix tells requests of
+// one policy apart (a timestamp, or the annual review and reviewer).
+func PolicyChangeRequestID(policyID, suffix string) string {
+	return "change-request/" + policyID + "/" + suffix
+}
+
+// PolicyExceptionID names an exception request.
+func PolicyExceptionID(policyID, suffix string) string {
+	return "policy-exception/" + policyID + "/" + suffix
+}
+
+// PolicyChangeInput starts a PolicyChangeRequest. Kind is "material" (a new
+// version YYYY.N, which also needs the CEO or designee) or "minor" (a
+// revision). Text is the proposed policy text; Reference a pull request or
+// document that holds it.
+type PolicyChangeInput struct {
+	PolicyID              string
+	Kind                  string
+	Summary               string
+	Text                  string
+	Reference             string
+	NeedsProductionChange bool
+	RequesterID           string
+	ReviewID              string        // the annual review that asked for the change, if any
+	DuePeriod             time.Duration // each task's time to answer; zero means 7 days
+	RemindEvery           time.Duration // zero means every 2 days
+}
+
+// Change request stages, as its status query reports them.
+const (
+	StageInReview                 = "in-review"
+	StageReturned                 = "returned"
+	StageAwaitingSecondApproval   = "awaiting-second-approval"
+	StageAwaitingProductionChange = "awaiting-production-change"
+	StagePublishing               = "publishing"
+	StagePublished                = "published"
+	StageWithdrawn                = "withdrawn"
+)
+
+// Decision is one person's answer to one of a process's tasks.
+type Decision struct {
+	Step   string
+	TaskID string
+	By     string
+	Action Action
+	Note   string
+	At     time.Time
+}
+
+// ChangeRound is one submission of a change request and the decisions on it.
+type ChangeRound struct {
+	Round     int
+	Submitted time.Time
+	Note      string
+	Decisions []Decision
+}
+
+// PolicyChangeStatus answers QueryStatus on a PolicyChangeRequest and is its result.
+type PolicyChangeStatus struct {
+	RequestID           string
+	PolicyID            string
+	Kind                string
+	Stage               string
+	OpenTask            string
+	Rounds              []ChangeRound
+	ProductionChangeRef string
+	Version             string // published
+	ArchivedVersion     string
+	PublishedAt         time.Time
+	Announced           int // people emailed
+}
+
+// PolicyExceptionInput starts a PolicyException. A renewal continues as new
+// with Round incremented and the same term.
+type PolicyExceptionInput struct {
+	PolicyID    string
+	RequesterID string
+	Purpose     string // the business purpose
+	Reason      string // why the policy requirement cannot be met
+	Expires     time.Time
+	Round       int // 0 or 1 for the request; 2 onwards for renewals
+	DuePeriod   time.Duration
+	RemindEvery time.Duration
+}
+
+// Exception stages.
+const (
+	StageAwaitingApproval = "awaiting-approval"
+	StageApproved         = "approved"
+	StageRejected         = "rejected"
+	StageReEvaluation     = "re-evaluation"
+	StageExpired          = "expired"
+	StageRenewing         = "renewing"
+	StageClosed           = "closed"
+)
+
+// PolicyExceptionStatus answers QueryStatus on a PolicyException and is its result.
+type PolicyExceptionStatus struct {
+	ExceptionID string
+	PolicyID    string
+	Stage       string
+	Round       int
+	ApprovedAt  time.Time
+	ExpiresAt   time.Time
+	Reminders   int
+	Decisions   []Decision
+}
+
+// AnnualPolicyReviewStatus answers QueryStatus on an AnnualPolicyReview and is its result.
+type AnnualPolicyReviewStatus struct {
+	ReviewID       string
+	Stage          string
+	Round          int
+	Policies       []string
+	Reviewed       []Decision // Step is the policy ID, By the committee member
+	ChangeRequests []string
+	Changed        map[string]string // change request ID -> the version it published
+}

@@ -1,0 +1,286 @@
+package workflows
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/complyflow/complyflow/activities"
+	"github.com/complyflow/complyflow/policy"
+)
+
+// PolicyChangeRequest carries one request to change a policy through the
+// process of policy-management §3: officer review, rejection back to the
+// requester (who resubmits or withdraws) as often as it takes, the CEO's
+// approval of a material change, the change-management reference when
+// production must change, then archive-and-publish, the announcement, and for
+// a material change the re-acknowledgement it owes.
+func PolicyChangeRequest(ctx workflow.Context, in PolicyChangeInput) (PolicyChangeStatus, error) {
+	w, err := newPolicyChange(ctx, in)
+	if err != nil {
+		return PolicyChangeStatus{}, err
+	}
+	return w.run(ctx)
+}
+
+type policyChange struct {
+	in   PolicyChangeInput
+	kind policy.Kind
+	info activities.ChangeRequestInfo
+	st   PolicyChangeStatus
+}
+
+func newPolicyChange(ctx workflow.Context, in PolicyChangeInput) (*policyChange, error) {
+	kind, err := policy.ParseKind(in.Kind)
+	if err != nil {
+		return nil, temporal.NewNonRetryableApplicationError(err.Error(), "BadInput", nil)
+	}
+	w := &policyChange{in: in, kind: kind, st: PolicyChangeStatus{
+		RequestID: workflow.GetInfo(ctx).WorkflowExecution.ID, PolicyID: in.PolicyID, Kind: in.Kind, Stage: StageInReview,
+	}}
+	if err := workflow.SetQueryHandler(ctx, QueryStatus, func() (PolicyChangeStatus, error) { return w.st, nil }); err != nil {
+		return nil, err
+	}
+	return w, nil
+}
+
+func (w *policyChange) run(ctx workflow.Context) (PolicyChangeStatus, error) {
+	actx := workflow.WithActivityOptions(ctx, recordOptions)
+	now := workflow.Now(ctx)
+	err := workflow.ExecuteActivity(actx, policyAct.OpenChangeRequest, activities.OpenChangeRequestInput{
+		ID: w.st.RequestID, PolicyID: w.in.PolicyID, Kind: w.kind, Summary: w.in.Summary, Body: w.in.Text,
+		Reference: w.in.Reference, NeedsProductionChange: w.in.NeedsProductionChange, RequesterID: w.in.RequesterID,
+		ReviewID: w.in.ReviewID, At: now,
+	}).Get(ctx, &w.info)
+	if err != nil {
+		return w.st, err
+	}
+	w.st.Rounds = []ChangeRound{{Round: 1, Submitted: now, Note: w.in.Summary}}
+
+	for {
+		approved, err := w.approvals(ctx)
+		if err != nil {
+			return w.st, err
+		}
+		if approved {
+			break
+		}
+		resubmitted, err := w.returned(ctx)
+		if err != nil || !resubmitted {
+			return w.st, err
+		}
+	}
+	approvedAt := workflow.Now(ctx)
+	if w.in.NeedsProductionChange {
+		if err := w.productionChange(ctx); err != nil {
+			return w.st, err
+		}
+	}
+	return w.st, w.publish(ctx, approvedAt)
+}
+
+func (w *policyChange) round() *ChangeRound { return &w.st.Rounds[len(w.st.Rounds)-1] }
+
+func (w *policyChange) control() string { return firstOr(w.info.Controls, "") }
+
+func (w *policyChange) describe() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "**%s** (%s), currently version %s\n\n", w.info.Policy.Title, w.in.PolicyID, orNone(w.info.Policy.Version))
+	fmt.Fprintf(&b, "- Requested by: %s\n- Kind: %s change\n- Summary: %s\n", w.in.RequesterID, w.kind, w.in.Summary)
+	if w.in.Reference != "" {
+		fmt.Fprintf(&b, "- Reference: %s\n", w.in.Reference)
+	}
+	if w.in.NeedsProductionChange {
+		b.WriteString("- Needs a change to production systems (change management)\n")
+	}
+	for _, r := range w.st.Rounds[1:] {
+		fmt.Fprintf(&b, "- Resubmitted (round %d): %s\n", r.Round, r.Note)
+	}
+	if w.in.Text != "" {
+		fmt.Fprintf(&b, "\nProposed text:\n\n%s\n", w.in.Text)
+	}
+	return b.String()
+}
+
+func orNone(v string) string {
+	if v == "" {
+		return "(none yet)"
+	}
+	return v
+}
+
+// decide records a decision of the current round and moves to stage.
+func (w *policyChange) decide(ctx workflow.Context, step string, out TaskOutcome, stage string) error {
+	w.round().Decisions = append(w.round().Decisions, Decision{Step: step, TaskID: out.TaskID, By: out.By, Action: out.Action, Note: out.Note, At: out.At})
+	w.st.Stage, w.st.OpenTask = stage, ""
+	return workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, recordOptions), policyAct.RecordChangeDecision,
+		activities.ChangeDecisionInput{
+			RequestID: w.st.RequestID, Round: w.round().Round, Step: step, TaskID: out.TaskID, By: out.By,
+			Action: string(out.Action), Note: out.Note, At: out.At, Status: crStatus(stage), Controls: w.info.Controls,
+		}).Get(ctx, nil)
+}
+
+// crStatus maps a stage to change_requests.status: approved and waiting
+// only for the publish, which sets published itself.
+func crStatus(stage string) string {
+	if stage == StagePublishing {
+		return activities.CRApproved
+	}
+	return stage
+}
+
+func (w *policyChange) task(ctx workflow.Context, t policyTask) (TaskOutcome, error) {
+	t.control, t.due, t.remind = w.control(), w.in.DuePeriod, w.in.RemindEvery
+	id, f := t.start(ctx)
+	w.st.OpenTask = id
+	var out TaskOutcome
+	if err := f.Get(ctx, &out); err != nil {
+		return TaskOutcome{}, fmt.Errorf("task %s: %w", id, err)
+	}
+	out.TaskID = id
+	return out, nil
+}
+
+// approvals runs one round's review and, for a material change, the second
+// approval. It reports false when either rejected the round.
+func (w *policyChange) approvals(ctx workflow.Context) (bool, error) {
+	r := w.round().Round
+	w.st.Stage = StageInReview
+	// The Privacy Officer may review too once the Security Officer's task is overdue.
+	out, err := w.task(ctx, policyTask{
+		purpose: fmt.Sprintf("review/%d", r), assignee: w.info.Reviewers[0],
+		escalation: []EscalationStep{{After: 0, To: "role:privacy_officer"}},
+		subject:    fmt.Sprintf("Review policy change request: %s (%s)", w.info.Policy.Title, w.kind),
+		body:       w.describe() + "\nApprove it, or reject it back to the requester with a note saying what is missing.",
+		actions:    []Action{ActionApprove, ActionReject},
+	})
+	if err != nil {
+		return false, err
+	}
+	if out.Action != ActionApprove {
+		return false, w.decide(ctx, "review", out, StageReturned)
+	}
+	if w.kind != policy.Material {
+		return true, w.decide(ctx, "review", out, StagePublishing)
+	}
+	if err := w.decide(ctx, "review", out, StageAwaitingSecondApproval); err != nil {
+		return false, err
+	}
+	var designees []EscalationStep
+	if len(w.info.Designees) > 0 && w.info.Designees[0] != w.info.SecondApprovers[0] {
+		designees = []EscalationStep{{After: 0, To: "role:ceo_designee"}}
+	}
+	out, err = w.task(ctx, policyTask{
+		purpose: fmt.Sprintf("second-approval/%d", r), assignee: w.info.SecondApprovers[0], escalation: designees,
+		subject: fmt.Sprintf("Approve material policy change: %s", w.info.Policy.Title),
+		body: w.describe() + fmt.Sprintf("\nApproved by the officer %s. A material change also needs the CEO or designee: approve it, "+
+			"or reject it back to the requester with a note.", w.round().Decisions[0].By),
+		actions: []Action{ActionApprove, ActionReject},
+	})
+	if err != nil {
+		return false, err
+	}
+	if out.Action != ActionApprove {
+		return false, w.decide(ctx, "second-approval", out, StageReturned)
+	}
+	return true, w.decide(ctx, "second-approval", out, StagePublishing)
+}
+
+// returned hands the rejection back to the requester, who resubmits (done,
+// the note saying what changed or where the new text is) or withdraws
+// (reject). It reports whether the request goes round again.
+func (w *policyChange) returned(ctx workflow.Context) (bool, error) {
+	last := w.round().Decisions[len(w.round().Decisions)-1]
+	out, err := w.task(ctx, policyTask{
+		purpose: fmt.Sprintf("returned/%d", w.round().Round), assignee: w.in.RequesterID,
+		subject: fmt.Sprintf("Your policy change request was returned: %s", w.info.Policy.Title),
+		body: w.describe() + fmt.Sprintf("\n%s rejected it: %s\n\nMark it done to resubmit, your note saying what you changed "+
+			"(or where the new text is); reject it to withdraw the request.", last.By, last.Note),
+		actions: []Action{ActionDone, ActionReject},
+	})
+	if err != nil {
+		return false, err
+	}
+	if out.Action != ActionDone {
+		return false, w.decide(ctx, "response", out, StageWithdrawn)
+	}
+	if err := w.decide(ctx, "response", out, StageInReview); err != nil {
+		return false, err
+	}
+	next := ChangeRound{Round: w.round().Round + 1, Submitted: out.At, Note: out.Note}
+	if strings.HasPrefix(out.Note, "http://") || strings.HasPrefix(out.Note, "https://") {
+		w.in.Reference = out.Note
+	}
+	w.st.Rounds = append(w.st.Rounds, next)
+	return true, workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, recordOptions), policyAct.RecordResubmission,
+		activities.ChangeRoundInput{RequestID: w.st.RequestID, Round: next.Round, Body: w.in.Text, Reference: w.in.Reference,
+			Note: out.Note, By: out.By, At: out.At, Controls: w.info.Controls}).Get(ctx, nil)
+}
+
+// productionChange waits for the change-management reference of the
+// production change the policy needs; the requester gives it as the note.
+func (w *policyChange) productionChange(ctx workflow.Context) error {
+	w.st.Stage = StageAwaitingProductionChange
+	for attempt := 1; ; attempt++ {
+		out, err := w.task(ctx, policyTask{
+			purpose: fmt.Sprintf("production-change/%d", attempt), assignee: w.in.RequesterID,
+			subject: fmt.Sprintf("Change-management reference needed before publishing: %s", w.info.Policy.Title),
+			body: w.describe() + "\nThe change is approved and needs a change to production systems. Carry it out through " +
+				"change management and mark this done with the change ticket's reference as the note; the policy is published then.",
+			actions: []Action{ActionDone},
+		})
+		if err != nil {
+			return err
+		}
+		if strings.TrimSpace(out.Note) == "" {
+			workflow.GetLogger(ctx).Warn("production change confirmed without a reference; asking again", "task", out.TaskID)
+			continue
+		}
+		w.st.ProductionChangeRef = out.Note
+		return w.decide(ctx, "production-change", out, StagePublishing)
+	}
+}
+
+// publish archives and publishes in one activity (the database refuses the
+// other order), then announces and records the re-acknowledgement owed. The
+// version's year is the year the change was approved.
+func (w *policyChange) publish(ctx workflow.Context, approvedAt time.Time) error {
+	w.st.Stage = StagePublishing
+	actx := workflow.WithActivityOptions(ctx, recordOptions)
+	var pub activities.PublishedVersion
+	if err := workflow.ExecuteActivity(actx, policyAct.PublishPolicyVersion, activities.PublishInput{
+		RequestID: w.st.RequestID, PolicyID: w.in.PolicyID, Kind: w.kind, Summary: w.in.Summary, Body: w.in.Text,
+		Reference: w.in.Reference, PublishedBy: w.lastApprover(), ChangeAt: approvedAt, Controls: w.info.Controls,
+	}).Get(ctx, &pub); err != nil {
+		return err
+	}
+	w.st.Stage, w.st.Version, w.st.ArchivedVersion, w.st.PublishedAt = StagePublished, pub.Version, pub.ArchivedVersion, pub.PublishedAt
+	sent, err := announce(ctx, activities.AnnouncementInput{
+		RequestID: w.st.RequestID, PolicyID: w.in.PolicyID, PolicyTitle: w.info.Policy.Title, Version: pub.Version,
+		Kind: string(w.kind), Summary: w.in.Summary,
+	})
+	w.st.Announced = sent
+	if err != nil {
+		return err
+	}
+	if w.kind != policy.Material {
+		return nil
+	}
+	return workflow.ExecuteActivity(actx, policyAct.RecordReacknowledgementOwed, activities.ReacknowledgementInput{
+		RequestID: w.st.RequestID, PolicyID: w.in.PolicyID, Version: pub.Version, Controls: w.info.Controls,
+	}).Get(ctx, nil)
+}
+
+// lastApprover is who gave the final approval: the one the publish is on.
+func (w *policyChange) lastApprover() string {
+	for _, d := range slices.Backward(w.round().Decisions) {
+		if d.Action == ActionApprove {
+			return d.By
+		}
+	}
+	return w.in.RequesterID
+}

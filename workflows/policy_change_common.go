@@ -1,0 +1,108 @@
+package workflows
+
+import (
+	"fmt"
+	"time"
+
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/complyflow/complyflow/activities"
+)
+
+var (
+	policyAct   *activities.Policies
+	announceAct *activities.Announcer
+)
+
+// announceOptions: a batch of emails takes a while and heartbeats per person,
+// so a stuck SMTP server is noticed in minutes, not at the batch's deadline.
+var announceOptions = workflow.ActivityOptions{
+	StartToCloseTimeout: 30 * time.Minute,
+	HeartbeatTimeout:    2 * time.Minute,
+	RetryPolicy: &temporal.RetryPolicy{InitialInterval: 10 * time.Second, BackoffCoefficient: 2, MaximumInterval: 15 * time.Minute,
+		NonRetryableErrorTypes: []string{"BadInput", "UnknownPerson"}},
+}
+
+// Defaults for the tasks of the policy processes when the input gives none.
+const (
+	defaultPolicyTaskDue    = 7 * 24 * time.Hour
+	defaultPolicyTaskRemind = 2 * 24 * time.Hour
+	announceBatchSize       = 200
+)
+
+// policyTask is one human task a policy process hands out.
+type policyTask struct {
+	purpose    string // unique within the parent; part of the task's workflow ID
+	assignee   string
+	subject    string
+	body       string
+	actions    []Action
+	escalation []EscalationStep
+	control    string
+	due        time.Duration
+	remind     time.Duration
+}
+
+// start runs the task as a HumanTask child, by name, with its deterministic ID.
+func (t policyTask) start(ctx workflow.Context) (string, workflow.ChildWorkflowFuture) {
+	parent := workflow.GetInfo(ctx).WorkflowExecution.ID
+	id := HumanTaskID(parent, t.purpose)
+	due, remind := t.due, t.remind
+	if due <= 0 {
+		due = defaultPolicyTaskDue
+	}
+	if remind <= 0 {
+		remind = defaultPolicyTaskRemind
+	}
+	cctx := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{WorkflowID: id})
+	return id, workflow.ExecuteChildWorkflow(cctx, HumanTaskWorkflow, HumanTaskInput{
+		TaskID: id, AssigneeID: t.assignee, Subject: t.subject, Body: t.body,
+		Due: workflow.Now(ctx).Add(due), RemindEvery: remind, Escalation: t.escalation,
+		Actions: t.actions, ControlID: t.control, ParentRef: parent,
+	})
+}
+
+// run starts the task and waits for its outcome.
+func (t policyTask) run(ctx workflow.Context) (TaskOutcome, error) {
+	id, f := t.start(ctx)
+	var out TaskOutcome
+	if err := f.Get(ctx, &out); err != nil {
+		return TaskOutcome{}, fmt.Errorf("task %s: %w", id, err)
+	}
+	out.TaskID = id
+	return out, nil
+}
+
+func firstOr(ids []string, fallback string) string {
+	if len(ids) > 0 {
+		return ids[0]
+	}
+	return fallback
+}
+
+// announce posts the change to the channel and emails everyone in batches,
+// and answers how many people were emailed.
+func announce(ctx workflow.Context, in activities.AnnouncementInput) (int, error) {
+	actx := workflow.WithActivityOptions(ctx, announceOptions)
+	var slackRes activities.AnnounceResult
+	if err := workflow.ExecuteActivity(actx, announceAct.AnnounceSlack, in).Get(ctx, &slackRes); err != nil {
+		return 0, err
+	}
+	if slackRes.Status != activities.StatusSent {
+		workflow.GetLogger(ctx).Warn("policy announcement not posted to Slack", "status", slackRes.Status, "reason", slackRes.Reason)
+	}
+	sent := 0
+	batch := activities.AnnounceEmailBatchInput{Announcement: in, Limit: announceBatchSize}
+	for {
+		var res activities.AnnounceEmailBatchResult
+		if err := workflow.ExecuteActivity(actx, announceAct.AnnounceEmailBatch, batch).Get(ctx, &res); err != nil {
+			return sent, err
+		}
+		sent += res.Sent
+		if res.Done {
+			return sent, nil
+		}
+		batch.After = res.Last
+	}
+}

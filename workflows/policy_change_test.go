@@ -1,0 +1,329 @@
+package workflows
+
+import (
+	"log/slog"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/log"
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/testsuite"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/complyflow/complyflow/activities"
+	"github.com/complyflow/complyflow/internal/devmail"
+	"github.com/complyflow/complyflow/internal/testenv"
+)
+
+// answer is what a scripted person does with a task, after a while.
+type answer struct {
+	after  time.Duration
+	by     string
+	action Action
+	note   string
+}
+
+// policyHarness runs the policy workflows with time skipping against a real
+// Postgres and a real SMTP server, with human tasks answered from a script.
+type policyHarness struct {
+	testsuite.WorkflowTestSuite
+	t      *testing.T
+	env    *testsuite.TestWorkflowEnvironment
+	db     *testenv.DB
+	sink   *devmail.Sink
+	script map[string]answer // by task ID
+	tasks  []HumanTaskInput  // every task started, in order
+}
+
+func newPolicyHarness(t *testing.T, start time.Time) *policyHarness {
+	h := &policyHarness{t: t, db: testenv.Postgres(t), sink: &devmail.Sink{}, script: map[string]answer{}}
+	seedPolicyWorld(t, h.db)
+	if err := h.sink.Start("127.0.0.1:0"); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { h.sink.Close() })
+	h.SetLogger(log.NewStructuredLogger(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))))
+	h.env = h.NewTestWorkflowEnvironment()
+	h.env.SetStartTime(start)
+	h.env.RegisterWorkflowWithOptions(h.fakeHumanTask, workflow.RegisterOptions{Name: HumanTaskWorkflow})
+	h.env.RegisterWorkflowWithOptions(PolicyChangeRequest, workflow.RegisterOptions{Name: PolicyChangeRequestWorkflow})
+	h.env.RegisterActivity(&activities.Policies{DB: h.db.App})
+	h.env.RegisterActivity(&activities.Announcer{DB: h.db.App, Mailer: &activities.Mailer{Addr: h.sink.Addr(), From: "complyflow@example.com"}})
+	return h
+}
+
+// seedPolicyWorld is the program as `starter program apply` leaves it, with
+// the access policy at version 2023.1.
+func seedPolicyWorld(t *testing.T, db *testenv.DB) {
+	t.Helper()
+	db.Owner.MustExec(`
+		INSERT INTO people (id, email, name) VALUES
+			('sam', 'sam@example.com', 'Sam Officer'), ('pat', 'pat@example.com', 'Pat Privacy'),
+			('cleo', 'cleo@example.com', 'Cleo CEO'), ('dee', 'dee@example.com', 'Dee Designee'),
+			('coby', 'coby@example.com', 'Coby COO'), ('eve', 'eve@example.com', 'Eve Employee');
+		INSERT INTO people (id, email, name, end_date) VALUES ('lee', 'lee@example.com', 'Lee Left', '2020-01-01');
+		INSERT INTO roles (role, person_id) VALUES ('security_officer', 'sam'), ('privacy_officer', 'pat'),
+			('ceo', 'cleo'), ('ceo_designee', 'dee'), ('coo', 'coby'), ('review_committee', 'pat'), ('review_committee', 'eve');
+		INSERT INTO policies (id, title, owner_id, source) VALUES ('access', 'Access Control Policy', 'sam', 'policies/access.md'),
+			('privacy', 'Privacy Policy', 'pat', 'policies/privacy.md');
+		INSERT INTO controls (id, title, processes) VALUES ('personnel-accountability', 'Personnel Accountability',
+			'{policy-change-request,policy-exception,annual-policy-review}');
+		INSERT INTO policy_versions (policy_id, year, seq, kind, body, content_sha256, published_by, published_at)
+			VALUES ('access', 2023, 1, 'material', 'v1', 'x', 'sam', '2023-01-10'),
+			       ('privacy', 2023, 1, 'material', 'v1', 'x', 'pat', '2023-01-10');
+	`)
+}
+
+func (h *policyHarness) on(taskID string, a answer) { h.script[taskID] = a }
+
+func (h *policyHarness) fakeHumanTask(ctx workflow.Context, in HumanTaskInput) (TaskOutcome, error) {
+	h.tasks = append(h.tasks, in)
+	a, ok := h.script[in.TaskID]
+	if !ok {
+		return TaskOutcome{}, temporal.NewNonRetryableApplicationError("no scripted answer for "+in.TaskID, "Unscripted", nil)
+	}
+	if err := workflow.Sleep(ctx, a.after); err != nil {
+		return TaskOutcome{}, err
+	}
+	return TaskOutcome{TaskID: in.TaskID, Action: a.action, By: a.by, Note: a.note, At: workflow.Now(ctx)}, nil
+}
+
+func (h *policyHarness) task(id string) HumanTaskInput {
+	for _, t := range h.tasks {
+		if t.TaskID == id {
+			return t
+		}
+	}
+	h.t.Fatalf("no task %s was started; tasks: %v", id, h.taskIDs())
+	return HumanTaskInput{}
+}
+
+func (h *policyHarness) taskIDs() []string {
+	ids := make([]string, len(h.tasks))
+	for i, t := range h.tasks {
+		ids[i] = t.TaskID
+	}
+	return ids
+}
+
+func (h *policyHarness) runChange(id string, in PolicyChangeInput) PolicyChangeStatus {
+	h.t.Helper()
+	h.env.SetStartWorkflowOptions(client.StartWorkflowOptions{ID: id})
+	h.env.ExecuteWorkflow(PolicyChangeRequestWorkflow, in)
+	if !h.env.IsWorkflowCompleted() {
+		h.t.Fatal("workflow did not complete")
+	}
+	if err := h.env.GetWorkflowError(); err != nil {
+		h.t.Fatalf("workflow failed: %v", err)
+	}
+	var st PolicyChangeStatus
+	if err := h.env.GetWorkflowResult(&st); err != nil {
+		h.t.Fatal(err)
+	}
+	return st
+}
+
+func (h *policyHarness) count(query string, args ...any) int {
+	h.t.Helper()
+	var n int
+	if err := h.db.Owner.Get(&n, query, args...); err != nil {
+		h.t.Fatalf("%s: %v", query, err)
+	}
+	return n
+}
+
+const day = 24 * time.Hour
+
+func TestPolicyChangeApprovePath(t *testing.T) {
+	h := newPolicyHarness(t, time.Date(2023, 6, 1, 9, 0, 0, 0, time.UTC))
+	id := PolicyChangeRequestID("access", "typo")
+	h.on(HumanTaskID(id, "review/1"), answer{after: day, by: "sam", action: ActionApprove, note: "fine"})
+	st := h.runChange(id, PolicyChangeInput{PolicyID: "access", Kind: "minor", Summary: "fix a typo in §2", Text: "v1 fixed", RequesterID: "eve"})
+
+	if st.Stage != StagePublished || st.Version != "2023.1 rev.1" || st.ArchivedVersion != "" {
+		t.Errorf("result %+v, want 2023.1 rev.1 published with nothing archived", st)
+	}
+	if got := strings.Join(h.taskIDs(), ","); got != HumanTaskID(id, "review/1") {
+		t.Errorf("tasks %s: a minor change needs the officer's review only", got)
+	}
+	review := h.task(HumanTaskID(id, "review/1"))
+	if review.AssigneeID != "sam" || review.ControlID != "personnel-accountability" || review.ParentRef != id {
+		t.Errorf("review task %+v", review)
+	}
+	if n := h.count(`SELECT count(*) FROM change_requests WHERE id = $1 AND status = 'published' AND published_version = '2023.1 rev.1'`, id); n != 1 {
+		t.Error("change request not recorded as published")
+	}
+	if n := h.count(`SELECT count(*) FROM policy_versions WHERE policy_id = 'access' AND archived_at IS NOT NULL`); n != 0 {
+		t.Errorf("a revision archived %d versions", n)
+	}
+	if n := h.count(`SELECT count(*) FROM policy_acknowledgements_owed`); n != 0 {
+		t.Error("a revision is owed a re-acknowledgement")
+	}
+	// Everyone active was told, and it is recorded who.
+	if n := h.count(`SELECT count(*) FROM notifications WHERE task_id = $1 AND purpose = 'policy-announcement' AND status = 'sent'`, id); n != 6 || st.Announced != 6 || len(h.sink.Messages()) != 6 {
+		t.Errorf("announced to %d (result %d, mails %d), want the 6 active people", n, st.Announced, len(h.sink.Messages()))
+	}
+	for _, action := range []string{"policy.change.requested", "policy.change.review"} {
+		if n := h.count(`SELECT count(*) FROM audit_log WHERE subject = $1 AND action = $2 AND control_id = 'personnel-accountability'`, id, action); n != 1 {
+			t.Errorf("%d %s audit entries", n, action)
+		}
+	}
+}
+
+func TestPolicyChangeRejectResubmitApprove(t *testing.T) {
+	h := newPolicyHarness(t, time.Date(2023, 6, 1, 9, 0, 0, 0, time.UTC))
+	id := PolicyChangeRequestID("access", "wording")
+	h.on(HumanTaskID(id, "review/1"), answer{after: day, by: "sam", action: ActionReject, note: "cite the control"})
+	h.on(HumanTaskID(id, "returned/1"), answer{after: 2 * day, by: "eve", action: ActionDone, note: "https://git.example.com/policies/pull/7"})
+	h.on(HumanTaskID(id, "review/2"), answer{after: day, by: "sam", action: ActionApprove})
+	st := h.runChange(id, PolicyChangeInput{PolicyID: "access", Kind: "minor", Summary: "clarify wording", RequesterID: "eve"})
+
+	if st.Stage != StagePublished || len(st.Rounds) != 2 {
+		t.Fatalf("result %+v, want published after 2 rounds", st)
+	}
+	returned := h.task(HumanTaskID(id, "returned/1"))
+	if returned.AssigneeID != "eve" || !strings.Contains(returned.Body, "cite the control") {
+		t.Errorf("the rejection did not go back to the requester with the officer's note: %+v", returned)
+	}
+	if d := st.Rounds[0].Decisions; len(d) != 2 || d[0].Action != ActionReject || d[1].Step != "response" {
+		t.Errorf("round 1 decisions %+v", d)
+	}
+	if n := h.count(`SELECT count(*) FROM change_request_rounds WHERE request_id = $1`, id); n != 2 {
+		t.Errorf("%d rounds recorded, want 2", n)
+	}
+	if n := h.count(`SELECT count(*) FROM change_request_rounds WHERE request_id = $1 AND round = 2
+		AND reference = 'https://git.example.com/policies/pull/7' AND submitted_by = 'eve'`, id); n != 1 {
+		t.Error("the resubmission's reference was not recorded")
+	}
+	if n := h.count(`SELECT count(*) FROM change_request_decisions WHERE request_id = $1`, id); n != 3 {
+		t.Errorf("%d decisions recorded, want 3 (reject, resubmit, approve)", n)
+	}
+}
+
+func TestPolicyChangeWithdrawal(t *testing.T) {
+	h := newPolicyHarness(t, time.Date(2023, 6, 1, 9, 0, 0, 0, time.UTC))
+	id := PolicyChangeRequestID("access", "drop")
+	h.on(HumanTaskID(id, "review/1"), answer{after: day, by: "sam", action: ActionReject, note: "out of scope"})
+	h.on(HumanTaskID(id, "returned/1"), answer{after: day, by: "eve", action: ActionReject, note: "agreed, withdrawing"})
+	st := h.runChange(id, PolicyChangeInput{PolicyID: "access", Kind: "material", Summary: "remove §4", RequesterID: "eve"})
+
+	if st.Stage != StageWithdrawn || st.Version != "" {
+		t.Errorf("result %+v, want withdrawn with nothing published", st)
+	}
+	if n := h.count(`SELECT count(*) FROM change_requests WHERE id = $1 AND status = 'withdrawn' AND closed_at IS NOT NULL`, id); n != 1 {
+		t.Error("change request not recorded as withdrawn")
+	}
+	if n := h.count(`SELECT count(*) FROM policy_versions WHERE policy_id = 'access'`); n != 1 {
+		t.Errorf("%d versions after a withdrawal, want the original 1", n)
+	}
+	if len(h.sink.Messages()) != 0 {
+		t.Errorf("a withdrawn change was announced")
+	}
+}
+
+func TestPolicyChangeMajorNeedsSecondApproval(t *testing.T) {
+	h := newPolicyHarness(t, time.Date(2023, 6, 1, 9, 0, 0, 0, time.UTC))
+	id := PolicyChangeRequestID("access", "mfa")
+	h.on(HumanTaskID(id, "review/1"), answer{after: day, by: "sam", action: ActionApprove})
+	h.on(HumanTaskID(id, "second-approval/1"), answer{after: day, by: "cleo", action: ActionReject, note: "cost it first"})
+	h.on(HumanTaskID(id, "returned/1"), answer{after: day, by: "eve", action: ActionDone, note: "costed in the PR description"})
+	h.on(HumanTaskID(id, "review/2"), answer{after: day, by: "sam", action: ActionApprove})
+	h.on(HumanTaskID(id, "second-approval/2"), answer{after: 3 * day, by: "dee", action: ActionApprove, note: "as designee"})
+	st := h.runChange(id, PolicyChangeInput{PolicyID: "access", Kind: "material", Summary: "require MFA", Text: "v2", RequesterID: "eve"})
+
+	if st.Stage != StagePublished || st.Version != "2023.2" {
+		t.Fatalf("result %+v", st)
+	}
+	ceo := h.task(HumanTaskID(id, "second-approval/1"))
+	if ceo.AssigneeID != "cleo" || len(ceo.Escalation) != 1 || ceo.Escalation[0].To != "role:ceo_designee" {
+		t.Errorf("second approval task %+v: want the CEO, escalating to the designee", ceo)
+	}
+	// The CEO's rejection sent it back; nothing was published in round 1.
+	if got := strings.Join(h.taskIDs(), ","); !strings.Contains(got, "returned/1") {
+		t.Errorf("tasks %s", got)
+	}
+	if n := h.count(`SELECT count(*) FROM change_request_decisions WHERE request_id = $1 AND step = 'second-approval'`, id); n != 2 {
+		t.Errorf("%d second-approval decisions, want 2", n)
+	}
+	var by string
+	h.db.Owner.Get(&by, `SELECT published_by FROM policy_versions WHERE change_request_id = $1`, id)
+	if by != "dee" {
+		t.Errorf("published on %q's approval, want the designee's", by)
+	}
+}
+
+func TestPolicyChangeProductionChangeGate(t *testing.T) {
+	h := newPolicyHarness(t, time.Date(2023, 6, 1, 9, 0, 0, 0, time.UTC))
+	id := PolicyChangeRequestID("access", "logging")
+	h.on(HumanTaskID(id, "review/1"), answer{after: day, by: "sam", action: ActionApprove})
+	h.on(HumanTaskID(id, "production-change/1"), answer{after: 2 * day, by: "eve", action: ActionDone})
+	h.on(HumanTaskID(id, "production-change/2"), answer{after: 5 * day, by: "eve", action: ActionDone, note: "CHG-1042"})
+	st := h.runChange(id, PolicyChangeInput{PolicyID: "access", Kind: "minor", Summary: "log retention 1y", RequesterID: "eve", NeedsProductionChange: true})
+
+	if st.Stage != StagePublished || st.ProductionChangeRef != "CHG-1042" {
+		t.Fatalf("result %+v", st)
+	}
+	if h.task(HumanTaskID(id, "production-change/1")).AssigneeID != "eve" {
+		t.Error("the change-management reference was not asked of the requester")
+	}
+	if n := h.count(`SELECT count(*) FROM change_requests WHERE id = $1 AND production_change_ref = 'CHG-1042'`, id); n != 1 {
+		t.Error("reference not recorded")
+	}
+	// Published only after the reference came.
+	if n := h.count(`SELECT count(*) FROM audit_log a, audit_log b WHERE a.action = 'policy.change.production-change' AND a.subject = $1
+		AND b.action = 'policy.version.published' AND b.detail->>'change_request' = $1 AND a.id < b.id`, id); n != 1 {
+		t.Error("the version was not published after the change-management reference")
+	}
+}
+
+func TestPolicyChangeArchivesBeforePublishing(t *testing.T) {
+	h := newPolicyHarness(t, time.Date(2023, 6, 1, 9, 0, 0, 0, time.UTC))
+	id := PolicyChangeRequestID("access", "v2")
+	h.on(HumanTaskID(id, "review/1"), answer{after: day, by: "sam", action: ActionApprove})
+	h.on(HumanTaskID(id, "second-approval/1"), answer{after: day, by: "cleo", action: ActionApprove})
+	st := h.runChange(id, PolicyChangeInput{PolicyID: "access", Kind: "material", Summary: "new statement (e)", Text: "v2", RequesterID: "eve"})
+
+	if st.Version != "2023.2" || st.ArchivedVersion != "2023.1" {
+		t.Fatalf("result %+v, want 2023.2 after archiving 2023.1", st)
+	}
+	if n := h.count(`SELECT count(*) FROM policy_versions old, policy_versions new
+		WHERE old.policy_id = 'access' AND old.version = '2023.1' AND new.policy_id = 'access' AND new.version = '2023.2'
+		AND old.archived_at < new.published_at AND old.superseded_at = new.published_at AND new.body = 'v2'`); n != 1 {
+		t.Error("2023.1 was not archived before 2023.2 was published")
+	}
+	if n := h.count(`SELECT count(*) FROM policy_acknowledgements_owed WHERE policy_id = 'access' AND version = '2023.2' AND change_request_id = $1`, id); n != 1 {
+		t.Error("the material change is not recorded as owing a re-acknowledgement")
+	}
+	// And the database refuses the other order outright.
+	_, err := h.db.App.Exec(`INSERT INTO policy_versions (policy_id, year, seq, kind, content_sha256, published_by, published_at)
+		VALUES ('access', 2023, 3, 'material', 'x', 'sam', now())`)
+	if err == nil || !strings.Contains(err.Error(), "must be archived before") {
+		t.Errorf("publishing 2023.3 without archiving 2023.2: %v", err)
+	}
+}
+
+func TestPolicyChangeVersionAcrossYearBoundary(t *testing.T) {
+	h := newPolicyHarness(t, time.Date(2023, 12, 28, 9, 0, 0, 0, time.UTC))
+	id := PolicyChangeRequestID("access", "new-year")
+	h.on(HumanTaskID(id, "review/1"), answer{after: 2 * day, by: "sam", action: ActionApprove})
+	h.on(HumanTaskID(id, "second-approval/1"), answer{after: 5 * day, by: "cleo", action: ActionApprove})
+	st := h.runChange(id, PolicyChangeInput{PolicyID: "access", Kind: "material", Summary: "annual refresh", RequesterID: "eve"})
+	if st.Version != "2024.1" || st.ArchivedVersion != "2023.1" {
+		t.Errorf("approved in January 2024: published %q archiving %q, want 2024.1 archiving 2023.1", st.Version, st.ArchivedVersion)
+	}
+}
+
+func TestPolicyChangeRefusesUnknownPolicy(t *testing.T) {
+	h := newPolicyHarness(t, time.Date(2023, 6, 1, 9, 0, 0, 0, time.UTC))
+	h.env.ExecuteWorkflow(PolicyChangeRequestWorkflow, PolicyChangeInput{PolicyID: "nope", Kind: "material", Summary: "x", RequesterID: "eve"})
+	err := h.env.GetWorkflowError()
+	if err == nil || !strings.Contains(err.Error(), `policy "nope" is not in the program`) {
+		t.Errorf("unknown policy: %v", err)
+	}
+	if len(h.tasks) != 0 {
+		t.Errorf("tasks started for a refused request: %v", h.taskIDs())
+	}
+}
