@@ -20,13 +20,28 @@ type Schedule struct {
 	spec cron.Schedule
 }
 
-// cronParser accepts what Temporal's cron strings accept in the standard
-// five-field form, plus descriptors such as @yearly.
+// cronParser reads the standard five fields, plus descriptors such as @yearly.
 var cronParser = cron.NewParser(cron.Minute | cron.Hour | cron.Dom | cron.Month | cron.Dow | cron.Descriptor)
 
+// Temporal reads the same descriptors as robfig/cron for these only; it
+// aligns @every to the epoch where robfig/cron counts from now.
+var descriptors = map[string]bool{"@yearly": true, "@monthly": true, "@weekly": true, "@daily": true, "@hourly": true}
+
+// parseCron parses an expression, refusing what Temporal would run at other
+// times than the preview shows, so `program check` never shows wrong dates.
 func parseCron(expr string) (cron.Schedule, error) {
-	if strings.HasPrefix(expr, "CRON_TZ=") || strings.HasPrefix(expr, "TZ=") {
+	fields := strings.Fields(expr)
+	switch {
+	case strings.HasPrefix(expr, "CRON_TZ=") || strings.HasPrefix(expr, "TZ="):
 		return nil, fmt.Errorf("put the time zone in time_zone, not in the expression")
+	case strings.HasPrefix(expr, "@") && !descriptors[expr]:
+		return nil, fmt.Errorf("use five fields or one of @yearly, @monthly, @weekly, @daily, @hourly")
+	case strings.Contains(expr, "?"):
+		return nil, fmt.Errorf("'?' is not supported; use '*'")
+	case len(fields) == 5 && fields[2] != "*" && fields[4] != "*":
+		// Cron runs on days matching either field, Temporal only on days
+		// matching both.
+		return nil, fmt.Errorf("restrict day of month or day of week, not both (their meaning differs between cron and Temporal)")
 	}
 	return cronParser.Parse(expr)
 }

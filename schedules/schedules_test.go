@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"log/slog"
 	"os"
 	"reflect"
@@ -303,5 +304,57 @@ func TestTriggerStartsWorkflow(t *testing.T) {
 	}
 	if want := p.Obligations[1].Run(); !reflect.DeepEqual(got, want) {
 		t.Errorf("workflow got %+v, want %+v", got, want)
+	}
+}
+
+// The preview `program check` prints is what Temporal does, for every form
+// of schedule the program file accepts, across daylight-saving changes.
+func TestPreviewMatchesTemporal(t *testing.T) {
+	ctx := context.Background()
+	c := namespace(t)
+	specs := []string{
+		// 02:30 does not exist in Berlin on 31 March 2030; 01:30 happens
+		// twice in New York on 7 November 2027.
+		`{month: march, day: 31, time: "02:30", time_zone: Europe/Berlin}`,
+		`{month: 11, day: 7, time: "01:30", time_zone: America/New_York}`,
+		`{cron: "0 9 * * MON-FRI", time_zone: Australia/Sydney}`,
+		`{cron: "30 8 */10 * *", time_zone: Asia/Kolkata}`,
+		`{cron: "0 10 15 4,10 *"}`,
+		`{cron: "0 9 * * SUN", time_zone: Europe/London}`,
+		`{cron: "@weekly", time_zone: Europe/Berlin}`,
+		`{cron: "@monthly", time_zone: America/Los_Angeles}`,
+		`{cron: "@yearly", time_zone: Pacific/Auckland}`,
+		`{cron: "@daily", time_zone: UTC}`,
+	}
+	var src strings.Builder
+	src.WriteString("roles: {}\npolicies: []\ncontrols: []\nobligations:\n")
+	for i, s := range specs {
+		fmt.Fprintf(&src, "  - {id: o%d, process: test-process, due: 1h, schedule: %s}\n", i, s)
+	}
+	p := load(t, src.String())
+	plan, err := Plan(ctx, c, FromProgram(p), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Apply(ctx, c, plan); err != nil {
+		t.Fatal(err)
+	}
+	for i, o := range p.Obligations {
+		before := time.Now()
+		desc, err := c.ScheduleClient().GetHandle(ctx, ID(o.ID)).Describe(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		preview := o.Schedule.Next(before, 5)
+		temporal := desc.Info.NextActionTimes
+		if len(temporal) > 5 {
+			temporal = temporal[:5]
+		}
+		for j := range preview {
+			if j >= len(temporal) || !temporal[j].Equal(preview[j]) {
+				t.Errorf("%s: Temporal runs at %v, the preview says %v", specs[i], temporal, preview)
+				break
+			}
+		}
 	}
 }
