@@ -554,8 +554,7 @@ func (p *parser) escalation(n *yaml.Node, field string) []workflows.EscalationSt
 	return steps
 }
 
-// resolve checks the references between sections and fills defaults that
-// depend on other sections.
+// resolve checks the references between sections.
 func (p *parser) resolve() {
 	for _, r := range p.refs {
 		var ok bool
@@ -576,13 +575,6 @@ func (p *parser) resolve() {
 		}
 		if !ok {
 			p.errs = append(p.errs, Error{p.file, r.line, r.field, fmt.Sprintf("unknown %s %q", r.kind, r.id)})
-		}
-	}
-	for i, o := range p.prog.Obligations {
-		if o.Process == workflows.ProcessAnnualPolicyReview && len(o.Scope) == 0 {
-			for _, pol := range p.prog.Policies {
-				p.prog.Obligations[i].Scope = append(p.prog.Obligations[i].Scope, pol.ID)
-			}
 		}
 	}
 }

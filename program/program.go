@@ -67,8 +67,9 @@ type Obligation struct {
 	Due         time.Duration
 	Escalation  []workflows.EscalationStep
 	Controls    []string
-	// Scope narrows the run, e.g. the policy IDs an annual review covers
-	// (every policy when the file leaves it empty).
+	// Scope narrows the run, e.g. the policy IDs an annual review covers;
+	// the process decides what empty means (for the review: every policy not
+	// deprecated when it runs).
 	Scope []string
 }
 
