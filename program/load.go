@@ -392,10 +392,14 @@ func (p *parser) obligation(n *yaml.Node, field string) {
 				return
 			}
 			wf, ok := p.opts.Processes[o.Process]
-			if !ok {
+			switch {
+			case ok:
+				o.Workflow = wf
+			case workflows.OnDemandProcesses[o.Process]:
+				p.fail(v, f, "process %q is started by people, not by a schedule", o.Process)
+			default:
 				p.fail(v, f, "unknown process %q (registered: %s)", o.Process, strings.Join(processNames(p.opts.Processes), ", "))
 			}
-			o.Workflow = wf
 		},
 		"schedule":     func(v *yaml.Node, f string) { scheduleNode, o.Schedule = v, p.schedule(v, f) },
 		"due":          func(v *yaml.Node, f string) { dueNode, o.Due = v, p.duration(v, f) },
@@ -565,6 +569,7 @@ func (p *parser) resolve() {
 			ok = p.controls[r.id]
 		case "process":
 			_, ok = p.opts.Processes[r.id]
+			ok = ok || workflows.OnDemandProcesses[r.id]
 		case "role":
 			if !slices.Contains(RoleNames, r.id) {
 				p.errs = append(p.errs, Error{p.file, r.line, r.field, fmt.Sprintf("unknown role %q (roles: %s)", r.id, strings.Join(RoleNames, ", "))})

@@ -253,3 +253,17 @@ type AnnualPolicyReviewStatus struct {
 	ChangeRequests []string
 	Changed        map[string]string // change request ID -> the version it published
 }
+
+// Processes people start (a form, a CLI command) rather than a schedule. A
+// control in the program file may name them as its evidence; an obligation
+// may not, since no schedule starts them.
+const (
+	ProcessPolicyChangeRequest = "policy-change-request"
+	ProcessPolicyException     = "policy-exception"
+)
+
+// OnDemandProcesses is every process people start, by name.
+var OnDemandProcesses = map[string]bool{
+	ProcessPolicyChangeRequest: true,
+	ProcessPolicyException:     true,
+}
