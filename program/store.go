@@ -13,8 +13,37 @@ import (
 	"github.com/lib/pq"
 )
 
-// applyLock serialises concurrent applies of the program in Postgres.
-const applyLock = 7405563242
+// applyLock serialises the Postgres part of concurrent applies; sessionLock
+// keeps a second apply out for the whole of one (plan, schedules, record).
+const (
+	applyLock   = 7405563242
+	sessionLock = 7405563243
+)
+
+// ErrApplyRunning is returned by LockApply while another apply runs.
+var ErrApplyRunning = errors.New("another program apply is running; try again when it is done")
+
+// LockApply keeps other applies out until unlock is called, so none plans
+// against schedules another is halfway through changing.
+func LockApply(ctx context.Context, db *sqlx.DB) (unlock func(), err error) {
+	conn, err := db.Connx(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var got bool
+	if err := conn.GetContext(ctx, &got, `SELECT pg_try_advisory_lock($1)`, sessionLock); err != nil {
+		conn.Close()
+		return nil, fmt.Errorf("take the apply lock: %w", err)
+	}
+	if !got {
+		conn.Close()
+		return nil, ErrApplyRunning
+	}
+	return func() {
+		conn.ExecContext(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock($1)`, sessionLock)
+		conn.Close()
+	}, nil
+}
 
 // Version is a program version as recorded by an apply.
 type Version struct {

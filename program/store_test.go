@@ -3,6 +3,7 @@ package program
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"reflect"
 	"strings"
 	"testing"
@@ -121,4 +122,22 @@ func TestPeopleFromDirectory(t *testing.T) {
 	if got := lines(errs); !reflect.DeepEqual(got, []string{`program.yaml:3: roles.coo: unknown person "p-coo"`}) {
 		t.Errorf("errors = %q", got)
 	}
+}
+
+func TestLockApplyKeepsASecondApplyOut(t *testing.T) {
+	ctx := context.Background()
+	db := testenv.Postgres(t)
+	unlock, err := LockApply(ctx, db.App)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := LockApply(ctx, db.App); !errors.Is(err, ErrApplyRunning) {
+		t.Fatalf("second LockApply = %v, want ErrApplyRunning", err)
+	}
+	unlock()
+	unlock, err = LockApply(ctx, db.App)
+	if err != nil {
+		t.Fatalf("LockApply after unlock: %v", err)
+	}
+	unlock()
 }

@@ -85,6 +85,11 @@ func runProgramApply(ctx context.Context, env *Env, args []string) error {
 	if err != nil {
 		return err
 	}
+	unlock, err := program.LockApply(ctx, db)
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	people, err := program.People(ctx, db)
 	if err != nil {
 		return err
