@@ -2,6 +2,8 @@ package activities
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -198,4 +200,37 @@ func (a *Policies) SetExceptionStatus(ctx context.Context, in ExceptionStatusInp
 		return ExceptionTerm{}, err
 	}
 	return term, tx.Commit()
+}
+
+// ExceptionApproversInput names an exception already requested.
+type ExceptionApproversInput struct {
+	ID string
+}
+
+// ExceptionApprovers answers who decides on a renewal of the exception, as
+// the roles stand now.
+func (a *Policies) ExceptionApprovers(ctx context.Context, in ExceptionApproversInput) (ExceptionInfo, error) {
+	var policyID string
+	err := a.DB.GetContext(ctx, &policyID, `SELECT policy_id FROM policy_exceptions WHERE id = $1`, in.ID)
+	if errors.Is(err, sql.ErrNoRows) {
+		return ExceptionInfo{}, badInput("exception %s was never requested", in.ID)
+	}
+	if err != nil {
+		return ExceptionInfo{}, err
+	}
+	var info ExceptionInfo
+	if info.Policy, err = loadPolicy(ctx, a.DB, policyID); err != nil {
+		return ExceptionInfo{}, err
+	}
+	if info.SecurityOfficers, err = roleHolders(ctx, a.DB, "security_officer"); err != nil {
+		return ExceptionInfo{}, err
+	}
+	if info.COOs, err = roleHolders(ctx, a.DB, "coo"); err != nil {
+		return ExceptionInfo{}, err
+	}
+	if len(info.SecurityOfficers) == 0 || len(info.COOs) == 0 {
+		return ExceptionInfo{}, badInput("an exception is approved by both the Security Officer and the COO: hold both roles in the program file")
+	}
+	info.Controls, err = controlsFor(ctx, a.DB, ProcessPolicyException)
+	return info, err
 }

@@ -1,13 +1,16 @@
 package workflows
 
 import (
+	"context"
 	"log/slog"
 	"os"
 	"strings"
 	"testing"
 	"time"
 
+	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
@@ -30,29 +33,57 @@ type answer struct {
 // Postgres and a real SMTP server, with human tasks answered from a script.
 type policyHarness struct {
 	testsuite.WorkflowTestSuite
-	t      *testing.T
-	env    *testsuite.TestWorkflowEnvironment
-	db     *testenv.DB
-	sink   *devmail.Sink
-	script map[string]answer // by task ID
-	tasks  []HumanTaskInput  // every task started, in order
+	t          *testing.T
+	env        *testsuite.TestWorkflowEnvironment
+	db         *testenv.DB
+	sink       *devmail.Sink
+	script     map[string]answer // by task ID
+	tasks      []HumanTaskInput  // every task started, in order
+	started    map[string]time.Time
+	activities []activityCall
 }
 
 func newPolicyHarness(t *testing.T, start time.Time) *policyHarness {
-	h := &policyHarness{t: t, db: testenv.Postgres(t), sink: &devmail.Sink{}, script: map[string]answer{}}
+	h := &policyHarness{t: t, db: testenv.Postgres(t), sink: &devmail.Sink{}, script: map[string]answer{}, started: map[string]time.Time{}}
 	seedPolicyWorld(t, h.db)
 	if err := h.sink.Start("127.0.0.1:0"); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { h.sink.Close() })
 	h.SetLogger(log.NewStructuredLogger(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))))
+	h.newEnv(start)
+	return h
+}
+
+// newEnv starts a fresh test environment on the same database and mailbox,
+// e.g. for the run a continue-as-new starts.
+func (h *policyHarness) newEnv(start time.Time) {
 	h.env = h.NewTestWorkflowEnvironment()
 	h.env.SetStartTime(start)
 	h.env.RegisterWorkflowWithOptions(h.fakeHumanTask, workflow.RegisterOptions{Name: HumanTaskWorkflow})
 	h.env.RegisterWorkflowWithOptions(PolicyChangeRequest, workflow.RegisterOptions{Name: PolicyChangeRequestWorkflow})
+	h.env.RegisterWorkflowWithOptions(PolicyException, workflow.RegisterOptions{Name: PolicyExceptionWorkflow})
 	h.env.RegisterActivity(&activities.Policies{DB: h.db.App})
 	h.env.RegisterActivity(&activities.Announcer{DB: h.db.App, Mailer: &activities.Mailer{Addr: h.sink.Addr(), From: "complyflow@example.com"}})
-	return h
+	h.env.SetOnActivityStartedListener(func(info *activity.Info, _ context.Context, _ converter.EncodedValues) {
+		h.activities = append(h.activities, activityCall{info.ActivityType.Name, h.env.Now()})
+	})
+}
+
+type activityCall struct {
+	name string
+	at   time.Time
+}
+
+// calls lists when each call of the named activity started.
+func (h *policyHarness) calls(name string) []time.Time {
+	var at []time.Time
+	for _, c := range h.activities {
+		if c.name == name {
+			at = append(at, c.at)
+		}
+	}
+	return at
 }
 
 // seedPolicyWorld is the program as `starter program apply` leaves it, with
@@ -81,6 +112,7 @@ func (h *policyHarness) on(taskID string, a answer) { h.script[taskID] = a }
 
 func (h *policyHarness) fakeHumanTask(ctx workflow.Context, in HumanTaskInput) (TaskOutcome, error) {
 	h.tasks = append(h.tasks, in)
+	h.started[in.TaskID] = workflow.Now(ctx)
 	a, ok := h.script[in.TaskID]
 	if !ok {
 		return TaskOutcome{}, temporal.NewNonRetryableApplicationError("no scripted answer for "+in.TaskID, "Unscripted", nil)
@@ -134,8 +166,6 @@ func (h *policyHarness) count(query string, args ...any) int {
 	}
 	return n
 }
-
-const day = 24 * time.Hour
 
 func TestPolicyChangeApprovePath(t *testing.T) {
 	h := newPolicyHarness(t, time.Date(2023, 6, 1, 9, 0, 0, 0, time.UTC))

@@ -1,0 +1,263 @@
+package workflows
+
+import (
+	"fmt"
+	"slices"
+	"time"
+
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/complyflow/complyflow/activities"
+)
+
+// Exception reminders: policy-management (e) has an exception re-evaluated
+// on or before its expiry. The re-evaluation task opens with the first
+// reminder and is due at the expiry.
+var exceptionReminders = []time.Duration{30 * day, 7 * day}
+
+const day = 24 * time.Hour
+
+// PolicyException runs one exception to a policy: documented purpose and
+// reason, approval by both the Security Officer and the COO (either may
+// reject), a term of at most a year from approval, reminders ahead of the
+// expiry, and a re-evaluation that renews it (a new approval round, as a new
+// run) or closes it. An exception not re-evaluated by its expiry lapses.
+func PolicyException(ctx workflow.Context, in PolicyExceptionInput) (PolicyExceptionStatus, error) {
+	w, err := newPolicyException(ctx, in)
+	if err != nil {
+		return PolicyExceptionStatus{}, err
+	}
+	return w.run(ctx)
+}
+
+type policyException struct {
+	in   PolicyExceptionInput
+	info activities.ExceptionInfo
+	st   PolicyExceptionStatus
+}
+
+func newPolicyException(ctx workflow.Context, in PolicyExceptionInput) (*policyException, error) {
+	if in.Round < 1 {
+		in.Round = 1
+	}
+	w := &policyException{in: in, st: PolicyExceptionStatus{
+		ExceptionID: workflow.GetInfo(ctx).WorkflowExecution.ID, PolicyID: in.PolicyID, Stage: StageAwaitingApproval, Round: in.Round,
+	}}
+	if err := workflow.SetQueryHandler(ctx, QueryStatus, func() (PolicyExceptionStatus, error) { return w.st, nil }); err != nil {
+		return nil, err
+	}
+	return w, nil
+}
+
+func (w *policyException) run(ctx workflow.Context) (PolicyExceptionStatus, error) {
+	actx := workflow.WithActivityOptions(ctx, recordOptions)
+	var err error
+	if w.in.Round == 1 {
+		err = workflow.ExecuteActivity(actx, policyAct.OpenException, activities.OpenExceptionInput{
+			ID: w.st.ExceptionID, PolicyID: w.in.PolicyID, RequesterID: w.in.RequesterID, Purpose: w.in.Purpose,
+			Reason: w.in.Reason, Expires: w.in.Expires, At: workflow.Now(ctx),
+		}).Get(ctx, &w.info)
+	} else {
+		err = workflow.ExecuteActivity(actx, policyAct.ExceptionApprovers, activities.ExceptionApproversInput{ID: w.st.ExceptionID}).Get(ctx, &w.info)
+		if err == nil {
+			err = w.setStatus(ctx, activities.ExceptionRequested, w.in.RequesterID, workflow.Now(ctx))
+		}
+	}
+	if err != nil {
+		return w.st, err
+	}
+	approved, err := w.approvals(ctx)
+	if err != nil || !approved {
+		return w.st, err
+	}
+	renew, err := w.untilReEvaluated(ctx)
+	if err != nil || !renew {
+		return w.st, err
+	}
+	next := w.in
+	next.Round++
+	return w.st, workflow.NewContinueAsNewError(ctx, PolicyExceptionWorkflow, next)
+}
+
+func (w *policyException) setStatus(ctx workflow.Context, status, actor string, at time.Time) error {
+	var term activities.ExceptionTerm
+	err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, recordOptions), policyAct.SetExceptionStatus,
+		activities.ExceptionStatusInput{ID: w.st.ExceptionID, Round: w.in.Round, Status: status, Actor: actor, At: at, Controls: w.info.Controls}).
+		Get(ctx, &term)
+	if err == nil && status == activities.ExceptionApproved {
+		w.st.ApprovedAt, w.st.ExpiresAt = term.ApprovedAt, term.ExpiresAt
+	}
+	return err
+}
+
+func (w *policyException) decide(ctx workflow.Context, step string, out TaskOutcome) error {
+	w.st.Decisions = append(w.st.Decisions, Decision{Step: step, TaskID: out.TaskID, By: out.By, Action: out.Action, Note: out.Note, At: out.At})
+	return workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, recordOptions), policyAct.RecordExceptionDecision,
+		activities.ExceptionDecisionInput{ID: w.st.ExceptionID, Round: w.in.Round, Step: step, TaskID: out.TaskID, By: out.By,
+			Action: string(out.Action), Note: out.Note, At: out.At, Controls: w.info.Controls}).Get(ctx, nil)
+}
+
+func (w *policyException) describe() string {
+	kind := "Exception"
+	if w.in.Round > 1 {
+		kind = fmt.Sprintf("Renewal %d of the exception", w.in.Round-1)
+	}
+	return fmt.Sprintf("%s to **%s** (%s) requested by %s.\n\n- Business purpose: %s\n- Why the requirement cannot be met: %s\n",
+		kind, w.info.Policy.Title, w.in.PolicyID, w.in.RequesterID, w.in.Purpose, w.in.Reason)
+}
+
+// approvals asks the Security Officer and the COO at once; the first
+// rejection ends the round and withdraws the other task.
+func (w *policyException) approvals(ctx workflow.Context) (bool, error) {
+	w.st.Stage = StageAwaitingApproval
+	term := "until " + w.in.Expires.Format(time.DateOnly)
+	if w.in.Round > 1 {
+		term = "for another term as long as the first"
+	}
+	body := w.describe() + fmt.Sprintf("\nIt would run %s (at most a year from approval). Both the Security Officer and the COO must approve; "+
+		"reject with a note to refuse it.", term)
+	cctx, cancel := workflow.WithCancel(ctx)
+	defer cancel()
+	type answered struct {
+		step, taskID string
+		out          TaskOutcome
+		err          error
+	}
+	var answers []answered
+	sel := workflow.NewSelector(ctx)
+	for _, ap := range []struct{ step, assignee string }{
+		{"security_officer", w.info.SecurityOfficers[0]}, {"coo", w.info.COOs[0]},
+	} {
+		id, f := policyTask{
+			purpose: fmt.Sprintf("%s/%d", ap.step, w.in.Round), assignee: ap.assignee, body: body,
+			subject: fmt.Sprintf("Approve policy exception: %s", w.info.Policy.Title),
+			actions: []Action{ActionApprove, ActionReject}, control: firstOr(w.info.Controls, ""),
+			due: w.in.DuePeriod, remind: w.in.RemindEvery,
+		}.start(cctx)
+		sel.AddFuture(f, func(f workflow.Future) {
+			a := answered{step: ap.step, taskID: id}
+			a.err = f.Get(ctx, &a.out)
+			a.out.TaskID = id
+			answers = append(answers, a)
+		})
+	}
+	var last TaskOutcome
+	for len(answers) < 2 {
+		sel.Select(ctx)
+		a := answers[len(answers)-1]
+		if a.err != nil {
+			return false, fmt.Errorf("%s approval: %w", a.step, a.err)
+		}
+		if err := w.decide(ctx, a.step, a.out); err != nil {
+			return false, err
+		}
+		if a.out.Action != ActionApprove {
+			cancel()
+			w.st.Stage = StageRejected
+			return false, w.setStatus(ctx, activities.ExceptionRejected, a.out.By, a.out.At)
+		}
+		last = a.out
+	}
+	w.st.Stage = StageApproved
+	if err := w.setStatus(ctx, activities.ExceptionApproved, last.By, last.At); err != nil {
+		return false, err
+	}
+	if w.st.ExpiresAt.After(w.st.ApprovedAt.AddDate(1, 0, 0)) {
+		return false, temporal.NewNonRetryableApplicationError("exception term longer than a year", "BadInput", nil)
+	}
+	return true, nil
+}
+
+// untilReEvaluated waits for the re-evaluation: reminders 30 and 7 days
+// ahead, the task from the first reminder on, due at the expiry, and the
+// lapse at the expiry if nobody has decided. It reports whether to renew.
+func (w *policyException) untilReEvaluated(ctx workflow.Context) (bool, error) {
+	expires := w.st.ExpiresAt
+	if err := sleepUntil(ctx, expires.Add(-exceptionReminders[0])); err != nil {
+		return false, err
+	}
+	w.st.Stage = StageReEvaluation
+	until := expires.Sub(workflow.Now(ctx))
+	id, task := policyTask{
+		purpose: fmt.Sprintf("re-evaluation/%d", w.in.Round), assignee: w.info.SecurityOfficers[0],
+		subject: fmt.Sprintf("Re-evaluate policy exception before %s: %s", expires.Format(time.DateOnly), w.info.Policy.Title),
+		body: w.describe() + fmt.Sprintf("\nIt expires on %s. Approve to renew it (both approvals are asked again), "+
+			"or reject to close it.", expires.Format(time.DateOnly)),
+		actions: []Action{ActionApprove, ActionReject}, control: firstOr(w.info.Controls, ""),
+		due: max(until, time.Hour), remind: w.in.RemindEvery,
+		escalation: []EscalationStep{{After: 0, To: "role:coo"}},
+	}.start(ctx)
+
+	// Each wake is a reminder (lead > 0) or the expiry (lead 0); the task's
+	// answer ends the wait whichever comes first.
+	decided := false
+	var fired []time.Duration
+	sel := workflow.NewSelector(ctx)
+	sel.AddFuture(task, func(workflow.Future) { decided = true })
+	tctx, cancelTimers := workflow.WithCancel(ctx)
+	defer cancelTimers()
+	for _, lead := range append(slices.Clone(exceptionReminders), 0) {
+		d := expires.Add(-lead).Sub(workflow.Now(ctx))
+		if d < 0 && lead > 0 {
+			continue // a term shorter than the reminder's lead
+		}
+		sel.AddFuture(workflow.NewTimer(tctx, max(d, 0)), func(workflow.Future) { fired = append(fired, lead) })
+	}
+	for !decided {
+		sel.Select(ctx)
+		for _, lead := range fired {
+			if lead > 0 {
+				w.remind(ctx, lead, expires)
+				continue
+			}
+			w.st.Stage = StageExpired
+			if err := w.setStatus(ctx, activities.ExceptionExpired, "complyflow", workflow.Now(ctx)); err != nil {
+				return false, err
+			}
+		}
+		fired = nil
+	}
+	cancelTimers()
+	var out TaskOutcome
+	if err := task.Get(ctx, &out); err != nil {
+		return false, fmt.Errorf("re-evaluation: %w", err)
+	}
+	out.TaskID = id
+	if err := w.decide(ctx, "re-evaluation", out); err != nil {
+		return false, err
+	}
+	if out.Action == ActionApprove {
+		w.st.Stage = StageRenewing
+		return true, nil
+	}
+	w.st.Stage = StageClosed
+	return false, w.setStatus(ctx, activities.ExceptionClosed, out.By, out.At)
+}
+
+// remind emails the requester and the Security Officers that the exception
+// expires in lead and must be re-evaluated.
+func (w *policyException) remind(ctx workflow.Context, lead time.Duration, expires time.Time) {
+	w.st.Reminders++
+	days := int(lead / day)
+	err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, noticeOptions), announceAct.EmailPeople, activities.EmailPeopleInput{
+		Key:       fmt.Sprintf("%s/round/%d/reminder/%dd", w.st.ExceptionID, w.in.Round, days),
+		Purpose:   fmt.Sprintf("exception-reminder/%dd", days),
+		Ref:       w.st.ExceptionID,
+		PersonIDs: append([]string{w.in.RequesterID}, w.info.SecurityOfficers...),
+		Subject:   fmt.Sprintf("Policy exception expires in %d days: %s", days, w.info.Policy.Title),
+		Text: fmt.Sprintf("%s\nThe exception expires on %s and must be re-evaluated on or before that date: "+
+			"the Security Officer renews or closes it.", w.describe(), expires.Format(time.DateOnly)),
+	}).Get(ctx, nil)
+	if err != nil {
+		workflow.GetLogger(ctx).Warn("exception reminder not sent", "days", days, "err", err)
+	}
+}
+
+// sleepUntil waits for a moment that may already have passed.
+func sleepUntil(ctx workflow.Context, t time.Time) error {
+	if d := t.Sub(workflow.Now(ctx)); d > 0 {
+		return workflow.Sleep(ctx, d)
+	}
+	return nil
+}

@@ -1,0 +1,130 @@
+package workflows
+
+import (
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/converter"
+	"go.temporal.io/sdk/workflow"
+)
+
+func (h *policyHarness) runException(id string, in PolicyExceptionInput) (PolicyExceptionStatus, error) {
+	h.t.Helper()
+	h.env.SetStartWorkflowOptions(client.StartWorkflowOptions{ID: id})
+	h.env.ExecuteWorkflow(PolicyExceptionWorkflow, in)
+	if !h.env.IsWorkflowCompleted() {
+		h.t.Fatal("workflow did not complete")
+	}
+	var st PolicyExceptionStatus
+	err := h.env.GetWorkflowError()
+	if err == nil {
+		err = h.env.GetWorkflowResult(&st)
+	}
+	return st, err
+}
+
+func exceptionInput(expires time.Time) PolicyExceptionInput {
+	return PolicyExceptionInput{PolicyID: "access", RequesterID: "eve", Purpose: "a customer's legacy VPN appliance",
+		Reason: "the appliance cannot do MFA", Expires: expires}
+}
+
+func TestPolicyExceptionRefusedOverOneYear(t *testing.T) {
+	start := time.Date(2025, 1, 15, 9, 0, 0, 0, time.UTC)
+	h := newPolicyHarness(t, start)
+	_, err := h.runException(PolicyExceptionID("access", "long"), exceptionInput(start.AddDate(1, 0, 1)))
+	if err == nil || !strings.Contains(err.Error(), "expires at most one year after approval") {
+		t.Errorf("a 13-month exception: %v, want refused with the one-year reason", err)
+	}
+	if len(h.tasks) != 0 || h.count(`SELECT count(*) FROM policy_exceptions`) != 0 {
+		t.Errorf("a refused exception was recorded or sent for approval: %v", h.taskIDs())
+	}
+}
+
+func TestPolicyExceptionEitherApproverMayReject(t *testing.T) {
+	start := time.Date(2025, 1, 15, 9, 0, 0, 0, time.UTC)
+	h := newPolicyHarness(t, start)
+	id := PolicyExceptionID("access", "vpn")
+	h.on(HumanTaskID(id, "security_officer/1"), answer{after: 3 * day, by: "sam", action: ActionApprove})
+	h.on(HumanTaskID(id, "coo/1"), answer{after: day, by: "coby", action: ActionReject, note: "replace the appliance instead"})
+	st, err := h.runException(id, exceptionInput(start.AddDate(0, 6, 0)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Stage != StageRejected || len(st.Decisions) != 1 || st.Decisions[0].By != "coby" {
+		t.Errorf("result %+v: the COO's rejection should end it", st)
+	}
+	if h.task(HumanTaskID(id, "security_officer/1")).AssigneeID != "sam" || h.task(HumanTaskID(id, "coo/1")).AssigneeID != "coby" {
+		t.Error("approvals not asked of the Security Officer and the COO")
+	}
+	if n := h.count(`SELECT count(*) FROM policy_exceptions WHERE id = $1 AND status = 'rejected' AND approved_at IS NULL`, id); n != 1 {
+		t.Error("exception not recorded as rejected")
+	}
+}
+
+func TestPolicyExceptionRemindersAndReEvaluation(t *testing.T) {
+	start := time.Date(2025, 1, 15, 9, 0, 0, 0, time.UTC)
+	expires := time.Date(2025, 7, 15, 0, 0, 0, 0, time.UTC)
+	h := newPolicyHarness(t, start)
+	id := PolicyExceptionID("access", "vpn")
+	h.on(HumanTaskID(id, "security_officer/1"), answer{after: day, by: "sam", action: ActionApprove})
+	h.on(HumanTaskID(id, "coo/1"), answer{after: 2 * day, by: "coby", action: ActionApprove})
+	// Nobody re-evaluates until five days after the expiry.
+	h.on(HumanTaskID(id, "re-evaluation/1"), answer{after: 35 * day, by: "sam", action: ActionApprove, note: "renew: appliance swap slipped"})
+	in := exceptionInput(expires)
+	_, err := h.runException(id, in)
+	var can *workflow.ContinueAsNewError
+	if !errors.As(err, &can) {
+		t.Fatalf("renewal: %v, want a continue-as-new for the new approval round", err)
+	}
+
+	approved := start.Add(2 * day)
+	var term struct {
+		ApprovedAt time.Time `db:"approved_at"`
+		ExpiresAt  time.Time `db:"expires_at"`
+	}
+	h.db.Owner.Get(&term, `SELECT approved_at, expires_at FROM policy_exceptions WHERE id = $1`, id)
+	if !term.ApprovedAt.Equal(approved) || !term.ExpiresAt.Equal(expires) {
+		t.Errorf("term %v .. %v, want approved when the second approval came (%v) until %v", term.ApprovedAt, term.ExpiresAt, approved, expires)
+	}
+	reminders := h.calls("EmailPeople")
+	if len(reminders) != 2 || !reminders[0].Equal(expires.Add(-30*day)) || !reminders[1].Equal(expires.Add(-7*day)) {
+		t.Errorf("reminders at %v, want 30 and 7 days before %v", reminders, expires)
+	}
+	if n := h.count(`SELECT count(*) FROM notifications WHERE task_id = $1 AND purpose LIKE 'exception-reminder/%' AND status = 'sent'`, id); n != 4 {
+		t.Errorf("%d reminder emails recorded, want 4 (requester and officer, twice)", n)
+	}
+	reeval := h.task(HumanTaskID(id, "re-evaluation/1"))
+	if !h.started[reeval.TaskID].Equal(expires.Add(-30*day)) || !reeval.Due.Equal(expires) {
+		t.Errorf("re-evaluation opened %v due %v, want opened 30 days ahead and due at the expiry", h.started[reeval.TaskID], reeval.Due)
+	}
+	if n := h.count(`SELECT count(*) FROM audit_log WHERE subject = $1 AND action = 'policy.exception.expired'`, id); n != 1 {
+		t.Error("the undecided exception did not lapse at its expiry")
+	}
+
+	// The renewal is a new approval round; its term is as long as the first.
+	var next PolicyExceptionInput
+	h.newEnv(expires.Add(5 * day))
+	if err := converter.GetDefaultDataConverter().FromPayloads(can.Input, &next); err != nil {
+		t.Fatal(err)
+	}
+	if next.Round != 2 {
+		t.Fatalf("renewal input %+v", next)
+	}
+	h.on(HumanTaskID(id, "security_officer/2"), answer{after: day, by: "sam", action: ActionApprove})
+	h.on(HumanTaskID(id, "coo/2"), answer{after: day, by: "coby", action: ActionApprove})
+	h.on(HumanTaskID(id, "re-evaluation/2"), answer{after: day, by: "sam", action: ActionReject, note: "appliance replaced"})
+	st, err := h.runException(id, next)
+	if err != nil {
+		t.Fatal(err)
+	}
+	renewed := expires.Add(6 * day)
+	if st.Stage != StageClosed || !st.ApprovedAt.Equal(renewed) || !st.ExpiresAt.Equal(renewed.Add(expires.Sub(start))) {
+		t.Errorf("renewal %+v: want approved %v for as long as the first term, then closed", st, renewed)
+	}
+	if n := h.count(`SELECT count(*) FROM policy_exceptions WHERE id = $1 AND status = 'closed' AND round = 2`, id); n != 1 {
+		t.Error("exception not closed in round 2")
+	}
+}
