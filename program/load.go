@@ -446,18 +446,18 @@ func (p *parser) schedule(n *yaml.Node, field string) Schedule {
 	var s Schedule
 	var cronNode *yaml.Node
 	var month, day, hour, minute int
-	var calendar []string
+	var calendar bool // month, day or time given
 	p.mapping(n, field, map[string]func(*yaml.Node, string){
 		"cron": func(v *yaml.Node, f string) { cronNode, s.Cron = v, p.text(v, f) },
 		"month": func(v *yaml.Node, f string) {
-			calendar = append(calendar, "month")
+			calendar = true
 			var err error
 			if month, err = parseMonth(v.Value); err != nil {
 				p.fail(v, f, "%v", err)
 			}
 		},
 		"day": func(v *yaml.Node, f string) {
-			calendar = append(calendar, "day")
+			calendar = true
 			d, err := strconv.Atoi(v.Value)
 			if err != nil || d < 1 || d > 31 {
 				p.fail(v, f, "%q is not a day of the month (1-31)", v.Value)
@@ -466,7 +466,7 @@ func (p *parser) schedule(n *yaml.Node, field string) Schedule {
 			day = d
 		},
 		"time": func(v *yaml.Node, f string) {
-			calendar = append(calendar, "time")
+			calendar = true
 			var err error
 			if hour, minute, err = parseClock(v.Value); err != nil {
 				p.fail(v, f, "%v", err)
@@ -492,7 +492,7 @@ func (p *parser) schedule(n *yaml.Node, field string) Schedule {
 		s.TimeZone, s.loc = "UTC", time.UTC
 	}
 	switch {
-	case cronNode != nil && len(calendar) > 0:
+	case cronNode != nil && calendar:
 		p.fail(n, field, "give either cron or month/day/time, not both")
 		return s
 	case cronNode != nil:
@@ -505,7 +505,7 @@ func (p *parser) schedule(n *yaml.Node, field string) Schedule {
 			return s
 		}
 		s.spec = spec
-	case len(calendar) > 0:
+	case calendar:
 		if month == 0 || day == 0 {
 			p.fail(n, field, "a calendar schedule needs month and day (time defaults to 00:00)")
 			return s
