@@ -63,6 +63,7 @@ func (h *policyHarness) newEnv(start time.Time) {
 	h.env.RegisterWorkflowWithOptions(h.fakeHumanTask, workflow.RegisterOptions{Name: HumanTaskWorkflow})
 	h.env.RegisterWorkflowWithOptions(PolicyChangeRequest, workflow.RegisterOptions{Name: PolicyChangeRequestWorkflow})
 	h.env.RegisterWorkflowWithOptions(PolicyException, workflow.RegisterOptions{Name: PolicyExceptionWorkflow})
+	h.env.RegisterWorkflowWithOptions(AnnualPolicyReview, workflow.RegisterOptions{Name: AnnualPolicyReviewWorkflow})
 	h.env.RegisterActivity(&activities.Policies{DB: h.db.App})
 	h.env.RegisterActivity(&activities.Announcer{DB: h.db.App, Mailer: &activities.Mailer{Addr: h.sink.Addr(), From: "complyflow@example.com"}})
 	h.env.SetOnActivityStartedListener(func(info *activity.Info, _ context.Context, _ converter.EncodedValues) {

@@ -1,0 +1,76 @@
+package workflows
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"go.temporal.io/sdk/client"
+)
+
+func TestAnnualReviewTwoMembersOneAsksForChange(t *testing.T) {
+	h := newPolicyHarness(t, time.Date(2025, 1, 10, 9, 0, 0, 0, time.UTC))
+	id := "annual-policy-review/2025"
+	cr := PolicyChangeRequestID("privacy", "annual-policy-review-2025-r1-pat")
+	h.on(HumanTaskID(id, "open"), answer{after: day, by: "sam", action: ActionDone})
+	h.on(HumanTaskID(id, "review/1/eve"), answer{after: 3 * day, by: "eve", action: ActionApprove})
+	h.on(HumanTaskID(id, "review/1/pat"), answer{after: 5 * day, by: "pat", action: ActionReject,
+		note: "privacy: name the Data Protection Officer\nand thanks for the reminder"})
+	h.on(HumanTaskID(cr, "review/1"), answer{after: day, by: "sam", action: ActionApprove})
+	h.on(HumanTaskID(cr, "second-approval/1"), answer{after: 2 * day, by: "cleo", action: ActionApprove})
+	h.on(HumanTaskID(id, "sign-off/1"), answer{after: day, by: "sam", action: ActionReject, note: "look at privacy again once changed"})
+	h.on(HumanTaskID(id, "review/2/eve"), answer{after: day, by: "eve", action: ActionApprove})
+	h.on(HumanTaskID(id, "review/2/pat"), answer{after: 2 * day, by: "pat", action: ActionApprove})
+	h.on(HumanTaskID(id, "sign-off/2"), answer{after: day, by: "sam", action: ActionApprove, note: "signed off"})
+
+	h.env.SetStartWorkflowOptions(client.StartWorkflowOptions{ID: id})
+	h.env.ExecuteWorkflow(AnnualPolicyReviewWorkflow, ScheduledRun{ObligationID: "annual-policy-review", Process: ProcessAnnualPolicyReview,
+		DuePeriod: 14 * day, RemindEvery: 3 * day, ControlIDs: []string{"info-sec-program-review"}})
+	if err := h.env.GetWorkflowError(); err != nil {
+		t.Fatal(err)
+	}
+	var st AnnualPolicyReviewStatus
+	if err := h.env.GetWorkflowResult(&st); err != nil {
+		t.Fatal(err)
+	}
+	if st.Stage != "signed-off" || st.Round != 2 || len(st.Reviewed) != 8 {
+		t.Fatalf("result %+v: want signed off in round 2 with 2 members x 2 policies x 2 rounds reviewed", st)
+	}
+	if len(st.ChangeRequests) != 1 || st.ChangeRequests[0] != cr || st.Changed[cr] != "2025.1" {
+		t.Errorf("changes %v %v: want %s publishing privacy 2025.1", st.ChangeRequests, st.Changed, cr)
+	}
+	member := h.task(HumanTaskID(id, "review/1/pat"))
+	if member.AssigneeID != "pat" || member.ControlID != "info-sec-program-review" || !strings.Contains(member.Body, "`privacy` Privacy Policy, version 2023.1") {
+		t.Errorf("member task %+v", member)
+	}
+	if !h.task(HumanTaskID(id, "review/1/eve")).Due.Equal(h.started[HumanTaskID(id, "review/1/eve")].Add(14 * day)) {
+		t.Error("member task not due after the schedule's due period")
+	}
+	// The record: who reviewed what and when, and what changed.
+	var items []struct {
+		Round    int       `db:"round"`
+		Reviewer string    `db:"reviewer_id"`
+		Policy   string    `db:"policy_id"`
+		Outcome  string    `db:"outcome"`
+		CR       string    `db:"change_request_id"`
+		At       time.Time `db:"reviewed_at"`
+	}
+	h.db.Owner.Select(&items, `SELECT round, reviewer_id, policy_id, outcome, change_request_id, reviewed_at FROM policy_review_items
+		WHERE review_id = $1 ORDER BY round, reviewer_id, policy_id`, id)
+	if len(items) != 8 {
+		t.Fatalf("%d review items, want 8", len(items))
+	}
+	if it := items[3]; it.Reviewer != "pat" || it.Policy != "privacy" || it.Outcome != "change-requested" || it.CR != cr ||
+		!it.At.Equal(time.Date(2025, 1, 16, 9, 0, 0, 0, time.UTC)) {
+		t.Errorf("pat's round-1 review of privacy: %+v", it)
+	}
+	if n := h.count(`SELECT count(*) FROM change_requests WHERE id = $1 AND review_id = $2 AND requester_id = 'pat' AND status = 'published'`, cr, id); n != 1 {
+		t.Error("the change asked for was not a change request of the review, published")
+	}
+	if n := h.count(`SELECT count(*) FROM policy_reviews WHERE id = $1 AND status = 'signed-off' AND round = 2 AND sign_off_note = 'signed off'`, id); n != 1 {
+		t.Error("review not recorded as signed off in round 2")
+	}
+	if n := h.count(`SELECT count(*) FROM audit_log WHERE subject = $1 AND control_id = 'info-sec-program-review'`, id); n < 8 {
+		t.Errorf("%d audit entries for the review under its control", n)
+	}
+}
