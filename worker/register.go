@@ -27,6 +27,7 @@ func Register(w worker.Registry, deps Dependencies) error {
 	if err := registerHumanTask(w, deps); err != nil {
 		return err
 	}
+	registerPolicyLifecycle(w, deps)
 	return nil
 }
 
@@ -51,4 +52,24 @@ func registerHumanTask(w worker.Registry, deps Dependencies) error {
 	w.RegisterActivity(&activities.Tasks{DB: deps.DB})
 	w.RegisterActivity(n)
 	return nil
+}
+
+// registerPolicyLifecycle puts the policy change request, exception and
+// annual review workflows on the worker, with the policy records and the
+// announcements (email to everyone, and the Slack channel when a bot token is set).
+func registerPolicyLifecycle(w worker.Registry, deps Dependencies) {
+	a := &activities.Announcer{
+		DB: deps.DB,
+		Mailer: &activities.Mailer{Addr: deps.Config.SMTPAddr, From: deps.Config.SMTPFrom,
+			Username: deps.Config.SMTPUsername, Password: deps.Config.SMTPPassword},
+		Channel: deps.Config.SlackAnnounceChannel,
+	}
+	if deps.Config.SlackBotToken != "" {
+		a.Slack = activities.NewSlack(deps.Config.SlackBotToken, deps.Config.SlackAPIURL)
+	}
+	w.RegisterWorkflowWithOptions(workflows.PolicyChangeRequest, workflow.RegisterOptions{Name: workflows.PolicyChangeRequestWorkflow})
+	w.RegisterWorkflowWithOptions(workflows.PolicyException, workflow.RegisterOptions{Name: workflows.PolicyExceptionWorkflow})
+	w.RegisterWorkflowWithOptions(workflows.AnnualPolicyReview, workflow.RegisterOptions{Name: workflows.AnnualPolicyReviewWorkflow})
+	w.RegisterActivity(&activities.Policies{DB: deps.DB})
+	w.RegisterActivity(a)
 }
