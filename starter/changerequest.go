@@ -1,0 +1,190 @@
+package main
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+	"go.temporal.io/sdk/client"
+
+	"github.com/complyflow/complyflow/policy"
+	"github.com/complyflow/complyflow/workflows"
+)
+
+func init() {
+	commands["change-request"] = command{"change-request --policy ID --kind material|minor --summary TEXT: request a policy change; `change-request status ID`", runChangeRequest}
+}
+
+func runChangeRequest(ctx context.Context, env *Env, args []string) error {
+	if len(args) > 0 && args[0] == "status" {
+		return runChangeRequestStatus(ctx, env, args[1:])
+	}
+	fs := newFlags(env, "change-request",
+		"change-request --policy ID --kind material|minor --summary TEXT [--text FILE] [--reference URL] [--needs-production-change] [--as PERSON]\n"+
+			"       starter change-request status ID")
+	policyID := fs.String("policy", "", "the policy to change (its id in the program file)")
+	kind := fs.String("kind", "", "material (a new version YYYY.N) or minor (a revision rev.N)")
+	summary := fs.String("summary", "", "what changes and why, as announced to everyone once published")
+	textFile := fs.String("text", "", "a file with the proposed policy text")
+	reference := fs.String("reference", "", "a pull request or document with the change")
+	needsProd := fs.Bool("needs-production-change", false, "the change needs production systems changed first (change management)")
+	as := fs.String("as", "", "the requester's person ID (default: the policy's owner)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usagef("unexpected argument %q", fs.Arg(0))
+	}
+	k, err := policy.ParseKind(*kind)
+	if err != nil {
+		return usagef("--kind: %v", err)
+	}
+	if *policyID == "" || strings.TrimSpace(*summary) == "" {
+		return usagef("--policy and --summary are required")
+	}
+	var text string
+	if *textFile != "" {
+		b, err := readFile(*textFile)
+		if err != nil {
+			return usagef("--text: %v", err)
+		}
+		text = b
+	}
+	db, err := env.DB(ctx)
+	if err != nil {
+		return err
+	}
+	requester, err := checkPolicyAndPerson(ctx, db, *policyID, *as)
+	if err != nil {
+		return err
+	}
+	if k == policy.Minor {
+		var version sql.NullString
+		if err := db.GetContext(ctx, &version, `SELECT version FROM policies WHERE id = $1`, *policyID); err != nil {
+			return err
+		}
+		if !version.Valid {
+			return usagef("policy %s has no published version to revise: its first version is a material change", *policyID)
+		}
+	}
+	c, err := env.Temporal()
+	if err != nil {
+		return err
+	}
+	id := workflows.PolicyChangeRequestID(*policyID, time.Now().UTC().Format("20060102-150405.000"))
+	_, err = c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: id, TaskQueue: workflows.TaskQueue},
+		workflows.PolicyChangeRequestWorkflow, workflows.PolicyChangeInput{
+			PolicyID: *policyID, Kind: string(k), Summary: *summary, Text: text, Reference: *reference,
+			NeedsProductionChange: *needsProd, RequesterID: requester,
+		})
+	if err != nil {
+		return fmt.Errorf("start change request: %w", err)
+	}
+	if *as == "" {
+		fmt.Fprintf(env.Stderr, "requested as %s, the policy's owner (--as names someone else)\n", requester)
+	}
+	fmt.Fprintln(env.Stdout, id)
+	return nil
+}
+
+func readFile(name string) (string, error) {
+	f, err := os.Open(name)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	b, err := io.ReadAll(f)
+	return string(b), err
+}
+
+// checkPolicyAndPerson makes a bad ID a one-line usage error here rather than
+// a failed workflow later, and answers who acts: as, else the policy's owner.
+func checkPolicyAndPerson(ctx context.Context, db *sqlx.DB, policyID, as string) (string, error) {
+	var owner string
+	err := db.GetContext(ctx, &owner, `SELECT owner_id FROM policies WHERE id = $1`, policyID)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", usagef("policy %q is not in the program (`starter program apply` adds it)", policyID)
+	}
+	if err != nil {
+		return "", err
+	}
+	if as == "" {
+		return owner, nil
+	}
+	var active bool
+	err = db.GetContext(ctx, &active, `SELECT end_date IS NULL OR end_date > current_date FROM people WHERE id = $1`, as)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", usagef("--as: person %q is not in the directory", as)
+	}
+	if err != nil {
+		return "", err
+	}
+	if !active {
+		return "", usagef("--as: person %q has left", as)
+	}
+	return as, nil
+}
+
+func runChangeRequestStatus(ctx context.Context, env *Env, args []string) error {
+	fs := newFlags(env, "change-request status", "change-request status ID")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() != 1 {
+		return usagef("expected one change request ID")
+	}
+	var st workflows.PolicyChangeStatus
+	if err := queryStatus(ctx, env, fs.Arg(0), &st); err != nil {
+		return err
+	}
+	w := env.Stdout
+	fmt.Fprintf(w, "%s: %s\n", st.RequestID, st.Stage)
+	fmt.Fprintf(w, "policy:   %s (%s change)\n", st.PolicyID, st.Kind)
+	for _, r := range st.Rounds {
+		fmt.Fprintf(w, "round %d:  submitted %s: %s\n", r.Round, r.Submitted.UTC().Format(time.RFC3339), r.Note)
+		printDecisions(w, r.Decisions)
+	}
+	if st.OpenTask != "" {
+		fmt.Fprintf(w, "waiting:  %s\n", st.OpenTask)
+	}
+	if st.ProductionChangeRef != "" {
+		fmt.Fprintf(w, "production change: %s\n", st.ProductionChangeRef)
+	}
+	if st.Version != "" {
+		archived := ""
+		if st.ArchivedVersion != "" {
+			archived = fmt.Sprintf(", after archiving %s", st.ArchivedVersion)
+		}
+		fmt.Fprintf(w, "published: %s at %s%s; %d people emailed\n", st.Version, st.PublishedAt.UTC().Format(time.RFC3339), archived, st.Announced)
+	}
+	return nil
+}
+
+func printDecisions(w io.Writer, ds []workflows.Decision) {
+	for _, d := range ds {
+		note := ""
+		if d.Note != "" {
+			note = ": " + d.Note
+		}
+		fmt.Fprintf(w, "          %s by %s at %s: %s%s\n", d.Step, d.By, d.At.UTC().Format(time.RFC3339), d.Action, note)
+	}
+}
+
+// queryStatus asks a policy workflow, running or closed, for its status.
+func queryStatus(ctx context.Context, env *Env, id string, into any) error {
+	c, err := env.Temporal()
+	if err != nil {
+		return err
+	}
+	v, err := c.QueryWorkflow(ctx, id, "", workflows.QueryStatus)
+	if err != nil {
+		return fmt.Errorf("status of %s: %w", id, err)
+	}
+	return v.Get(into)
+}

@@ -1,0 +1,117 @@
+package main
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"go.temporal.io/sdk/worker"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/complyflow/complyflow/activities"
+	"github.com/complyflow/complyflow/internal/devmail"
+	"github.com/complyflow/complyflow/internal/testenv"
+	"github.com/complyflow/complyflow/workflows"
+)
+
+func seedPolicies(t *testing.T, db *testenv.DB) {
+	t.Helper()
+	db.Owner.MustExec(`
+		INSERT INTO people (id, email, name) VALUES ('sam', 'sam@example.com', 'Sam Officer'),
+			('cleo', 'cleo@example.com', 'Cleo CEO'), ('coby', 'coby@example.com', 'Coby COO'), ('eve', 'eve@example.com', 'Eve Employee');
+		INSERT INTO roles (role, person_id) VALUES ('security_officer', 'sam'), ('ceo', 'cleo'), ('coo', 'coby');
+		INSERT INTO policies (id, title, owner_id) VALUES ('access', 'Access Control Policy', 'sam'), ('fresh', 'Fresh Policy', 'sam');
+		INSERT INTO policy_versions (policy_id, year, seq, kind, body, content_sha256, published_by, published_at)
+			VALUES ('access', 2023, 1, 'material', 'v1', 'x', 'sam', '2023-01-10');
+	`)
+}
+
+// approvingWorker runs the policy workflows on the test's servers with every
+// human task approved at once by its assignee.
+func approvingWorker(t *testing.T, db *testenv.DB) {
+	t.Helper()
+	sink := &devmail.Sink{}
+	if err := sink.Start("127.0.0.1:0"); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sink.Close() })
+	w := worker.New(testenv.Temporal(t), workflows.TaskQueue, worker.Options{})
+	w.RegisterWorkflowWithOptions(func(ctx workflow.Context, in workflows.HumanTaskInput) (workflows.TaskOutcome, error) {
+		return workflows.TaskOutcome{TaskID: in.TaskID, Action: workflows.ActionApprove, By: in.AssigneeID, At: workflow.Now(ctx)}, nil
+	}, workflow.RegisterOptions{Name: workflows.HumanTaskWorkflow})
+	w.RegisterWorkflowWithOptions(workflows.PolicyChangeRequest, workflow.RegisterOptions{Name: workflows.PolicyChangeRequestWorkflow})
+	w.RegisterActivity(&activities.Policies{DB: db.App})
+	w.RegisterActivity(&activities.Announcer{DB: db.App, Mailer: &activities.Mailer{Addr: sink.Addr(), From: "complyflow@example.com"}})
+	if err := w.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(w.Stop)
+}
+
+func TestChangeRequestCommandPublishesAndRecordsShowArchive(t *testing.T) {
+	db := testenv.Postgres(t)
+	seedPolicies(t, db)
+	t.Setenv("TEMPORAL_ADDRESS", testenv.TemporalAddress(t))
+	t.Setenv("TEMPORAL_NAMESPACE", "default")
+	approvingWorker(t, db)
+
+	code, out, errOut := starterIn(t, db, "change-request", "--policy", "access", "--kind", "material", "--summary", "require MFA", "--as", "eve")
+	if code != 0 || !strings.HasPrefix(out, "change-request/access/") {
+		t.Fatalf("change-request: exit %d\n%s%s", code, out, errOut)
+	}
+	id := strings.TrimSpace(out)
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		code, out, errOut = starterIn(t, db, "change-request", "status", id)
+		if code == 0 && strings.Contains(out, id+": published") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("not published in time: exit %d\n%s%s", code, out, errOut)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	for _, want := range []string{"review by sam", "second-approval by cleo", "after archiving 2023.1", "4 people emailed"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("status lacks %q:\n%s", want, out)
+		}
+	}
+	version := time.Now().UTC().Format("2006") + ".1"
+	code, out, errOut = starterIn(t, db, "records", "policies", "--policy", "access")
+	if code != 0 {
+		t.Fatalf("records: exit %d\n%s", code, errOut)
+	}
+	t.Logf("records policies:\n%s", out)
+	lines := strings.Split(out, "\n")
+	if len(lines) < 5 || !strings.Contains(lines[0], "current "+version) ||
+		!strings.HasPrefix(strings.TrimSpace(lines[2]), "2023.1") || strings.Count(lines[2], "Z ") < 3 || // published, archived, superseded
+		!strings.HasPrefix(strings.TrimSpace(lines[3]), version) || !strings.Contains(lines[3], id) ||
+		!strings.Contains(out, "announced "+version+" by email: 4 sent, 0 failed: cleo, coby, eve, sam") {
+		t.Errorf("records policies does not show the archived version, the new one and who was told:\n%s", out)
+	}
+}
+
+func TestChangeRequestCommandRefusesBadInput(t *testing.T) {
+	db := testenv.Postgres(t)
+	seedPolicies(t, db)
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"change-request", "--policy", "access", "--kind", "major", "--summary", "x"}, "expected material or minor"},
+		{[]string{"change-request", "--policy", "nope", "--kind", "material", "--summary", "x"}, `policy "nope" is not in the program`},
+		{[]string{"change-request", "--policy", "access", "--kind", "material"}, "--policy and --summary are required"},
+		{[]string{"change-request", "--policy", "fresh", "--kind", "minor", "--summary", "x"}, "no published version to revise"},
+		{[]string{"change-request", "--policy", "access", "--kind", "minor", "--summary", "x", "--as", "ghost"}, `person "ghost" is not in the directory`},
+		{[]string{"exception", "--policy", "access", "--purpose", "p", "--reason", "r", "--as", "eve",
+			"--expires", time.Now().AddDate(1, 0, 2).Format(time.DateOnly)}, "expires at most one year after approval"},
+		{[]string{"exception", "--policy", "access", "--reason", "r", "--as", "eve",
+			"--expires", time.Now().AddDate(0, 1, 0).Format(time.DateOnly)}, "must document the business purpose"},
+		{[]string{"records", "policies", "--policy", "nope"}, "not in the program"},
+	} {
+		code, _, errOut := starterIn(t, db, tc.args...)
+		if code != 2 || !strings.Contains(errOut, tc.want) || strings.Count(strings.TrimSpace(errOut), "\n") > 0 {
+			t.Errorf("%v: exit %d, %q; want exit 2 with one line saying %q", tc.args, code, errOut, tc.want)
+		}
+	}
+}

@@ -1,0 +1,164 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/lib/pq"
+
+	"github.com/complyflow/complyflow/activities"
+)
+
+// recordKinds are the record sets `starter records KIND` prints; each process
+// adds its own from an init() in its file.
+var recordKinds = map[string]command{}
+
+func init() {
+	commands["records"] = command{"records KIND [flags]: print what a process recorded (records -h lists the kinds)", runRecords}
+	recordKinds["policies"] = command{"policies [--policy ID]: every version (archived ones too) and who was told of each change", runRecordsPolicies}
+}
+
+func runRecords(ctx context.Context, env *Env, args []string) error {
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" {
+		names := make([]string, 0, len(recordKinds))
+		for n := range recordKinds {
+			names = append(names, n)
+		}
+		sort.Strings(names)
+		fmt.Fprintln(env.Stderr, "usage: starter records KIND [flags]")
+		for _, n := range names {
+			fmt.Fprintf(env.Stderr, "  %s\n", recordKinds[n].summary)
+		}
+		if len(args) == 0 {
+			return usagef("expected a kind of record")
+		}
+		return nil
+	}
+	kind, ok := recordKinds[args[0]]
+	if !ok {
+		return usagef("unknown kind of record %q (starter records -h lists them)", args[0])
+	}
+	return kind.run(ctx, env, args[1:])
+}
+
+type policyRecord struct {
+	ID          string     `db:"id"`
+	Title       string     `db:"title"`
+	Status      string     `db:"status"`
+	Version     string     `db:"version"`
+	PublishedAt *time.Time `db:"published_at"`
+}
+
+type versionRecord struct {
+	PolicyID      string     `db:"policy_id"`
+	Version       string     `db:"version"`
+	Kind          string     `db:"kind"`
+	PublishedAt   time.Time  `db:"published_at"`
+	PublishedBy   string     `db:"published_by"`
+	ArchivedAt    *time.Time `db:"archived_at"`
+	SupersededAt  *time.Time `db:"superseded_at"`
+	ChangeRequest string     `db:"change_request_id"`
+	Hash          string     `db:"content_sha256"`
+}
+
+type announcementRecord struct {
+	ChangeRequest string         `db:"task_id"`
+	Channel       string         `db:"channel"`
+	Sent          int            `db:"sent"`
+	Failed        int            `db:"failed"`
+	Recipients    pq.StringArray `db:"recipients"`
+}
+
+func runRecordsPolicies(ctx context.Context, env *Env, args []string) error {
+	fs := newFlags(env, "records policies", "records policies [--policy ID]")
+	only := fs.String("policy", "", "one policy only")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	db, err := env.DB(ctx)
+	if err != nil {
+		return err
+	}
+	var policies []policyRecord
+	if err := db.SelectContext(ctx, &policies, `
+		SELECT id, title, status, coalesce(version || CASE WHEN revision > 0 THEN ' rev.' || revision ELSE '' END, '') AS version, published_at
+		FROM policies WHERE $1 = '' OR id = $1 ORDER BY id`, *only); err != nil {
+		return err
+	}
+	if *only != "" && len(policies) == 0 {
+		return usagef("policy %q is not in the program", *only)
+	}
+	var versions []versionRecord
+	if err := db.SelectContext(ctx, &versions, `
+		SELECT policy_id, version, kind, published_at, published_by, archived_at, superseded_at, change_request_id, content_sha256
+		FROM policy_versions WHERE $1 = '' OR policy_id = $1 ORDER BY policy_id, year, seq, revision`, *only); err != nil {
+		return err
+	}
+	var announcements []announcementRecord
+	if err := db.SelectContext(ctx, &announcements, `
+		SELECT n.task_id, n.channel, count(*) FILTER (WHERE n.status = 'sent') AS sent, count(*) FILTER (WHERE n.status = 'failed') AS failed,
+		       array_agg(CASE WHEN n.recipient_id <> '' THEN n.recipient_id ELSE n.address END ORDER BY n.recipient_id, n.address) AS recipients
+		FROM notifications n JOIN change_requests c ON c.id = n.task_id
+		WHERE n.purpose = $2 AND ($1 = '' OR c.policy_id = $1)
+		GROUP BY n.task_id, n.channel ORDER BY n.task_id, n.channel`, *only, activities.PurposeAnnouncement); err != nil {
+		return err
+	}
+	byPolicy := map[string][]versionRecord{}
+	for _, v := range versions {
+		byPolicy[v.PolicyID] = append(byPolicy[v.PolicyID], v)
+	}
+	byRequest := map[string][]announcementRecord{}
+	for _, a := range announcements {
+		byRequest[a.ChangeRequest] = append(byRequest[a.ChangeRequest], a)
+	}
+	w := env.Stdout
+	for _, p := range policies {
+		current := "unversioned"
+		if p.Version != "" {
+			current = "current " + p.Version + ", published " + stamp(p.PublishedAt)
+		}
+		fmt.Fprintf(w, "%s — %s (%s; %s)\n", p.ID, p.Title, p.Status, current)
+		vs := byPolicy[p.ID]
+		if len(vs) == 0 {
+			continue
+		}
+		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+		fmt.Fprintln(tw, "  VERSION\tKIND\tPUBLISHED\tBY\tARCHIVED\tSUPERSEDED\tSHA-256\tCHANGE REQUEST")
+		for _, v := range vs {
+			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", v.Version, v.Kind, stamp(&v.PublishedAt), v.PublishedBy,
+				stamp(v.ArchivedAt), stamp(v.SupersededAt), short(v.Hash), orDash(v.ChangeRequest))
+		}
+		tw.Flush()
+		for _, v := range vs {
+			for _, a := range byRequest[v.ChangeRequest] {
+				fmt.Fprintf(w, "  announced %s by %s: %d sent, %d failed: %s\n", v.Version, a.Channel, a.Sent, a.Failed, strings.Join(a.Recipients, ", "))
+			}
+		}
+	}
+	return nil
+}
+
+func stamp(t *time.Time) string {
+	if t == nil {
+		return "-"
+	}
+	return t.UTC().Format("2006-01-02 15:04:05.000000Z")
+}
+
+func short(hash string) string {
+	if len(hash) > 12 {
+		return hash[:12]
+	}
+	return orDash(hash)
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
