@@ -15,7 +15,8 @@ import (
 )
 
 // seedPolicyProgram is a small program as `starter program apply` leaves it:
-// people, the roles, one policy and a control evidenced by the policy processes.
+// people, the roles, one policy (registered in 2022, so at version 2022.1) and
+// a control evidenced by the policy processes.
 func seedPolicyProgram(t *testing.T, db *testenv.DB) {
 	t.Helper()
 	db.Owner.MustExec(`
@@ -26,7 +27,7 @@ func seedPolicyProgram(t *testing.T, db *testenv.DB) {
 		INSERT INTO people (id, email, name, end_date) VALUES ('lee', 'lee@example.com', 'Lee Left', '2020-01-01');
 		INSERT INTO roles (role, person_id) VALUES ('security_officer', 'sam'), ('privacy_officer', 'pat'),
 			('ceo', 'cleo'), ('ceo_designee', 'dee'), ('coo', 'coby'), ('review_committee', 'pat'), ('review_committee', 'eve');
-		INSERT INTO policies (id, title, owner_id, source) VALUES ('access', 'Access Control Policy', 'sam', 'policies/access.md');
+		INSERT INTO policies (id, title, owner_id, source, created_at) VALUES ('access', 'Access Control Policy', 'sam', 'policies/access.md', '2022-06-01');
 		INSERT INTO controls (id, title, processes) VALUES ('policy-mgmt', 'Personnel Accountability',
 			'{policy-change-request,policy-exception,annual-policy-review}');
 	`)
@@ -110,7 +111,6 @@ func TestOpenChangeRequestRefusesBadInput(t *testing.T) {
 	for name, in := range map[string]OpenChangeRequestInput{
 		"unknown policy":         {ID: "x1", PolicyID: "nope", Kind: policy.Material, Summary: "s", RequesterID: "eve"},
 		"no summary":             {ID: "x2", PolicyID: "access", Kind: policy.Material, Summary: " ", RequesterID: "eve"},
-		"minor of unversioned":   {ID: "x3", PolicyID: "access", Kind: policy.Minor, Summary: "s", RequesterID: "eve"},
 		"requester who has left": {ID: "x4", PolicyID: "access", Kind: policy.Material, Summary: "s", RequesterID: "lee"},
 	} {
 		in.At = time.Now()
@@ -130,8 +130,8 @@ func TestPublishArchivesBeforePublishing(t *testing.T) {
 
 	openRequest(t, a, "cr/1", policy.Material)
 	first := publish(t, a, "cr/1", policy.Material, at)
-	if first.Version != "2023.1" || first.ArchivedVersion != "" {
-		t.Fatalf("first publish = %+v, want 2023.1 with nothing archived", first)
+	if first.Version != "2023.1" || first.ArchivedVersion != "2022.1" {
+		t.Fatalf("first publish = %+v, want 2023.1 archiving the registered 2022.1", first)
 	}
 	openRequest(t, a, "cr/2", policy.Material)
 	second := publish(t, a, "cr/2", policy.Material, at.AddDate(0, 2, 0))
@@ -139,10 +139,10 @@ func TestPublishArchivesBeforePublishing(t *testing.T) {
 		t.Fatalf("second publish = %+v, want 2023.2 archiving 2023.1", second)
 	}
 	rows := versions(t, db.App)
-	if len(rows) != 2 {
+	if len(rows) != 3 {
 		t.Fatalf("versions = %+v", rows)
 	}
-	old, cur := rows[0], rows[1]
+	old, cur := rows[1], rows[2]
 	if old.ArchivedAt == nil || !old.ArchivedAt.Before(cur.PublishedAt) {
 		t.Errorf("2023.1 archived at %v, not before 2023.2 was published at %v", old.ArchivedAt, cur.PublishedAt)
 	}
@@ -156,7 +156,7 @@ func TestPublishArchivesBeforePublishing(t *testing.T) {
 	}
 	var order []string
 	db.Owner.Select(&order, `SELECT action FROM audit_log WHERE subject = 'access' ORDER BY id`)
-	if got := strings.Join(order, ","); got != "policy.version.published,policy.version.archived,policy.version.published" {
+	if got := strings.Join(order, ","); got != "policy.version.archived,policy.version.published,policy.version.archived,policy.version.published" {
 		t.Errorf("audit order = %s", got)
 	}
 	var owed int
@@ -169,7 +169,7 @@ func TestPublishArchivesBeforePublishing(t *testing.T) {
 	}
 	// A retried publish returns what was published and issues nothing new.
 	again := publish(t, a, "cr/2", policy.Material, at.AddDate(0, 2, 0))
-	if again.Version != "2023.2" || len(versions(t, db.App)) != 2 {
+	if again.Version != "2023.2" || len(versions(t, db.App)) != 3 {
 		t.Errorf("retried publish gave %+v and %d versions", again, len(versions(t, db.App)))
 	}
 }
@@ -191,7 +191,7 @@ func TestPublishWithoutArchiveIsRefused(t *testing.T) {
 	}
 	// Archived, but at the same instant as the publish: not before it.
 	tx := db.Owner.MustBegin()
-	tx.MustExec(`UPDATE policy_versions SET archived_at = now() WHERE policy_id = 'access'`)
+	tx.MustExec(`UPDATE policy_versions SET archived_at = now() WHERE policy_id = 'access' AND superseded_at IS NULL`)
 	if _, err := tx.Exec(insert, 2023, 2, 0, "material"); err == nil {
 		t.Error("publish at the archive's own time was accepted")
 	}
@@ -233,8 +233,8 @@ func TestVersionsAcrossYearsAndRevisions(t *testing.T) {
 		}
 	}
 	rows := versions(t, db.App)
-	if len(rows) != len(steps) {
-		t.Fatalf("%d versions kept, want %d", len(rows), len(steps))
+	if len(rows) != len(steps)+1 {
+		t.Fatalf("%d versions kept, want the registered one and %d", len(rows), len(steps))
 	}
 	var inEffect int
 	for _, r := range rows {
@@ -281,9 +281,9 @@ func TestVersionsAreRetained(t *testing.T) {
 	// Seven years after it was last in effect, a version may go.
 	db.Owner.MustExec(`ALTER TABLE policy_versions DISABLE TRIGGER policy_versions_before_update`)
 	db.Owner.MustExec(`UPDATE policy_versions SET published_at = published_at - interval '8 years', archived_at = archived_at - interval '8 years',
-		superseded_at = superseded_at - interval '8 years' WHERE seq = 1`)
+		superseded_at = superseded_at - interval '8 years' WHERE year = 2022`)
 	db.Owner.MustExec(`ALTER TABLE policy_versions ENABLE TRIGGER policy_versions_before_update`)
-	res, err := db.Owner.Exec(`DELETE FROM policy_versions WHERE policy_id = 'access' AND seq = 1`)
+	res, err := db.Owner.Exec(`DELETE FROM policy_versions WHERE policy_id = 'access' AND year = 2022`)
 	if err != nil {
 		t.Fatalf("deleting a version out of retention: %v", err)
 	}

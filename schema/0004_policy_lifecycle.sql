@@ -6,8 +6,8 @@
 -- being in effect.
 
 -- The current version of each policy, kept by the policy_versions triggers.
--- A policy registered from the program file has no version (status
--- 'unversioned') until its first material change is published as YYYY.1.
+-- A policy is 'unversioned' only until its registration is recorded as its
+-- first version (policies_register_version, below).
 ALTER TABLE policies
     ADD COLUMN version        text,
     ADD COLUMN revision       integer NOT NULL DEFAULT 0,
@@ -255,6 +255,28 @@ CREATE TABLE policy_review_items (
     reviewed_at       timestamptz NOT NULL,
     PRIMARY KEY (review_id, round, reviewer_id, policy_id)
 );
+
+-- A policy registered from the program file is a document already in effect:
+-- it is recorded as its first version at once, under the number the program
+-- gives it (policies.version, when the apply sets it) or else YYYY.1 of the
+-- year it was registered, so its first change archives it like any other.
+-- Its text lives at its source; the complyflow copy starts with that change.
+CREATE FUNCTION policies_register_version() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    m text[] := regexp_match(coalesce(NEW.version, ''), '^(\d{4})\.(\d+)$');
+BEGIN
+    INSERT INTO policy_versions (policy_id, year, seq, kind, summary, reference, content_sha256, published_by, published_at)
+    VALUES (NEW.id, coalesce(m[1]::int, extract(year FROM NEW.created_at AT TIME ZONE 'UTC')::int), coalesce(m[2]::int, 1),
+            'material', 'registered from the program file', NEW.source, '', 'program', NEW.created_at);
+    RETURN NULL;
+END
+$$;
+CREATE TRIGGER policies_register_version AFTER INSERT ON policies
+    FOR EACH ROW EXECUTE FUNCTION policies_register_version();
+
+INSERT INTO policy_versions (policy_id, year, seq, kind, summary, reference, content_sha256, published_by, published_at)
+SELECT id, extract(year FROM created_at AT TIME ZONE 'UTC')::int, 1, 'material', 'registered from the program file', source, '', 'program', created_at
+FROM policies;
 
 GRANT SELECT, UPDATE ON policies TO complyflow_app;
 GRANT SELECT, INSERT ON policy_versions TO complyflow_app;

@@ -64,15 +64,6 @@ func runChangeRequest(ctx context.Context, env *Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	if k == policy.Minor {
-		var version sql.NullString
-		if err := db.GetContext(ctx, &version, `SELECT version FROM policies WHERE id = $1`, *policyID); err != nil {
-			return err
-		}
-		if !version.Valid {
-			return usagef("policy %s has no published version to revise: its first version is a material change", *policyID)
-		}
-	}
 	c, err := env.Temporal()
 	if err != nil {
 		return err

@@ -258,7 +258,7 @@ func (w *policyChange) publish(ctx workflow.Context, approvedAt time.Time) error
 	}).Get(ctx, &pub); err != nil {
 		return err
 	}
-	w.st.Stage, w.st.Version, w.st.ArchivedVersion, w.st.PublishedAt = StagePublished, pub.Version, pub.ArchivedVersion, pub.PublishedAt
+	w.st.Version, w.st.ArchivedVersion, w.st.PublishedAt = pub.Version, pub.ArchivedVersion, pub.PublishedAt
 	sent, err := announce(ctx, activities.AnnouncementInput{
 		RequestID: w.st.RequestID, PolicyID: w.in.PolicyID, PolicyTitle: w.info.Policy.Title, Version: pub.Version,
 		Kind: string(w.kind), Summary: w.in.Summary,
@@ -267,12 +267,16 @@ func (w *policyChange) publish(ctx workflow.Context, approvedAt time.Time) error
 	if err != nil {
 		return err
 	}
-	if w.kind != policy.Material {
-		return nil
+	if w.kind == policy.Material {
+		if err := workflow.ExecuteActivity(actx, policyAct.RecordReacknowledgementOwed, activities.ReacknowledgementInput{
+			RequestID: w.st.RequestID, PolicyID: w.in.PolicyID, Version: pub.Version, Controls: w.info.Controls,
+		}).Get(ctx, nil); err != nil {
+			return err
+		}
 	}
-	return workflow.ExecuteActivity(actx, policyAct.RecordReacknowledgementOwed, activities.ReacknowledgementInput{
-		RequestID: w.st.RequestID, PolicyID: w.in.PolicyID, Version: pub.Version, Controls: w.info.Controls,
-	}).Get(ctx, nil)
+	// Published means done: announced, and the re-acknowledgement recorded.
+	w.st.Stage = StagePublished
+	return nil
 }
 
 // lastApprover is who gave the final approval: the one the publish is on.

@@ -88,7 +88,7 @@ func (h *policyHarness) calls(name string) []time.Time {
 }
 
 // seedPolicyWorld is the program as `starter program apply` leaves it, with
-// the access policy at version 2023.1.
+// both policies registered in 2023, so at version 2023.1.
 func seedPolicyWorld(t *testing.T, db *testenv.DB) {
 	t.Helper()
 	db.Owner.MustExec(`
@@ -99,13 +99,11 @@ func seedPolicyWorld(t *testing.T, db *testenv.DB) {
 		INSERT INTO people (id, email, name, end_date) VALUES ('lee', 'lee@example.com', 'Lee Left', '2020-01-01');
 		INSERT INTO roles (role, person_id) VALUES ('security_officer', 'sam'), ('privacy_officer', 'pat'),
 			('ceo', 'cleo'), ('ceo_designee', 'dee'), ('coo', 'coby'), ('review_committee', 'pat'), ('review_committee', 'eve');
-		INSERT INTO policies (id, title, owner_id, source) VALUES ('access', 'Access Control Policy', 'sam', 'policies/access.md'),
-			('privacy', 'Privacy Policy', 'pat', 'policies/privacy.md');
+		INSERT INTO policies (id, title, owner_id, source, created_at) VALUES
+			('access', 'Access Control Policy', 'sam', 'policies/access.md', '2023-01-10'),
+			('privacy', 'Privacy Policy', 'pat', 'policies/privacy.md', '2023-01-10');
 		INSERT INTO controls (id, title, processes) VALUES ('personnel-accountability', 'Personnel Accountability',
 			'{policy-change-request,policy-exception,annual-policy-review}');
-		INSERT INTO policy_versions (policy_id, year, seq, kind, body, content_sha256, published_by, published_at)
-			VALUES ('access', 2023, 1, 'material', 'v1', 'x', 'sam', '2023-01-10'),
-			       ('privacy', 2023, 1, 'material', 'v1', 'x', 'pat', '2023-01-10');
 	`)
 }
 
