@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -37,6 +38,7 @@ const (
 	CRInReview                 = "in-review"
 	CRReturned                 = "returned"
 	CRAwaitingSecondApproval   = "awaiting-second-approval"
+	CRAwaitingEngineering      = "awaiting-engineering-approval"
 	CRAwaitingProductionChange = "awaiting-production-change"
 	CRApproved                 = "approved"
 	CRPublished                = "published"
@@ -162,12 +164,15 @@ type OpenChangeRequestInput struct {
 
 // ChangeRequestInfo is who the request goes to. Reviewers are the Security
 // Officers, else the Privacy Officers; SecondApprovers the CEO, else the
-// designee; Designees may act once a CEO's task is overdue.
+// designee; Designees may act once a CEO's task is overdue. Engineering is
+// the Head of Engineering when the policy is about product development: one
+// the Head of Engineering owns.
 type ChangeRequestInfo struct {
 	Policy          PolicyRef
 	Reviewers       []string
 	SecondApprovers []string
 	Designees       []string
+	Engineering     []string
 	Controls        []string
 }
 
@@ -210,6 +215,13 @@ func (a *Policies) OpenChangeRequest(ctx context.Context, in OpenChangeRequestIn
 		if info.Designees, err = roleHolders(ctx, tx, "ceo_designee"); err != nil {
 			return ChangeRequestInfo{}, err
 		}
+	}
+	heads, err := roleHolders(ctx, tx, "head_of_engineering")
+	if err != nil {
+		return ChangeRequestInfo{}, err
+	}
+	if slices.Contains(heads, info.Policy.OwnerID) {
+		info.Engineering = heads
 	}
 	if info.Controls, err = controlsFor(ctx, tx, ProcessPolicyChangeRequest); err != nil {
 		return ChangeRequestInfo{}, err

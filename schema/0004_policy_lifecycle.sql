@@ -147,7 +147,8 @@ CREATE TABLE change_requests (
     production_change_ref   text NOT NULL DEFAULT '',
     review_id               text NOT NULL DEFAULT '', -- the annual review that asked for it
     status                  text NOT NULL DEFAULT 'in-review' CHECK (status IN (
-        'in-review', 'returned', 'awaiting-second-approval', 'awaiting-production-change', 'approved', 'published', 'withdrawn')),
+        'in-review', 'returned', 'awaiting-second-approval', 'awaiting-engineering-approval', 'awaiting-production-change',
+        'approved', 'published', 'withdrawn')),
     published_version       text NOT NULL DEFAULT '',
     created_at              timestamptz NOT NULL DEFAULT now(),
     updated_at              timestamptz NOT NULL DEFAULT now(),
@@ -169,12 +170,13 @@ CREATE TABLE change_request_rounds (
     PRIMARY KEY (request_id, round)
 );
 
--- Each decision taken in a round: the officer's review, the second approval,
--- the requester's resubmit-or-withdraw, the change-management reference.
+-- Each decision taken in a round: the officer's review, the second approval
+-- (CEO or designee), the Head of Engineering's approval, the requester's
+-- resubmit-or-withdraw, the change-management reference.
 CREATE TABLE change_request_decisions (
     request_id text NOT NULL REFERENCES change_requests (id),
     round      integer NOT NULL,
-    step       text NOT NULL CHECK (step IN ('review', 'second-approval', 'response', 'production-change')),
+    step       text NOT NULL CHECK (step IN ('review', 'second-approval', 'engineering-approval', 'response', 'production-change')),
     task_id    text NOT NULL DEFAULT '',
     decided_by text NOT NULL REFERENCES people (id),
     action     text NOT NULL,

@@ -168,6 +168,7 @@ const (
 	StageInReview                 = "in-review"
 	StageReturned                 = "returned"
 	StageAwaitingSecondApproval   = "awaiting-second-approval"
+	StageAwaitingEngineering      = "awaiting-engineering-approval"
 	StageAwaitingProductionChange = "awaiting-production-change"
 	StagePublishing               = "publishing"
 	StagePublished                = "published"

@@ -146,7 +146,8 @@ func (w *policyChange) task(ctx workflow.Context, t policyTask) (TaskOutcome, er
 }
 
 // approvals runs one round's review and, for a material change, the second
-// approval. It reports false when either rejected the round.
+// approval, and for a product development policy the Head of Engineering's.
+// It reports false when any of them rejected the round.
 func (w *policyChange) approvals(ctx workflow.Context) (bool, error) {
 	r := w.round().Round
 	w.st.Stage = StageInReview
@@ -164,17 +165,52 @@ func (w *policyChange) approvals(ctx workflow.Context) (bool, error) {
 	if out.Action != ActionApprove {
 		return false, w.decide(ctx, "review", out, StageReturned)
 	}
-	if w.kind != policy.Material {
-		return true, w.decide(ctx, "review", out, StagePublishing)
-	}
-	if err := w.decide(ctx, "review", out, StageAwaitingSecondApproval); err != nil {
+	if w.kind == policy.Material {
+		if err := w.decide(ctx, "review", out, StageAwaitingSecondApproval); err != nil {
+			return false, err
+		}
+		if approved, err := w.secondApproval(ctx); err != nil || !approved {
+			return false, err
+		}
+	} else if err := w.decide(ctx, "review", out, w.afterApproval()); err != nil {
 		return false, err
 	}
+	if len(w.info.Engineering) == 0 {
+		return true, nil
+	}
+	// policy-management (c): product development policies also need the Head of Engineering.
+	out, err = w.task(ctx, policyTask{
+		purpose: fmt.Sprintf("engineering-approval/%d", r), assignee: w.info.Engineering[0],
+		subject: fmt.Sprintf("Approve product development policy change: %s", w.info.Policy.Title),
+		body: w.describe() + "\nThe policy is about product development, so the Head of Engineering approves its changes too: " +
+			"approve it, or reject it back to the requester with a note.",
+		actions: []Action{ActionApprove, ActionReject},
+	})
+	if err != nil {
+		return false, err
+	}
+	if out.Action != ActionApprove {
+		return false, w.decide(ctx, "engineering-approval", out, StageReturned)
+	}
+	return true, w.decide(ctx, "engineering-approval", out, StagePublishing)
+}
+
+// afterApproval is the stage after the officer's (and CEO's) approval.
+func (w *policyChange) afterApproval() string {
+	if len(w.info.Engineering) > 0 {
+		return StageAwaitingEngineering
+	}
+	return StagePublishing
+}
+
+// secondApproval asks the CEO, the designee once the task is overdue.
+func (w *policyChange) secondApproval(ctx workflow.Context) (bool, error) {
+	r := w.round().Round
 	var designees []EscalationStep
 	if len(w.info.Designees) > 0 && w.info.Designees[0] != w.info.SecondApprovers[0] {
 		designees = []EscalationStep{{After: 0, To: "role:ceo_designee"}}
 	}
-	out, err = w.task(ctx, policyTask{
+	out, err := w.task(ctx, policyTask{
 		purpose: fmt.Sprintf("second-approval/%d", r), assignee: w.info.SecondApprovers[0], escalation: designees,
 		subject: fmt.Sprintf("Approve material policy change: %s", w.info.Policy.Title),
 		body: w.describe() + fmt.Sprintf("\nApproved by the officer %s. A material change also needs the CEO or designee: approve it, "+
@@ -187,7 +223,7 @@ func (w *policyChange) approvals(ctx workflow.Context) (bool, error) {
 	if out.Action != ActionApprove {
 		return false, w.decide(ctx, "second-approval", out, StageReturned)
 	}
-	return true, w.decide(ctx, "second-approval", out, StagePublishing)
+	return true, w.decide(ctx, "second-approval", out, w.afterApproval())
 }
 
 // returned hands the rejection back to the requester, who resubmits (done,

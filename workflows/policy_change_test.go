@@ -356,3 +356,28 @@ func TestPolicyChangeRefusesUnknownPolicy(t *testing.T) {
 		t.Errorf("tasks started for a refused request: %v", h.taskIDs())
 	}
 }
+
+func TestPolicyChangeProductDevelopmentNeedsHeadOfEngineering(t *testing.T) {
+	h := newPolicyHarness(t, time.Date(2023, 6, 1, 9, 0, 0, 0, time.UTC))
+	h.db.Owner.MustExec(`
+		INSERT INTO people (id, email, name) VALUES ('hank', 'hank@example.com', 'Hank Head of Engineering');
+		INSERT INTO roles (role, person_id) VALUES ('head_of_engineering', 'hank');
+		INSERT INTO policies (id, title, owner_id, created_at) VALUES ('sdlc', 'Secure Development Policy', 'hank', '2023-01-10');`)
+	id := PolicyChangeRequestID("sdlc", "review-rule")
+	h.on(HumanTaskID(id, "review/1"), answer{after: day, by: "sam", action: ActionApprove})
+	h.on(HumanTaskID(id, "engineering-approval/1"), answer{after: day, by: "hank", action: ActionReject, note: "two reviewers, not one"})
+	h.on(HumanTaskID(id, "returned/1"), answer{after: day, by: "eve", action: ActionDone, note: "now two reviewers"})
+	h.on(HumanTaskID(id, "review/2"), answer{after: day, by: "sam", action: ActionApprove})
+	h.on(HumanTaskID(id, "engineering-approval/2"), answer{after: day, by: "hank", action: ActionApprove})
+	st := h.runChange(id, PolicyChangeInput{PolicyID: "sdlc", Kind: "minor", Summary: "code review by two", RequesterID: "eve"})
+
+	if st.Stage != StagePublished || st.Version != "2023.1 rev.1" || len(st.Rounds) != 2 {
+		t.Fatalf("result %+v", st)
+	}
+	if h.task(HumanTaskID(id, "engineering-approval/1")).AssigneeID != "hank" {
+		t.Error("the Head of Engineering was not asked")
+	}
+	if n := h.count(`SELECT count(*) FROM change_request_decisions WHERE request_id = $1 AND step = 'engineering-approval'`, id); n != 2 {
+		t.Errorf("%d engineering approvals recorded, want 2", n)
+	}
+}
