@@ -29,6 +29,9 @@ type Server struct {
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", s.healthz)
+	mux.HandleFunc("GET /t/{token}", s.taskGet)
+	mux.HandleFunc("POST /t/{token}", s.taskPost)
+	mux.HandleFunc("POST /slack/interactions", s.slackInteraction)
 	for pattern, h := range s.Extra {
 		mux.Handle(pattern, h)
 	}

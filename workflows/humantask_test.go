@@ -21,7 +21,7 @@ import (
 	"github.com/complyflow/complyflow/activities"
 )
 
-var t0 = time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
+var htStart = time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
 
 // taskHarness runs HumanTask with time skipping and keeps what the workflow
 // asked its activities to do, and when.
@@ -30,8 +30,8 @@ type taskHarness struct {
 	env *testsuite.TestWorkflowEnvironment
 
 	mu        sync.Mutex
-	events    []seen // task events: Key
-	notices   []seen // Key is purpose/channel/person
+	events    []htSeen // task events: Key
+	notices   []htSeen // Key is purpose/channel/person
 	completed []activities.CompleteTaskInput
 	slackDone int
 
@@ -39,8 +39,8 @@ type taskHarness struct {
 	resolve      map[string]activities.ResolveEscalationResult
 }
 
-type seen struct {
-	at     time.Duration // since t0
+type htSeen struct {
+	at     time.Duration // since htStart
 	key    string
 	detail map[string]any
 }
@@ -56,7 +56,7 @@ func newTaskHarness(t *testing.T) *taskHarness {
 	h.SetLogger(log.NewStructuredLogger(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))))
 	env := h.NewTestWorkflowEnvironment()
 	h.env = env
-	env.SetStartTime(t0)
+	env.SetStartTime(htStart)
 	env.RegisterWorkflow(HumanTask)
 	env.RegisterActivity(&activities.Tasks{})
 	env.RegisterActivity(&activities.Notifier{})
@@ -98,15 +98,15 @@ func newTaskHarness(t *testing.T) *taskHarness {
 	return h
 }
 
-func (h *taskHarness) add(to *[]seen, key string, detail map[string]any) {
+func (h *taskHarness) add(to *[]htSeen, key string, detail map[string]any) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	*to = append(*to, seen{at: h.env.Now().Sub(t0), key: key, detail: detail})
+	*to = append(*to, htSeen{at: h.env.Now().Sub(htStart), key: key, detail: detail})
 }
 
 // at lists "key@offset" for the entries whose key starts with prefix, by
 // time and then key (messages to several channels go out concurrently).
-func at(list []seen, prefix string) []string {
+func htAt(list []htSeen, prefix string) []string {
 	list = slices.Clone(list)
 	sort.SliceStable(list, func(i, j int) bool {
 		return list[i].at < list[j].at || list[i].at == list[j].at && list[i].key < list[j].key
@@ -150,14 +150,14 @@ func (h *taskHarness) outcome(t *testing.T) TaskOutcome {
 	return out
 }
 
-func baseInput() HumanTaskInput {
+func htInput() HumanTaskInput {
 	return HumanTaskInput{
 		TaskID: "task/test/1", AssigneeID: "ann", Subject: "Review access", Body: "Please review.",
-		Due: t0.Add(48 * time.Hour), Actions: []Action{ActionApprove, ActionReject}, ControlID: "CC6.2",
+		Due: htStart.Add(48 * time.Hour), Actions: []Action{ActionApprove, ActionReject}, ControlID: "CC6.2",
 	}
 }
 
-func equal(t *testing.T, what string, got, want []string) {
+func htEqual(t *testing.T, what string, got, want []string) {
 	t.Helper()
 	if !slices.Equal(got, want) {
 		t.Errorf("%s:\n got  %q\n want %q", what, got, want)
@@ -166,18 +166,18 @@ func equal(t *testing.T, what string, got, want []string) {
 
 func TestHumanTaskRemindsOnCadence(t *testing.T) {
 	h := newTaskHarness(t)
-	in := baseInput()
+	in := htInput()
 	in.RemindEvery = 24 * time.Hour
 	var answers []string
 	h.completeAt(80*time.Hour, CompleteRequest{Action: ActionApprove, PersonID: "ann"}, &answers)
 	h.env.ExecuteWorkflow(HumanTask, in)
 
 	out := h.outcome(t)
-	if out.Action != ActionApprove || out.By != "ann" || !out.At.Equal(t0.Add(80*time.Hour)) {
+	if out.Action != ActionApprove || out.By != "ann" || !out.At.Equal(htStart.Add(80*time.Hour)) {
 		t.Errorf("outcome %+v", out)
 	}
-	equal(t, "reminder events", at(h.events, "reminder/"), []string{"reminder/1@24h0m0s", "reminder/2@48h0m0s", "reminder/3@72h0m0s"})
-	equal(t, "email notices", at(h.notices, ""), []string{
+	htEqual(t, "reminder events", htAt(h.events, "reminder/"), []string{"reminder/1@24h0m0s", "reminder/2@48h0m0s", "reminder/3@72h0m0s"})
+	htEqual(t, "email notices", htAt(h.notices, ""), []string{
 		"assigned/email/ann@0s", "assigned/slack/ann@0s",
 		"reminder/1/email/ann@24h0m0s", "reminder/1/slack/ann@24h0m0s",
 		"reminder/2/email/ann@48h0m0s", "reminder/2/slack/ann@48h0m0s",
@@ -190,7 +190,7 @@ func TestHumanTaskRemindsOnCadence(t *testing.T) {
 
 func TestHumanTaskEscalatesToManagerThenOfficer(t *testing.T) {
 	h := newTaskHarness(t)
-	in := baseInput()
+	in := htInput()
 	// Given out of order on purpose: steps run by their After.
 	in.Escalation = []EscalationStep{{After: 72 * time.Hour, To: "role:security_officer"}, {After: 0, To: EscalateToManager}}
 	var answers []string
@@ -214,12 +214,12 @@ func TestHumanTaskEscalatesToManagerThenOfficer(t *testing.T) {
 	if out.Action != ActionReject || out.By != "sam" || out.Note != "no evidence attached" {
 		t.Errorf("outcome %+v", out)
 	}
-	equal(t, "escalation events", at(h.events, "escalated/"), []string{"escalated/1@48h0m0s", "escalated/2@120h0m0s"})
-	equal(t, "escalation notices", at(h.notices, "escalated/"), []string{
+	htEqual(t, "escalation events", htAt(h.events, "escalated/"), []string{"escalated/1@48h0m0s", "escalated/2@120h0m0s"})
+	htEqual(t, "escalation notices", htAt(h.notices, "escalated/"), []string{
 		"escalated/1/email/mia@48h0m0s", "escalated/1/slack/mia@48h0m0s",
 		"escalated/2/email/sam@120h0m0s", "escalated/2/slack/sam@120h0m0s",
 	})
-	equal(t, "entitled after the manager step", entitledAt100, []string{"ann", "mia"})
+	htEqual(t, "entitled after the manager step", entitledAt100, []string{"ann", "mia"})
 	if len(answers) != 3 || !strings.HasPrefix(answers[0], "mia rejected") || !strings.HasPrefix(answers[1], "sam rejected") || answers[2] != "sam completed" {
 		t.Errorf("answers: %q", answers)
 	}
@@ -227,7 +227,7 @@ func TestHumanTaskEscalatesToManagerThenOfficer(t *testing.T) {
 
 func TestHumanTaskValidatorRejects(t *testing.T) {
 	h := newTaskHarness(t)
-	in := baseInput()
+	in := htInput()
 	var answers []string
 	h.completeAt(time.Hour, CompleteRequest{Action: ActionApprove, PersonID: "mallory"}, &answers)
 	h.completeAt(2*time.Hour, CompleteRequest{Action: ActionDone, PersonID: "ann"}, &answers)
@@ -252,7 +252,7 @@ func TestHumanTaskValidatorRejects(t *testing.T) {
 
 func TestHumanTaskSecondCompletionRejected(t *testing.T) {
 	h := newTaskHarness(t)
-	in := baseInput()
+	in := htInput()
 	in.Escalation = []EscalationStep{{After: 0, To: EscalateToManager}}
 	var answers []string
 	h.env.RegisterDelayedCallback(func() {
@@ -293,7 +293,7 @@ func TestHumanTaskSecondCompletionRejected(t *testing.T) {
 func TestHumanTaskEmailRefusedFallsBackToSlack(t *testing.T) {
 	h := newTaskHarness(t)
 	h.email["ann"] = activities.TaskNoticeResult{Status: activities.NoticeFailed, Reason: "550 mailbox unavailable"}
-	in := baseInput()
+	in := htInput()
 	in.RemindEvery = 24 * time.Hour
 	in.Escalation = []EscalationStep{{After: 0, To: EscalateToManager}}
 	var answers []string
@@ -301,19 +301,19 @@ func TestHumanTaskEmailRefusedFallsBackToSlack(t *testing.T) {
 	h.env.ExecuteWorkflow(HumanTask, in)
 
 	h.outcome(t)
-	equal(t, "notices", at(h.notices, ""), []string{
+	htEqual(t, "notices", htAt(h.notices, ""), []string{
 		"assigned/email/ann@0s", "assigned/slack/ann@0s",
 		"reminder/1/slack/ann@24h0m0s", // the refused address is not tried again
 	})
-	equal(t, "no escalation: Slack reached ann", at(h.events, "escalated/"), nil)
-	equal(t, "not unreachable", at(h.events, "unreachable/"), nil)
+	htEqual(t, "no escalation: Slack reached ann", htAt(h.events, "escalated/"), nil)
+	htEqual(t, "not unreachable", htAt(h.events, "unreachable/"), nil)
 }
 
 func TestHumanTaskUnreachableEscalatesAtOnce(t *testing.T) {
 	h := newTaskHarness(t)
 	h.email["ann"] = activities.TaskNoticeResult{Status: activities.NoticeFailed, Reason: "550 no such user"}
 	h.slack["ann"] = activities.TaskNoticeResult{Status: activities.NoticeUnavailable, Reason: "no Slack user ID"}
-	in := baseInput()
+	in := htInput()
 	in.Escalation = []EscalationStep{{After: 0, To: EscalateToManager}, {After: 72 * time.Hour, To: "role:security_officer"}}
 	var answers []string
 	h.completeAt(time.Hour, CompleteRequest{Action: ActionApprove, PersonID: "mia"}, &answers)
@@ -322,7 +322,7 @@ func TestHumanTaskUnreachableEscalatesAtOnce(t *testing.T) {
 	if out := h.outcome(t); out.By != "mia" {
 		t.Errorf("outcome %+v", out)
 	}
-	equal(t, "events", at(h.events, ""), []string{"created@0s", "escalated/1@0s", "unreachable/0@0s"})
+	htEqual(t, "events", htAt(h.events, ""), []string{"created@0s", "escalated/1@0s", "unreachable/0@0s"})
 	reasons := fmt.Sprint(h.events[1].detail["reasons"])
 	if !strings.Contains(reasons, "550 no such user") || !strings.Contains(reasons, "no Slack user ID") {
 		t.Errorf("unreachable event does not say why: %v", h.events[1].detail)
@@ -334,7 +334,7 @@ func TestHumanTaskUnreachableEscalatesAtOnce(t *testing.T) {
 
 func TestHumanTaskBadInput(t *testing.T) {
 	h := newTaskHarness(t)
-	in := baseInput()
+	in := htInput()
 	in.Actions = []Action{"shrug"}
 	h.env.ExecuteWorkflow(HumanTask, in)
 	err := h.env.GetWorkflowError()

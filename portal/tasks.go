@@ -1,0 +1,191 @@
+package portal
+
+import (
+	"context"
+	"embed"
+	"errors"
+	"html/template"
+	"net/http"
+	"strings"
+	"time"
+
+	"go.temporal.io/sdk/client"
+
+	"github.com/complyflow/complyflow/activities"
+	"github.com/complyflow/complyflow/internal/links"
+	"github.com/complyflow/complyflow/workflows"
+)
+
+//go:embed templates/task*.html
+var taskTemplateFiles embed.FS
+
+var taskTemplates = template.Must(template.New("").Funcs(template.FuncMap{
+	"when":       func(t time.Time) string { return t.UTC().Format("Mon 2 Jan 2006 15:04 MST") },
+	"paragraphs": paragraphs,
+	"title":      func(s string) string { return strings.ToUpper(s[:1]) + s[1:] },
+}).ParseFS(taskTemplateFiles, "templates/task*.html"))
+
+// taskPage is what task.html and task_result.html show.
+type taskPage struct {
+	Task    activities.TaskRecord
+	History []activities.TaskEvent
+	Viewer  string // the person the link was made for
+	Overdue bool
+	// Result pages only.
+	Done    bool
+	Message string
+}
+
+// taskGet shows the task behind a signed link. It changes nothing: mail
+// scanners fetch links before people click them.
+func (s *Server) taskGet(w http.ResponseWriter, r *http.Request) {
+	claims, ok := s.taskClaims(w, r)
+	if !ok {
+		return
+	}
+	page, ok := s.loadTaskPage(w, r, claims)
+	if !ok {
+		return
+	}
+	s.renderTask(w, http.StatusOK, "task.html", page)
+}
+
+// taskPost performs the chosen action through the workflow's update, which
+// decides whether it is allowed, and shows the result.
+func (s *Server) taskPost(w http.ResponseWriter, r *http.Request) {
+	claims, ok := s.taskClaims(w, r)
+	if !ok {
+		return
+	}
+	page, ok := s.loadTaskPage(w, r, claims)
+	if !ok {
+		return
+	}
+	if page.Task.Status != "open" {
+		s.renderTask(w, http.StatusConflict, "task_result.html", alreadyDone(page))
+		return
+	}
+	req := workflows.CompleteRequest{
+		Action:   workflows.Action(r.PostFormValue("action")),
+		PersonID: claims.PersonID,
+		Note:     r.PostFormValue("note"),
+	}
+	_, err := completeTask(r.Context(), s.Temporal, page.Task.ID, req)
+	if err == nil {
+		page, ok = s.loadTaskPage(w, r, claims)
+		if !ok {
+			return
+		}
+		page.Done = true
+		s.renderTask(w, http.StatusOK, "task_result.html", page)
+		return
+	}
+	// Someone may have completed it between our read and the update.
+	if again, ok := s.loadTaskPage(w, r, claims); !ok {
+		return
+	} else if again.Task.Status != "open" {
+		s.renderTask(w, http.StatusConflict, "task_result.html", alreadyDone(again))
+		return
+	}
+	var rejected *updateRejected
+	if errors.As(err, &rejected) {
+		page.Message = "Not done: " + rejected.msg
+		s.renderTask(w, http.StatusUnprocessableEntity, "task_result.html", page)
+		return
+	}
+	s.Logger.Error("task update failed", "task", page.Task.ID, "person", claims.PersonID, "err", err)
+	page.Message = "The task could not be completed just now. Please try again in a minute."
+	s.renderTask(w, http.StatusServiceUnavailable, "task_result.html", page)
+}
+
+func alreadyDone(p taskPage) taskPage {
+	p.Done = true
+	p.Message = "This task was already done by " + p.Task.OutcomeByName + " (" + p.Task.OutcomeAction + ") at " +
+		p.Task.CompletedAt.Time.UTC().Format("Mon 2 Jan 2006 15:04 MST") + "."
+	return p
+}
+
+// taskClaims verifies the link's token; a bad one gets a plain 403 page that
+// says nothing about why.
+func (s *Server) taskClaims(w http.ResponseWriter, r *http.Request) (links.Claims, bool) {
+	signer, err := links.NewSigner(s.Config.LinkSigningKeys)
+	if err == nil {
+		var c links.Claims
+		if c, err = signer.Verify(r.PathValue("token")); err == nil {
+			return c, true
+		}
+	}
+	s.Logger.Info("task link refused", "err", err, "remote", r.RemoteAddr)
+	s.renderTask(w, http.StatusForbidden, "task_denied.html", nil)
+	return links.Claims{}, false
+}
+
+func (s *Server) loadTaskPage(w http.ResponseWriter, r *http.Request, c links.Claims) (taskPage, bool) {
+	t, found, err := activities.LoadTask(r.Context(), s.DB, c.TaskID)
+	var history []activities.TaskEvent
+	if err == nil && found {
+		history, err = activities.TaskHistory(r.Context(), s.DB, c.TaskID)
+	}
+	if err != nil {
+		s.Logger.Error("load task", "task", c.TaskID, "err", err)
+		http.Error(w, "The task cannot be shown just now. Please try again in a minute.", http.StatusServiceUnavailable)
+		return taskPage{}, false
+	}
+	if !found {
+		http.Error(w, "This task does not exist (any more).", http.StatusNotFound)
+		return taskPage{}, false
+	}
+	viewer := c.PersonID
+	if p, err := activities.LookupPerson(r.Context(), s.DB, c.PersonID); err == nil {
+		viewer = p.Name
+	}
+	return taskPage{Task: t, History: history, Viewer: viewer, Overdue: t.Status == "open" && time.Now().After(t.Due)}, true
+}
+
+func (s *Server) renderTask(w http.ResponseWriter, status int, name string, page any) {
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("Referrer-Policy", "no-referrer") // the token is in the URL
+	w.WriteHeader(status)
+	if err := taskTemplates.ExecuteTemplate(w, name, page); err != nil {
+		s.Logger.Error("render task page", "template", name, "err", err)
+	}
+}
+
+// updateRejected is the workflow's validator refusing a completion; its
+// message is written for the person who asked.
+type updateRejected struct{ msg string }
+
+func (e *updateRejected) Error() string { return e.msg }
+
+// completeTask asks the task's workflow to complete and waits for the answer.
+func completeTask(ctx context.Context, c client.Client, taskID string, req workflows.CompleteRequest) (workflows.TaskOutcome, error) {
+	ctx, cancel := context.WithTimeout(ctx, 90*time.Second)
+	defer cancel()
+	h, err := c.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
+		WorkflowID: taskID, UpdateName: workflows.UpdateComplete, Args: []any{req},
+		WaitForStage: client.WorkflowUpdateStageCompleted,
+	})
+	var out workflows.TaskOutcome
+	if err == nil {
+		err = h.Get(ctx, &out)
+	}
+	if err != nil {
+		if msg, ok := rejection(err); ok {
+			return out, &updateRejected{msg}
+		}
+		return out, err
+	}
+	return out, nil
+}
+
+// paragraphs splits a Markdown body on blank lines; pages show it as text.
+func paragraphs(s string) []string {
+	var out []string
+	for _, p := range strings.Split(strings.ReplaceAll(s, "\r\n", "\n"), "\n\n") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
