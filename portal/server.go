@@ -29,6 +29,8 @@ type Server struct {
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", s.healthz)
+	mux.HandleFunc("GET /change-requests/new", s.changeRequestNew)
+	mux.HandleFunc("POST /change-requests/new", s.changeRequestCreate)
 	mux.HandleFunc("GET /t/{token}", s.taskGet)
 	mux.HandleFunc("POST /t/{token}", s.taskPost)
 	mux.HandleFunc("POST /slack/interactions", s.slackInteraction)
