@@ -1,0 +1,106 @@
+package main
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"go.temporal.io/sdk/worker"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/complyflow/complyflow/activities"
+	"github.com/complyflow/complyflow/internal/devmail"
+	"github.com/complyflow/complyflow/internal/links"
+	"github.com/complyflow/complyflow/internal/testenv"
+	"github.com/complyflow/complyflow/workflows"
+)
+
+// humanTaskWorker runs the real HumanTask and its activities on the test's servers.
+func humanTaskWorker(t *testing.T, db *testenv.DB) *devmail.Sink {
+	t.Helper()
+	sink := &devmail.Sink{}
+	if err := sink.Start("127.0.0.1:0"); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sink.Close() })
+	signer, _ := links.NewSigner([][]byte{[]byte("starter-test-link-key-0123")})
+	w := worker.New(testenv.Temporal(t), workflows.TaskQueue, worker.Options{})
+	w.RegisterWorkflowWithOptions(workflows.HumanTask, workflow.RegisterOptions{Name: workflows.HumanTaskWorkflow})
+	w.RegisterActivity(&activities.Tasks{DB: db.App})
+	w.RegisterActivity(&activities.Notifier{DB: db.App, Mailer: &activities.Mailer{Addr: sink.Addr(), From: "complyflow@example.com"},
+		Links: signer, BaseURL: "http://portal.test", LinkTTL: time.Hour})
+	if err := w.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(w.Stop)
+	return sink
+}
+
+func TestTasksCommands(t *testing.T) {
+	db := testenv.Postgres(t)
+	db.Owner.MustExec(`INSERT INTO people (id, email, name) VALUES ('mia', 'mia@example.com', 'Mia Manager');
+		INSERT INTO people (id, email, name, manager_id) VALUES ('ann', 'ann@example.com', 'Ann Analyst', 'mia')`)
+	t.Setenv("TEMPORAL_ADDRESS", testenv.TemporalAddress(t))
+	t.Setenv("TEMPORAL_NAMESPACE", "default")
+	sink := humanTaskWorker(t, db)
+
+	code, out, errOut := starterIn(t, db, "tasks", "assign", "--to", "ann", "--subject", "Rotate the API keys!", "--due", "2h", "--actions", "approve,reject")
+	id := strings.TrimSpace(out)
+	if code != 0 || id != "task/manual/ann/rotate-the-api-keys" {
+		t.Fatalf("assign: exit %d, out %q, err %q", code, out, errOut)
+	}
+	code, out, _ = starterIn(t, db, "tasks", "assign", "--to", "ann", "--subject", "Sign the NDA", "--due", "1s")
+	overdueID := strings.TrimSpace(out)
+	if code != 0 {
+		t.Fatalf("assign: exit %d", code)
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for len(sink.Messages()) < 3 { // ann twice, then mia for the overdue one
+		if time.Now().After(deadline) {
+			t.Fatalf("emails: %d", len(sink.Messages()))
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+
+	code, out, errOut = starterIn(t, db, "tasks")
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if code != 0 || len(lines) != 3 {
+		t.Fatalf("tasks: exit %d\n%s%s", code, out, errOut)
+	}
+	// Earliest due first; only the overdue one is marked.
+	if f := strings.Fields(lines[1]); f[0] != overdueID || f[1] != "ann" || !strings.Contains(lines[1], "OVERDUE") || !strings.HasSuffix(lines[1], "Sign the NDA") {
+		t.Errorf("overdue line: %q", lines[1])
+	}
+	if f := strings.Fields(lines[2]); f[0] != id || strings.Contains(lines[2], "OVERDUE") || !strings.HasSuffix(lines[2], "Rotate the API keys!") {
+		t.Errorf("open line: %q", lines[2])
+	}
+
+	if code, _, errOut = starterIn(t, db, "tasks", "assign", "--to", "ann", "--subject", "Rotate the API keys"); code != 1 || !strings.Contains(errOut, "already exists") {
+		t.Errorf("duplicate assign: exit %d, %q", code, errOut)
+	}
+	if code, _, errOut = starterIn(t, db, "tasks", "assign", "--to", "nobody", "--subject", "x"); code != 2 || !strings.Contains(errOut, `"nobody" is not in the directory`) {
+		t.Errorf("unknown assignee: exit %d, %q", code, errOut)
+	}
+	if code, _, errOut = starterIn(t, db, "tasks", "complete", id, "--action", "approve", "--as", "mallory"); code != 1 || !strings.Contains(errOut, `"mallory" may not act`) {
+		t.Errorf("complete as a stranger: exit %d, %q", code, errOut)
+	}
+	if code, _, errOut = starterIn(t, db, "tasks", "complete", id, "--action", "approve"); code != 2 {
+		t.Errorf("complete without --as: exit %d, %q", code, errOut)
+	}
+	code, out, errOut = starterIn(t, db, "tasks", "complete", id, "--action", "approve", "--as", "ann", "--note", "rotated")
+	if code != 0 || !strings.HasPrefix(out, id+": approve by ann at ") {
+		t.Fatalf("complete: exit %d, %q %q", code, out, errOut)
+	}
+	// The overdue one was escalated to the manager, who may now complete it.
+	if code, out, errOut = starterIn(t, db, "tasks", "complete", overdueID, "--action", "done", "--as", "mia"); code != 0 {
+		t.Fatalf("complete by the manager: exit %d, %q %q", code, out, errOut)
+	}
+	if code, out, _ = starterIn(t, db, "tasks"); code != 0 || strings.TrimSpace(out) != "no open tasks" {
+		t.Errorf("after completing both: %q", out)
+	}
+	var outcome string
+	db.App.Get(&outcome, `SELECT outcome_action || ' ' || outcome_by || ' ' || outcome_note FROM tasks WHERE id = $1`, id)
+	if outcome != "approve ann rotated" {
+		t.Errorf("recorded outcome %q", outcome)
+	}
+}
