@@ -268,3 +268,26 @@ var OnDemandProcesses = map[string]bool{
 	ProcessPolicyChangeRequest: true,
 	ProcessPolicyException:     true,
 }
+
+// PolicyChangeRequest updates: while a request is returned to its requester,
+// the requester may resubmit it with new text or a new reference, or withdraw
+// it, instead of answering the task (whose note can only carry a reference).
+const (
+	UpdateResubmit = "resubmit"
+	UpdateWithdraw = "withdraw"
+)
+
+// ResubmitRequest is the argument of UpdateResubmit: new Text replaces the
+// proposed text, a new Reference the old one; Note says what changed.
+type ResubmitRequest struct {
+	PersonID  string
+	Text      string
+	Reference string
+	Note      string
+}
+
+// WithdrawRequest is the argument of UpdateWithdraw.
+type WithdrawRequest struct {
+	PersonID string
+	Note     string
+}

@@ -24,7 +24,12 @@ func PolicyChangeRequest(ctx workflow.Context, in PolicyChangeInput) (PolicyChan
 	if err != nil {
 		return PolicyChangeStatus{}, err
 	}
-	return w.run(ctx)
+	st, err := w.run(ctx)
+	// A withdraw update answers once the withdrawal is recorded; let it.
+	if werr := workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) }); werr != nil && err == nil {
+		err = werr
+	}
+	return st, err
 }
 
 type policyChange struct {
@@ -32,6 +37,10 @@ type policyChange struct {
 	kind policy.Kind
 	info activities.ChangeRequestInfo
 	st   PolicyChangeStatus
+	// responses carries a resubmit or withdraw update to returned();
+	// answering refuses a second one in the same return.
+	responses workflow.Channel
+	answering bool
 }
 
 func newPolicyChange(ctx workflow.Context, in PolicyChangeInput) (*policyChange, error) {
@@ -43,6 +52,32 @@ func newPolicyChange(ctx workflow.Context, in PolicyChangeInput) (*policyChange,
 		RequestID: workflow.GetInfo(ctx).WorkflowExecution.ID, PolicyID: in.PolicyID, Kind: in.Kind, Stage: StageInReview,
 	}}
 	if err := workflow.SetQueryHandler(ctx, QueryStatus, func() (PolicyChangeStatus, error) { return w.st, nil }); err != nil {
+		return nil, err
+	}
+	w.responses = workflow.NewBufferedChannel(ctx, 1)
+	err = workflow.SetUpdateHandlerWithOptions(ctx, UpdateResubmit,
+		func(ctx workflow.Context, r ResubmitRequest) (string, error) {
+			return w.respond(ctx, changeResponse{resubmit: &r, outcome: TaskOutcome{
+				TaskID: UpdateResubmit, Action: ActionDone, By: r.PersonID, At: workflow.Now(ctx), Note: r.Note}})
+		},
+		workflow.UpdateHandlerOptions{Validator: func(ctx workflow.Context, r ResubmitRequest) error {
+			if r.Text == "" && r.Reference == "" && strings.TrimSpace(r.Note) == "" {
+				return fmt.Errorf("a resubmission needs new text, a new reference or a note saying what changed")
+			}
+			return w.validateResponse(r.PersonID)
+		}})
+	if err != nil {
+		return nil, err
+	}
+	err = workflow.SetUpdateHandlerWithOptions(ctx, UpdateWithdraw,
+		func(ctx workflow.Context, r WithdrawRequest) (string, error) {
+			return w.respond(ctx, changeResponse{outcome: TaskOutcome{
+				TaskID: UpdateWithdraw, Action: ActionReject, By: r.PersonID, At: workflow.Now(ctx), Note: r.Note}})
+		},
+		workflow.UpdateHandlerOptions{Validator: func(ctx workflow.Context, r WithdrawRequest) error {
+			return w.validateResponse(r.PersonID)
+		}})
+	if err != nil {
 		return nil, err
 	}
 	return w, nil
@@ -231,15 +266,38 @@ func (w *policyChange) secondApproval(ctx workflow.Context) (bool, error) {
 // (reject). It reports whether the request goes round again.
 func (w *policyChange) returned(ctx workflow.Context) (bool, error) {
 	last := w.round().Decisions[len(w.round().Decisions)-1]
-	out, err := w.task(ctx, policyTask{
+	w.st.Stage, w.answering = StageReturned, false
+	tctx, cancelTask := workflow.WithCancel(ctx)
+	defer cancelTask()
+	t := policyTask{
 		purpose: fmt.Sprintf("returned/%d", w.round().Round), assignee: w.in.RequesterID,
 		subject: fmt.Sprintf("Your policy change request was returned: %s", w.info.Policy.Title),
 		body: w.describe() + fmt.Sprintf("\n%s rejected it: %s\n\nMark it done to resubmit, your note saying what you changed "+
-			"(or where the new text is); reject it to withdraw the request.", last.By, last.Note),
+			"(or where the new text is); reject it to withdraw the request. With new text, resubmit it with "+
+			"`starter change-request resubmit %s --text FILE` instead.", last.By, last.Note, w.st.RequestID),
 		actions: []Action{ActionDone, ActionReject},
+		control: w.control(), due: w.in.DuePeriod, remind: w.in.RemindEvery,
+	}
+	id, task := t.start(tctx)
+	w.st.OpenTask = id
+
+	var out TaskOutcome
+	var resubmit *ResubmitRequest
+	var taskErr error
+	sel := workflow.NewSelector(ctx)
+	sel.AddFuture(task, func(f workflow.Future) {
+		taskErr = f.Get(ctx, &out)
+		out.TaskID = id
 	})
-	if err != nil {
-		return false, err
+	sel.AddReceive(w.responses, func(c workflow.ReceiveChannel, _ bool) {
+		var r changeResponse
+		c.Receive(ctx, &r)
+		out, resubmit = r.outcome, r.resubmit
+		cancelTask() // answered by update: the task is moot
+	})
+	sel.Select(ctx)
+	if taskErr != nil {
+		return false, fmt.Errorf("task %s: %w", id, taskErr)
 	}
 	if out.Action != ActionDone {
 		return false, w.decide(ctx, "response", out, StageWithdrawn)
@@ -247,14 +305,49 @@ func (w *policyChange) returned(ctx workflow.Context) (bool, error) {
 	if err := w.decide(ctx, "response", out, StageInReview); err != nil {
 		return false, err
 	}
-	next := ChangeRound{Round: w.round().Round + 1, Submitted: out.At, Note: out.Note}
-	if strings.HasPrefix(out.Note, "http://") || strings.HasPrefix(out.Note, "https://") {
+	switch {
+	case resubmit != nil:
+		if resubmit.Text != "" {
+			w.in.Text = resubmit.Text
+		}
+		if resubmit.Reference != "" {
+			w.in.Reference = resubmit.Reference
+		}
+	case strings.HasPrefix(out.Note, "http://") || strings.HasPrefix(out.Note, "https://"):
 		w.in.Reference = out.Note
 	}
+	next := ChangeRound{Round: w.round().Round + 1, Submitted: out.At, Note: out.Note}
 	w.st.Rounds = append(w.st.Rounds, next)
 	return true, workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, recordOptions), policyAct.RecordResubmission,
 		activities.ChangeRoundInput{RequestID: w.st.RequestID, Round: next.Round, Body: w.in.Text, Reference: w.in.Reference,
 			Note: out.Note, By: out.By, At: out.At, Controls: w.info.Controls}).Get(ctx, nil)
+}
+
+// changeResponse is the requester's answer to a return given by update.
+type changeResponse struct {
+	outcome  TaskOutcome
+	resubmit *ResubmitRequest
+}
+
+// respond is the body of both updates: it hands the answer to returned(),
+// which is waiting for it, and reports the stage the request moved to.
+func (w *policyChange) respond(ctx workflow.Context, r changeResponse) (string, error) {
+	w.answering = true
+	w.responses.Send(ctx, r)
+	if err := workflow.Await(ctx, func() bool { return w.st.Stage != StageReturned }); err != nil {
+		return "", err
+	}
+	return w.st.Stage, nil
+}
+
+func (w *policyChange) validateResponse(personID string) error {
+	switch {
+	case w.st.Stage != StageReturned || w.answering:
+		return fmt.Errorf("change request %s is %s, not returned to its requester", w.st.RequestID, w.st.Stage)
+	case personID != w.in.RequesterID:
+		return fmt.Errorf("only the requester, %s, may resubmit or withdraw change request %s", w.in.RequesterID, w.st.RequestID)
+	}
+	return nil
 }
 
 // productionChange waits for the change-management reference of the

@@ -2,6 +2,7 @@ package workflows
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"os"
 	"strings"
@@ -379,5 +380,53 @@ func TestPolicyChangeProductDevelopmentNeedsHeadOfEngineering(t *testing.T) {
 	}
 	if n := h.count(`SELECT count(*) FROM change_request_decisions WHERE request_id = $1 AND step = 'engineering-approval'`, id); n != 2 {
 		t.Errorf("%d engineering approvals recorded, want 2", n)
+	}
+}
+
+func TestPolicyChangeResubmitAndWithdrawByUpdate(t *testing.T) {
+	h := newPolicyHarness(t, time.Date(2023, 6, 1, 9, 0, 0, 0, time.UTC))
+	id := PolicyChangeRequestID("access", "by-update")
+	h.on(HumanTaskID(id, "review/1"), answer{after: day, by: "sam", action: ActionReject, note: "attach the text"})
+	h.on(HumanTaskID(id, "returned/1"), answer{after: 30 * day, by: "eve", action: ActionDone})
+	h.on(HumanTaskID(id, "review/2"), answer{after: day, by: "sam", action: ActionReject, note: "still not right"})
+	h.on(HumanTaskID(id, "returned/2"), answer{after: 30 * day, by: "eve", action: ActionDone})
+	type call struct {
+		name string
+		arg  any
+		err  error
+		res  string
+	}
+	calls := []*call{
+		{name: UpdateResubmit, arg: ResubmitRequest{PersonID: "mallory", Text: "v2"}}, // not the requester
+		{name: UpdateResubmit, arg: ResubmitRequest{PersonID: "eve", Text: "v2 with the MFA statement", Note: "text attached"}},
+		{name: UpdateWithdraw, arg: WithdrawRequest{PersonID: "eve", Note: "giving up"}},
+	}
+	at := []time.Duration{2 * day, 2*day + time.Hour, 5 * day}
+	for i, c := range calls {
+		h.env.RegisterDelayedCallback(func() {
+			h.env.UpdateWorkflow(c.name, fmt.Sprint(i), &testsuite.TestUpdateCallback{
+				OnReject:   func(err error) { c.err = err },
+				OnAccept:   func() {},
+				OnComplete: func(res any, err error) { c.err = err; c.res, _ = res.(string) },
+			}, c.arg)
+		}, at[i])
+	}
+	st := h.runChange(id, PolicyChangeInput{PolicyID: "access", Kind: "minor", Summary: "MFA wording", RequesterID: "eve"})
+
+	if calls[0].err == nil || !strings.Contains(calls[0].err.Error(), "only the requester") {
+		t.Errorf("a resubmission by someone else: %v", calls[0].err)
+	}
+	if calls[1].err != nil || calls[1].res != StageInReview || calls[2].err != nil || calls[2].res != StageWithdrawn {
+		t.Errorf("resubmit: %q %v; withdraw: %q %v", calls[1].res, calls[1].err, calls[2].res, calls[2].err)
+	}
+	if st.Stage != StageWithdrawn || len(st.Rounds) != 2 {
+		t.Errorf("result %+v: want withdrawn in round 2", st)
+	}
+	if n := h.count(`SELECT count(*) FROM change_request_rounds WHERE request_id = $1 AND round = 2
+		AND body = 'v2 with the MFA statement' AND note = 'text attached'`, id); n != 1 {
+		t.Error("the resubmitted text was not recorded as round 2")
+	}
+	if n := h.count(`SELECT count(*) FROM change_requests WHERE id = $1 AND status = 'withdrawn'`, id); n != 1 {
+		t.Error("not recorded as withdrawn")
 	}
 }
