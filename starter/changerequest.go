@@ -18,16 +18,24 @@ import (
 )
 
 func init() {
-	commands["change-request"] = command{"change-request --policy ID --kind material|minor --summary TEXT: request a policy change; `change-request status ID`", runChangeRequest}
+	commands["change-request"] = command{"change-request --policy ID --kind material|minor --summary TEXT: request a policy change; " +
+		"`change-request status|resubmit|withdraw ID`", runChangeRequest}
 }
 
 func runChangeRequest(ctx context.Context, env *Env, args []string) error {
-	if len(args) > 0 && args[0] == "status" {
-		return runChangeRequestStatus(ctx, env, args[1:])
+	if len(args) > 0 {
+		switch args[0] {
+		case "status":
+			return runChangeRequestStatus(ctx, env, args[1:])
+		case "resubmit", "withdraw":
+			return runChangeRequestResponse(ctx, env, args[0], args[1:])
+		}
 	}
 	fs := newFlags(env, "change-request",
 		"change-request --policy ID --kind material|minor --summary TEXT [--text FILE] [--reference URL] [--needs-production-change] [--as PERSON]\n"+
-			"       starter change-request status ID")
+			"       starter change-request status ID\n"+
+			"       starter change-request resubmit ID --as PERSON [--text FILE] [--reference URL] [--note TEXT]\n"+
+			"       starter change-request withdraw ID --as PERSON [--note TEXT]")
 	policyID := fs.String("policy", "", "the policy to change (its id in the program file)")
 	kind := fs.String("kind", "", "material (a new version YYYY.N) or minor (a revision rev.N)")
 	summary := fs.String("summary", "", "what changes and why, as announced to everyone once published")
@@ -178,4 +186,58 @@ func queryStatus(ctx context.Context, env *Env, id string, into any) error {
 		return fmt.Errorf("status of %s: %w", id, err)
 	}
 	return v.Get(into)
+}
+
+// runChangeRequestResponse answers a returned change request: resubmit it
+// (new text, reference or a note saying what changed) or withdraw it.
+func runChangeRequestResponse(ctx context.Context, env *Env, verb string, args []string) error {
+	fs := newFlags(env, "change-request "+verb, "change-request "+verb+" ID --as PERSON [--text FILE] [--reference URL] [--note TEXT]")
+	as := fs.String("as", "", "the requester's person ID")
+	note := fs.String("note", "", "what changed, or why it is withdrawn")
+	var textFile, reference *string
+	if verb == "resubmit" {
+		textFile = fs.String("text", "", "a file with the new proposed text")
+		reference = fs.String("reference", "", "a new pull request or document")
+	}
+	// The ID comes first, as in `status ID`.
+	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
+		fs.Usage()
+		return usagef("expected a change request ID")
+	}
+	id := args[0]
+	if err := fs.Parse(args[1:]); err != nil {
+		return err
+	}
+	if *as == "" {
+		return usagef("--as is required: only the requester may %s", verb)
+	}
+	var arg any = workflows.WithdrawRequest{PersonID: *as, Note: *note}
+	name := workflows.UpdateWithdraw
+	if verb == "resubmit" {
+		r := workflows.ResubmitRequest{PersonID: *as, Reference: *reference, Note: *note}
+		if *textFile != "" {
+			text, err := readFile(*textFile)
+			if err != nil {
+				return usagef("--text: %v", err)
+			}
+			r.Text = text
+		}
+		arg, name = r, workflows.UpdateResubmit
+	}
+	c, err := env.Temporal()
+	if err != nil {
+		return err
+	}
+	h, err := c.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
+		WorkflowID: id, UpdateName: name, Args: []any{arg}, WaitForStage: client.WorkflowUpdateStageCompleted,
+	})
+	if err != nil {
+		return usagef("%s %s: %v", verb, id, err)
+	}
+	var stage string
+	if err := h.Get(ctx, &stage); err != nil {
+		return usagef("%s %s: %v", verb, id, err)
+	}
+	fmt.Fprintf(env.Stdout, "%s: %s\n", id, stage)
+	return nil
 }

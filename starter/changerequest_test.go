@@ -1,6 +1,8 @@
 package main
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -24,9 +26,14 @@ func seedPolicies(t *testing.T, db *testenv.DB) {
 	`)
 }
 
-// approvingWorker runs the policy workflows on the test's servers with every
-// human task approved at once by its assignee.
-func approvingWorker(t *testing.T, db *testenv.DB) {
+// approveAll answers every human task at once: approved by its assignee.
+func approveAll(ctx workflow.Context, in workflows.HumanTaskInput) (workflows.TaskOutcome, error) {
+	return workflows.TaskOutcome{TaskID: in.TaskID, Action: workflows.ActionApprove, By: in.AssigneeID, At: workflow.Now(ctx)}, nil
+}
+
+// policyWorker runs the policy workflows on the test's servers, human tasks
+// answered by humanTask.
+func policyWorker(t *testing.T, db *testenv.DB, humanTask func(workflow.Context, workflows.HumanTaskInput) (workflows.TaskOutcome, error)) {
 	t.Helper()
 	sink := &devmail.Sink{}
 	if err := sink.Start("127.0.0.1:0"); err != nil {
@@ -34,9 +41,7 @@ func approvingWorker(t *testing.T, db *testenv.DB) {
 	}
 	t.Cleanup(func() { sink.Close() })
 	w := worker.New(testenv.Temporal(t), workflows.TaskQueue, worker.Options{})
-	w.RegisterWorkflowWithOptions(func(ctx workflow.Context, in workflows.HumanTaskInput) (workflows.TaskOutcome, error) {
-		return workflows.TaskOutcome{TaskID: in.TaskID, Action: workflows.ActionApprove, By: in.AssigneeID, At: workflow.Now(ctx)}, nil
-	}, workflow.RegisterOptions{Name: workflows.HumanTaskWorkflow})
+	w.RegisterWorkflowWithOptions(humanTask, workflow.RegisterOptions{Name: workflows.HumanTaskWorkflow})
 	w.RegisterWorkflowWithOptions(workflows.PolicyChangeRequest, workflow.RegisterOptions{Name: workflows.PolicyChangeRequestWorkflow})
 	w.RegisterActivity(&activities.Policies{DB: db.App})
 	w.RegisterActivity(&activities.Announcer{DB: db.App, Mailer: &activities.Mailer{Addr: sink.Addr(), From: "complyflow@example.com"}})
@@ -51,24 +56,14 @@ func TestChangeRequestCommandPublishesAndRecordsShowArchive(t *testing.T) {
 	seedPolicies(t, db)
 	t.Setenv("TEMPORAL_ADDRESS", testenv.TemporalAddress(t))
 	t.Setenv("TEMPORAL_NAMESPACE", "default")
-	approvingWorker(t, db)
+	policyWorker(t, db, approveAll)
 
 	code, out, errOut := starterIn(t, db, "change-request", "--policy", "access", "--kind", "material", "--summary", "require MFA", "--as", "eve")
 	if code != 0 || !strings.HasPrefix(out, "change-request/access/") {
 		t.Fatalf("change-request: exit %d\n%s%s", code, out, errOut)
 	}
 	id := strings.TrimSpace(out)
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		code, out, errOut = starterIn(t, db, "change-request", "status", id)
-		if code == 0 && strings.Contains(out, id+": published") {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("not published in time: exit %d\n%s%s", code, out, errOut)
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
+	out = waitForStage(t, db, id, "published")
 	for _, want := range []string{"review by sam", "second-approval by cleo", "after archiving 2023.1", "4 people emailed"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("status lacks %q:\n%s", want, out)
@@ -86,6 +81,66 @@ func TestChangeRequestCommandPublishesAndRecordsShowArchive(t *testing.T) {
 		!strings.HasPrefix(strings.TrimSpace(lines[3]), version) || !strings.Contains(lines[3], id) ||
 		!strings.Contains(out, "announced "+version+" by email: 4 sent, 0 failed: cleo, coby, eve, sam") {
 		t.Errorf("records policies does not show the archived version, the new one and who was told:\n%s", out)
+	}
+}
+
+// waitForStage polls `change-request status` until the request reaches stage.
+func waitForStage(t *testing.T, db *testenv.DB, id, stage string) string {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		code, out, errOut := starterIn(t, db, "change-request", "status", id)
+		if code == 0 && strings.Contains(out, id+": "+stage) {
+			return out
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s did not reach %s in time: exit %d\n%s%s", id, stage, code, out, errOut)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+func TestChangeRequestResubmitAndWithdrawCommands(t *testing.T) {
+	db := testenv.Postgres(t)
+	seedPolicies(t, db)
+	t.Setenv("TEMPORAL_ADDRESS", testenv.TemporalAddress(t))
+	t.Setenv("TEMPORAL_NAMESPACE", "default")
+	// The first review rejects; the requester's task waits for someone (or
+	// an update) to answer it; everything else is approved.
+	policyWorker(t, db, func(ctx workflow.Context, in workflows.HumanTaskInput) (workflows.TaskOutcome, error) {
+		switch {
+		case strings.HasSuffix(in.TaskID, "/review/1"):
+			return workflows.TaskOutcome{TaskID: in.TaskID, Action: workflows.ActionReject, By: in.AssigneeID, Note: "attach the text", At: workflow.Now(ctx)}, nil
+		case strings.Contains(in.TaskID, "/returned/"):
+			return workflows.TaskOutcome{}, workflow.Await(ctx, func() bool { return false })
+		}
+		return approveAll(ctx, in)
+	})
+	textFile := filepath.Join(t.TempDir(), "access.md")
+	os.WriteFile(textFile, []byte("2023.1 rev.1\n\nEvery login uses MFA."), 0o644)
+
+	_, out, _ := starterIn(t, db, "change-request", "--policy", "access", "--kind", "minor", "--summary", "MFA wording", "--as", "eve")
+	id := strings.TrimSpace(out)
+	waitForStage(t, db, id, "returned")
+	if code, _, errOut := starterIn(t, db, "change-request", "withdraw", id, "--as", "sam"); code != 2 || !strings.Contains(errOut, "only the requester") {
+		t.Errorf("withdraw by someone else: exit %d, %s", code, errOut)
+	}
+	code, out, errOut := starterIn(t, db, "change-request", "resubmit", id, "--as", "eve", "--text", textFile, "--note", "text attached")
+	if code != 0 || strings.TrimSpace(out) != id+": in-review" {
+		t.Fatalf("resubmit: exit %d\n%s%s", code, out, errOut)
+	}
+	waitForStage(t, db, id, "published")
+	var body string
+	db.App.Get(&body, `SELECT body FROM policy_versions WHERE change_request_id = $1`, id)
+	if !strings.Contains(body, "Every login uses MFA.") {
+		t.Errorf("published text %q, want the resubmitted file", body)
+	}
+
+	_, out, _ = starterIn(t, db, "change-request", "--policy", "access", "--kind", "minor", "--summary", "another", "--as", "eve")
+	id = strings.TrimSpace(out)
+	waitForStage(t, db, id, "returned")
+	if code, out, errOut := starterIn(t, db, "change-request", "withdraw", id, "--as", "eve", "--note", "not needed"); code != 0 || strings.TrimSpace(out) != id+": withdrawn" {
+		t.Errorf("withdraw: exit %d\n%s%s", code, out, errOut)
 	}
 }
 
