@@ -1,0 +1,253 @@
+package activities_test
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"io"
+	"math/big"
+	"mime"
+	"mime/multipart"
+	"net"
+	"net/mail"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/emersion/go-sasl"
+	"github.com/emersion/go-smtp"
+
+	"github.com/complyflow/complyflow/activities"
+	"github.com/complyflow/complyflow/internal/devmail"
+)
+
+func startSink(t *testing.T) *devmail.Sink {
+	t.Helper()
+	s := &devmail.Sink{}
+	if err := s.Start("127.0.0.1:0"); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+// parts returns a message's header and its decoded parts by content type.
+func parts(t *testing.T, raw []byte) (mail.Header, map[string]string) {
+	t.Helper()
+	m, err := mail.ReadMessage(strings.NewReader(string(raw)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	mt, params, _ := mime.ParseMediaType(m.Header.Get("Content-Type"))
+	if mt != "multipart/alternative" {
+		t.Fatalf("Content-Type %q", m.Header.Get("Content-Type"))
+	}
+	out := map[string]string{}
+	mr := multipart.NewReader(m.Body, params["boundary"])
+	for {
+		p, err := mr.NextPart()
+		if err == io.EOF {
+			return m.Header, out
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(p)
+		ct, _, _ := mime.ParseMediaType(p.Header.Get("Content-Type"))
+		out[ct] = string(b)
+	}
+}
+
+func TestMailerSendsTextAndHTMLWithMessageIDFromKey(t *testing.T) {
+	sink := startSink(t)
+	m := &activities.Mailer{Addr: sink.Addr(), From: "Complyflow <complyflow@example.com>"}
+	long := "https://portal.example.com/t/" + strings.Repeat("x", 120)
+	id, err := m.Send(context.Background(), activities.Email{
+		To: "ann@example.com", ToName: "Ann Ängström", Subject: "Prüfung fällig",
+		Text: "Open:\n" + long, HTML: "<p>Open <a href=\"" + long + "\">it</a></p>", IdempotencyKey: "task/1/assigned/email/ann",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if id != activities.MessageID("task/1/assigned/email/ann", "complyflow@example.com") || !strings.HasSuffix(id, "@example.com>") {
+		t.Errorf("Message-ID %q", id)
+	}
+	msgs := sink.Messages()
+	if len(msgs) != 1 || msgs[0].From != "complyflow@example.com" || msgs[0].To[0] != "ann@example.com" {
+		t.Fatalf("messages %+v", msgs)
+	}
+	h, p := parts(t, msgs[0].Raw)
+	subject, _ := new(mime.WordDecoder).DecodeHeader(h.Get("Subject"))
+	if h.Get("Message-Id") != id || subject != "Prüfung fällig" {
+		t.Errorf("Message-ID %q, Subject %q", h.Get("Message-Id"), subject)
+	}
+	if !strings.Contains(p["text/plain"], long) || !strings.Contains(p["text/html"], `href="`+long+`"`) {
+		t.Errorf("a long link must survive quoted-printable intact:\n%q", p)
+	}
+	again := activities.MessageID("task/1/assigned/email/ann", "complyflow@example.com")
+	other := activities.MessageID("task/1/reminder/1/email/ann", "complyflow@example.com")
+	if again != id || other == id {
+		t.Errorf("Message-ID must follow the key: %s %s %s", id, again, other)
+	}
+}
+
+func TestMailerClassifiesFailures(t *testing.T) {
+	sink := startSink(t)
+	sink.RejectRecipient = func(to string) error {
+		switch to {
+		case "busy@example.com":
+			return &smtp.SMTPError{Code: 451, Message: "try later"}
+		case "gone@example.com":
+			return &smtp.SMTPError{Code: 550, Message: "no such user"}
+		}
+		return nil
+	}
+	closed, _ := net.Listen("tcp", "127.0.0.1:0")
+	closedAddr := closed.Addr().String()
+	closed.Close()
+	cases := []struct {
+		addr, to  string
+		permanent bool
+	}{
+		{sink.Addr(), "busy@example.com", false},
+		{sink.Addr(), "gone@example.com", true},
+		{closedAddr, "ann@example.com", false},
+	}
+	for _, c := range cases {
+		m := &activities.Mailer{Addr: c.addr, From: "complyflow@example.com"}
+		_, err := m.Send(context.Background(), activities.Email{To: c.to, Subject: "s", Text: "t", IdempotencyKey: "k"})
+		var de *activities.DeliveryError
+		if !errors.As(err, &de) || de.Permanent != c.permanent {
+			t.Errorf("%s via %s: %v (permanent %v), want permanent=%v", c.to, c.addr, err, de != nil && de.Permanent, c.permanent)
+		}
+	}
+	if len(sink.Messages()) != 0 {
+		t.Errorf("refused messages were stored")
+	}
+}
+
+// tlsAuthBackend is an SMTP server that offers STARTTLS and accepts AUTH only
+// once TLS is on, so a message arriving proves the Mailer did both.
+type tlsAuthBackend struct {
+	mu      sync.Mutex
+	got     []string // "user tls=bool"
+	expired bool
+}
+
+type tlsAuthSession struct {
+	b    *tlsAuthBackend
+	conn *smtp.Conn
+	user string
+}
+
+func (s *tlsAuthSession) AuthMechanisms() []string { return []string{sasl.Plain} }
+func (s *tlsAuthSession) Auth(string) (sasl.Server, error) {
+	return sasl.NewPlainServer(func(_, user, pass string) error {
+		if user != "mailer" || pass != "s3cret" {
+			return &smtp.SMTPError{Code: 535, EnhancedCode: smtp.EnhancedCode{5, 7, 8}, Message: "bad credentials"}
+		}
+		s.user = user
+		return nil
+	}), nil
+}
+func (s *tlsAuthSession) Mail(string, *smtp.MailOptions) error {
+	if s.user == "" {
+		return &smtp.SMTPError{Code: 530, Message: "authenticate first"}
+	}
+	return nil
+}
+func (s *tlsAuthSession) Rcpt(string, *smtp.RcptOptions) error { return nil }
+func (s *tlsAuthSession) Data(r io.Reader) error {
+	io.Copy(io.Discard, r)
+	_, isTLS := s.conn.TLSConnectionState()
+	s.b.mu.Lock()
+	defer s.b.mu.Unlock()
+	s.b.got = append(s.b.got, s.user+" tls="+map[bool]string{true: "yes", false: "no"}[isTLS])
+	return nil
+}
+func (s *tlsAuthSession) Reset()        {}
+func (s *tlsAuthSession) Logout() error { return nil }
+
+func selfSigned(t *testing.T) (tls.Certificate, *x509.CertPool) {
+	t.Helper()
+	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1), NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		IPAddresses: []net.IP{net.ParseIP("127.0.0.1")}, KeyUsage: x509.KeyUsageDigitalSignature,
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, _ := x509.ParseCertificate(der)
+	pool := x509.NewCertPool()
+	pool.AddCert(cert)
+	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}, pool
+}
+
+func TestMailerStartsTLSAndAuthenticates(t *testing.T) {
+	cert, pool := selfSigned(t)
+	b := &tlsAuthBackend{}
+	srv := smtp.NewServer(smtp.BackendFunc(func(c *smtp.Conn) (smtp.Session, error) {
+		return &tlsAuthSession{b: b, conn: c}, nil
+	}))
+	srv.Domain = "localhost"
+	srv.TLSConfig = &tls.Config{Certificates: []tls.Certificate{cert}}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go srv.Serve(l)
+	t.Cleanup(func() { srv.Close() })
+
+	m := &activities.Mailer{Addr: l.Addr().String(), From: "complyflow@example.com", Username: "mailer", Password: "s3cret",
+		TLSConfig: &tls.Config{RootCAs: pool, ServerName: "127.0.0.1"}}
+	if _, err := m.Send(context.Background(), activities.Email{To: "ann@example.com", Subject: "s", Text: "t", HTML: "<p>t</p>", IdempotencyKey: "k"}); err != nil {
+		t.Fatal(err)
+	}
+	m.Password = "wrong"
+	_, err = m.Send(context.Background(), activities.Email{To: "ann@example.com", Subject: "s", Text: "t", IdempotencyKey: "k2"})
+	var de *activities.DeliveryError
+	if !errors.As(err, &de) || !de.Permanent {
+		t.Errorf("bad credentials: %v, want a permanent (5xx) failure", err)
+	}
+	// Without trusting the certificate, the Mailer must not fall back to plain text.
+	m = &activities.Mailer{Addr: l.Addr().String(), From: "complyflow@example.com", Username: "mailer", Password: "s3cret"}
+	if _, err := m.Send(context.Background(), activities.Email{To: "ann@example.com", Subject: "s", Text: "t", IdempotencyKey: "k3"}); err == nil {
+		t.Error("an untrusted certificate was accepted")
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if strings.Join(b.got, ",") != "mailer tls=yes" {
+		t.Errorf("server saw %q, want one message from the authenticated user over TLS", b.got)
+	}
+}
+
+func TestMailerHonoursContext(t *testing.T) {
+	// A server that accepts and never speaks: only the context ends the wait.
+	l, _ := net.Listen("tcp", "127.0.0.1:0")
+	defer l.Close()
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			defer c.Close()
+		}
+	}()
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	_, err := (&activities.Mailer{Addr: l.Addr().String(), From: "c@example.com"}).Send(ctx, activities.Email{To: "a@example.com", Subject: "s", Text: "t", IdempotencyKey: "k"})
+	var de *activities.DeliveryError
+	if !errors.As(err, &de) || de.Permanent || time.Since(start) > 5*time.Second {
+		t.Errorf("after %s: %v, want a retryable error soon after the deadline", time.Since(start), err)
+	}
+}
