@@ -446,6 +446,26 @@ func (a *Policies) PublishPolicyVersion(ctx context.Context, in PublishInput) (P
 	return out, tx.Commit()
 }
 
+// AnnouncedInput is what the announcement of a published version reached.
+type AnnouncedInput struct {
+	RequestID string
+	PolicyID  string
+	Version   string
+	Emailed   int
+	Slack     string // sent, failed or unavailable
+	Controls  []string
+}
+
+// RecordAnnouncement writes the audit entry of a version's announcement;
+// notifications hold who was told.
+func (a *Policies) RecordAnnouncement(ctx context.Context, in AnnouncedInput) error {
+	return writeAudit(ctx, a.DB, auditEntry{
+		Actor: "complyflow", Action: "policy.change.announced", Subject: in.RequestID, Controls: in.Controls,
+		Detail: map[string]any{"policy": in.PolicyID, "version": in.Version, "emailed": in.Emailed, "slack": in.Slack},
+		Key:    in.RequestID + "/announced",
+	})
+}
+
 // ReacknowledgementInput names a material version everyone must acknowledge.
 type ReacknowledgementInput struct {
 	RequestID string

@@ -388,13 +388,22 @@ func (w *policyChange) publish(ctx workflow.Context, approvedAt time.Time) error
 		return err
 	}
 	w.st.Version, w.st.ArchivedVersion, w.st.PublishedAt = pub.Version, pub.ArchivedVersion, pub.PublishedAt
-	sent, err := announce(ctx, activities.AnnouncementInput{
+	slackRes, sent, err := announce(ctx, activities.AnnouncementInput{
 		RequestID: w.st.RequestID, PolicyID: w.in.PolicyID, PolicyTitle: w.info.Policy.Title, Version: pub.Version,
 		Kind: string(w.kind), Summary: w.in.Summary,
 	})
 	w.st.Announced = sent
 	if err != nil {
 		return err
+	}
+	// Runs recorded before the announcement had its own audit entry skip it.
+	if workflow.GetVersion(ctx, "audit-announcement", workflow.DefaultVersion, 1) == 1 {
+		if err := workflow.ExecuteActivity(actx, policyAct.RecordAnnouncement, activities.AnnouncedInput{
+			RequestID: w.st.RequestID, PolicyID: w.in.PolicyID, Version: pub.Version, Emailed: sent, Slack: slackRes.Status,
+			Controls: w.info.Controls,
+		}).Get(ctx, nil); err != nil {
+			return err
+		}
 	}
 	if w.kind == policy.Material {
 		if err := workflow.ExecuteActivity(actx, policyAct.RecordReacknowledgementOwed, activities.ReacknowledgementInput{

@@ -81,13 +81,13 @@ func firstOr(ids []string, fallback string) string {
 	return fallback
 }
 
-// announce posts the change to the channel and emails everyone in batches,
-// and answers how many people were emailed.
-func announce(ctx workflow.Context, in activities.AnnouncementInput) (int, error) {
+// announce posts the change to the channel and emails everyone in batches;
+// it answers what became of the post and how many people were emailed.
+func announce(ctx workflow.Context, in activities.AnnouncementInput) (activities.AnnounceResult, int, error) {
 	actx := workflow.WithActivityOptions(ctx, announceOptions)
 	var slackRes activities.AnnounceResult
 	if err := workflow.ExecuteActivity(actx, announceAct.AnnounceSlack, in).Get(ctx, &slackRes); err != nil {
-		return 0, err
+		return slackRes, 0, err
 	}
 	if slackRes.Status != activities.StatusSent {
 		workflow.GetLogger(ctx).Warn("policy announcement not posted to Slack", "status", slackRes.Status, "reason", slackRes.Reason)
@@ -97,11 +97,11 @@ func announce(ctx workflow.Context, in activities.AnnouncementInput) (int, error
 	for {
 		var res activities.AnnounceEmailBatchResult
 		if err := workflow.ExecuteActivity(actx, announceAct.AnnounceEmailBatch, batch).Get(ctx, &res); err != nil {
-			return sent, err
+			return slackRes, sent, err
 		}
 		sent += res.Sent
 		if res.Done {
-			return sent, nil
+			return slackRes, sent, nil
 		}
 		batch.After = res.Last
 	}

@@ -196,7 +196,7 @@ func TestPolicyChangeApprovePath(t *testing.T) {
 	if n := h.count(`SELECT count(*) FROM notifications WHERE task_id = $1 AND purpose = 'policy-announcement' AND status = 'sent'`, id); n != 6 || st.Announced != 6 || len(h.sink.Messages()) != 6 {
 		t.Errorf("announced to %d (result %d, mails %d), want the 6 active people", n, st.Announced, len(h.sink.Messages()))
 	}
-	for _, action := range []string{"policy.change.requested", "policy.change.review"} {
+	for _, action := range []string{"policy.change.requested", "policy.change.review", "policy.change.announced"} {
 		if n := h.count(`SELECT count(*) FROM audit_log WHERE subject = $1 AND action = $2 AND control_id = 'personnel-accountability'`, id, action); n != 1 {
 			t.Errorf("%d %s audit entries", n, action)
 		}
