@@ -9,6 +9,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/jmoiron/sqlx"
 	"go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
@@ -137,13 +138,15 @@ func runTasksAssign(ctx context.Context, env *Env, args []string) error {
 			return usagef("--actions: %q is not one of done, approve, reject, acknowledge", a)
 		}
 	}
-	taskID := *id
-	if taskID == "" {
-		taskID = "task/manual/" + *to + "/" + slug(*subject)
-	}
 	db, err := env.DB(ctx)
 	if err != nil {
 		return err
+	}
+	taskID := *id
+	if taskID == "" {
+		if taskID, err = manualTaskID(ctx, db, *to, *subject); err != nil {
+			return err
+		}
 	}
 	if _, err := activities.LookupPerson(ctx, db, *to); err != nil {
 		var appErr *temporal.ApplicationError
@@ -178,6 +181,29 @@ func runTasksAssign(ctx context.Context, env *Env, args []string) error {
 	}
 	fmt.Fprintln(env.Stdout, taskID)
 	return nil
+}
+
+// manualTaskID is task/manual/PERSON/SLUG, numbered /2, /3... once earlier
+// tasks of that name are closed, so the same chore can be assigned again
+// while a duplicate of an open one is refused.
+func manualTaskID(ctx context.Context, db *sqlx.DB, person, subject string) (string, error) {
+	base := "task/manual/" + person + "/" + slug(subject)
+	for n := 1; ; n++ {
+		id := base
+		if n > 1 {
+			id = fmt.Sprintf("%s/%d", base, n)
+		}
+		t, found, err := activities.LoadTask(ctx, db, id)
+		if err != nil {
+			return "", err
+		}
+		if !found {
+			return id, nil
+		}
+		if t.Status == "open" {
+			return "", fmt.Errorf("task %s is already open for %s; complete it first or give an --id", id, person)
+		}
+	}
 }
 
 var nonSlug = regexp.MustCompile(`[^a-z0-9]+`)

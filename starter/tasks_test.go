@@ -75,7 +75,7 @@ func TestTasksCommands(t *testing.T) {
 		t.Errorf("open line: %q", lines[2])
 	}
 
-	if code, _, errOut = starterIn(t, db, "tasks", "assign", "--to", "ann", "--subject", "Rotate the API keys"); code != 1 || !strings.Contains(errOut, "already exists") {
+	if code, _, errOut = starterIn(t, db, "tasks", "assign", "--to", "ann", "--subject", "Rotate the API keys"); code != 1 || !strings.Contains(errOut, "already open") {
 		t.Errorf("duplicate assign: exit %d, %q", code, errOut)
 	}
 	if code, _, errOut = starterIn(t, db, "tasks", "assign", "--to", "nobody", "--subject", "x"); code != 2 || !strings.Contains(errOut, `"nobody" is not in the directory`) {
@@ -97,6 +97,10 @@ func TestTasksCommands(t *testing.T) {
 	}
 	if code, out, _ = starterIn(t, db, "tasks"); code != 0 || strings.TrimSpace(out) != "no open tasks" {
 		t.Errorf("after completing both: %q", out)
+	}
+	// Once closed, the same chore can be assigned again, under the next number.
+	if code, out, errOut = starterIn(t, db, "tasks", "assign", "--to", "ann", "--subject", "Rotate the API keys!"); code != 0 || strings.TrimSpace(out) != id+"/2" {
+		t.Errorf("assign again: exit %d, %q %q", code, out, errOut)
 	}
 	var outcome string
 	db.App.Get(&outcome, `SELECT outcome_action || ' ' || outcome_by || ' ' || outcome_note FROM tasks WHERE id = $1`, id)
