@@ -20,6 +20,8 @@ var recordKinds = map[string]command{}
 func init() {
 	commands["records"] = command{"records KIND [flags]: print what a process recorded (records -h lists the kinds)", runRecords}
 	recordKinds["policies"] = command{"policies [--policy ID]: every version (archived ones too) and who was told of each change", runRecordsPolicies}
+	recordKinds["policy-exceptions"] = command{"policy-exceptions [--policy ID]: exceptions, their terms and every decision", runRecordsExceptions}
+	recordKinds["policy-reviews"] = command{"policy-reviews: annual reviews, who reviewed which policy when, and what changed", runRecordsReviews}
 }
 
 func runRecords(ctx context.Context, env *Env, args []string) error {
@@ -161,4 +163,109 @@ func orDash(s string) string {
 		return "-"
 	}
 	return s
+}
+
+func runRecordsExceptions(ctx context.Context, env *Env, args []string) error {
+	fs := newFlags(env, "records policy-exceptions", "records policy-exceptions [--policy ID]")
+	only := fs.String("policy", "", "one policy only")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	db, err := env.DB(ctx)
+	if err != nil {
+		return err
+	}
+	var rows []struct {
+		ID        string         `db:"id"`
+		Policy    string         `db:"policy_id"`
+		Requester string         `db:"requester_id"`
+		Purpose   string         `db:"business_purpose"`
+		Reason    string         `db:"reason"`
+		Status    string         `db:"status"`
+		Round     int            `db:"round"`
+		Approved  *time.Time     `db:"approved_at"`
+		Expires   *time.Time     `db:"expires_at"`
+		Decisions pq.StringArray `db:"decisions"`
+	}
+	if err := db.SelectContext(ctx, &rows, `
+		SELECT e.id, e.policy_id, e.requester_id, e.business_purpose, e.reason, e.status, e.round, e.approved_at, e.expires_at,
+		       coalesce(array_agg(format('round %s %s: %s by %s at %s%s', d.round, d.step, d.action, d.decided_by,
+		           to_char(d.decided_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS"Z"'), CASE WHEN d.note <> '' THEN ' (' || d.note || ')' ELSE '' END)
+		           ORDER BY d.decided_at) FILTER (WHERE d.exception_id IS NOT NULL), '{}') AS decisions
+		FROM policy_exceptions e LEFT JOIN policy_exception_decisions d ON d.exception_id = e.id
+		WHERE $1 = '' OR e.policy_id = $1
+		GROUP BY e.id ORDER BY e.created_at`, *only); err != nil {
+		return err
+	}
+	for _, r := range rows {
+		fmt.Fprintf(env.Stdout, "%s — policy %s, requested by %s: %s (round %d)\n", r.ID, r.Policy, r.Requester, r.Status, r.Round)
+		fmt.Fprintf(env.Stdout, "  purpose: %s\n  reason:  %s\n  term:    approved %s, expires %s\n", r.Purpose, r.Reason, stamp(r.Approved), stamp(r.Expires))
+		for _, d := range r.Decisions {
+			fmt.Fprintf(env.Stdout, "  %s\n", d)
+		}
+	}
+	return nil
+}
+
+func runRecordsReviews(ctx context.Context, env *Env, args []string) error {
+	fs := newFlags(env, "records policy-reviews", "records policy-reviews")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	db, err := env.DB(ctx)
+	if err != nil {
+		return err
+	}
+	var reviews []struct {
+		ID        string     `db:"id"`
+		Officer   string     `db:"officer_id"`
+		Status    string     `db:"status"`
+		Round     int        `db:"round"`
+		Opened    *time.Time `db:"opened_at"`
+		SignedOff *time.Time `db:"signed_off_at"`
+		Note      string     `db:"sign_off_note"`
+	}
+	if err := db.SelectContext(ctx, &reviews, `SELECT id, officer_id, status, round, opened_at, signed_off_at, sign_off_note
+		FROM policy_reviews ORDER BY created_at`); err != nil {
+		return err
+	}
+	var items []struct {
+		Review    string    `db:"review_id"`
+		Round     int       `db:"round"`
+		Reviewer  string    `db:"reviewer_id"`
+		Policy    string    `db:"policy_id"`
+		Outcome   string    `db:"outcome"`
+		Note      string    `db:"note"`
+		CR        string    `db:"change_request_id"`
+		Published string    `db:"published_version"`
+		At        time.Time `db:"reviewed_at"`
+	}
+	if err := db.SelectContext(ctx, &items, `
+		SELECT i.review_id, i.round, i.reviewer_id, i.policy_id, i.outcome, i.note, i.change_request_id,
+		       coalesce(c.published_version, '') AS published_version, i.reviewed_at
+		FROM policy_review_items i LEFT JOIN change_requests c ON c.id = i.change_request_id
+		ORDER BY i.review_id, i.round, i.reviewed_at, i.reviewer_id, i.policy_id`); err != nil {
+		return err
+	}
+	for _, r := range reviews {
+		fmt.Fprintf(env.Stdout, "%s — officer %s: %s (round %d), opened %s, signed off %s", r.ID, r.Officer, r.Status, r.Round, stamp(r.Opened), stamp(r.SignedOff))
+		if r.Note != "" {
+			fmt.Fprintf(env.Stdout, " (%s)", r.Note)
+		}
+		fmt.Fprintln(env.Stdout)
+		tw := tabwriter.NewWriter(env.Stdout, 0, 0, 2, ' ', 0)
+		fmt.Fprintln(tw, "  ROUND\tREVIEWER\tPOLICY\tREVIEWED\tOUTCOME\tCHANGE REQUEST\tPUBLISHED")
+		for _, i := range items {
+			if i.Review != r.ID {
+				continue
+			}
+			outcome := i.Outcome
+			if i.Note != "" {
+				outcome += ": " + i.Note
+			}
+			fmt.Fprintf(tw, "  %d\t%s\t%s\t%s\t%s\t%s\t%s\n", i.Round, i.Reviewer, i.Policy, stamp(&i.At), outcome, orDash(i.CR), orDash(i.Published))
+		}
+		tw.Flush()
+	}
+	return nil
 }

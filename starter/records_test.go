@@ -1,0 +1,61 @@
+package main
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/complyflow/complyflow/activities"
+	"github.com/complyflow/complyflow/internal/testenv"
+)
+
+func TestRecordsExceptionsAndReviews(t *testing.T) {
+	db := testenv.Postgres(t)
+	seedPolicies(t, db)
+	db.Owner.MustExec(`INSERT INTO roles (role, person_id) VALUES ('review_committee', 'eve')`)
+	a := &activities.Policies{DB: db.App}
+	ctx := context.Background()
+	at := time.Date(2025, 3, 1, 9, 0, 0, 0, time.UTC)
+	if _, err := a.OpenException(ctx, activities.OpenExceptionInput{ID: "policy-exception/access/1", PolicyID: "access", RequesterID: "eve",
+		Purpose: "legacy VPN", Reason: "no MFA on the appliance", Expires: at.AddDate(0, 6, 0), At: at}); err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range []activities.ExceptionDecisionInput{
+		{ID: "policy-exception/access/1", Round: 1, Step: "security_officer", By: "sam", Action: "approve", At: at.Add(time.Hour)},
+		{ID: "policy-exception/access/1", Round: 1, Step: "coo", By: "coby", Action: "approve", Note: "six months only", At: at.Add(2 * time.Hour)},
+	} {
+		if err := a.RecordExceptionDecision(ctx, d); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := a.SetExceptionStatus(ctx, activities.ExceptionStatusInput{ID: "policy-exception/access/1", Round: 1,
+		Status: activities.ExceptionApproved, Actor: "coby", At: at.Add(2 * time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errOut := starterIn(t, db, "records", "policy-exceptions")
+	for _, want := range []string{"policy-exception/access/1 — policy access, requested by eve: approved (round 1)",
+		"purpose: legacy VPN", "approved 2025-03-01 11:00:00.000000Z, expires 2025-09-01 09:00:00.000000Z",
+		"round 1 coo: approve by coby at 2025-03-01 11:00:00Z (six months only)"} {
+		if code != 0 || !strings.Contains(out, want) {
+			t.Errorf("records policy-exceptions lacks %q: exit %d\n%s%s", want, code, out, errOut)
+		}
+	}
+
+	if _, err := a.OpenPolicyReview(ctx, activities.OpenReviewInput{ID: "annual-policy-review/2025"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.RecordReviewItems(ctx, activities.ReviewItemsInput{ID: "annual-policy-review/2025", Round: 1, ReviewerID: "eve", At: at,
+		Items: []activities.ReviewItem{{PolicyID: "access", Outcome: activities.ReviewChangeRequested, Note: "add MFA",
+			ChangeRequestID: "change-request/access/x"}}}); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errOut = starterIn(t, db, "records", "policy-reviews")
+	if code != 0 || !strings.Contains(out, "annual-policy-review/2025 — officer sam") ||
+		!strings.Contains(out, "1      eve       access  2025-03-01 09:00:00.000000Z  change-requested: add MFA  change-request/access/x") {
+		t.Errorf("records policy-reviews: exit %d\n%s%s", code, out, errOut)
+	}
+	if code, _, errOut := starterIn(t, db, "records", "nonsense"); code != 2 || !strings.Contains(errOut, "unknown kind of record") {
+		t.Errorf("unknown kind: exit %d, %s", code, errOut)
+	}
+}
