@@ -10,9 +10,16 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"go.temporal.io/sdk/converter"
+	"go.temporal.io/sdk/worker"
+	"go.temporal.io/sdk/workflow"
 
+	"github.com/complyflow/complyflow/activities"
+	"github.com/complyflow/complyflow/internal/config"
+	"github.com/complyflow/complyflow/internal/devmail"
+	"github.com/complyflow/complyflow/internal/links"
 	"github.com/complyflow/complyflow/internal/testenv"
 	"github.com/complyflow/complyflow/portal"
 	"github.com/complyflow/complyflow/workflows"
@@ -62,6 +69,8 @@ func TestChangeRequestForm(t *testing.T) {
 	}
 	id := page[strings.Index(page, "change-request/access/"):]
 	id = id[:strings.Index(id, "<")]
+	// No worker runs it here; a later test's worker on the same queue must not either.
+	t.Cleanup(func() { tc.TerminateWorkflow(context.Background(), id, "", "test over") })
 	hist := tc.GetWorkflowHistory(context.Background(), id, "", false, 0)
 	ev, err := hist.Next()
 	if err != nil {
@@ -75,5 +84,98 @@ func TestChangeRequestForm(t *testing.T) {
 	if attrs.GetWorkflowType().GetName() != workflows.PolicyChangeRequestWorkflow || in.RequesterID != "eve" || in.Kind != "material" ||
 		!in.NeedsProductionChange || in.Reference != "https://git.example.com/pull/9" {
 		t.Errorf("started %s with %+v", attrs.GetWorkflowType().GetName(), in)
+	}
+}
+
+// TestChangeRequestApprovedThroughEmailedLinks is the whole path on the real
+// servers: the form starts a material change, the officer and the CEO each
+// approve from the link in their email, and the new version is published
+// after the old one is archived and announced to everyone.
+func TestChangeRequestApprovedThroughEmailedLinks(t *testing.T) {
+	db := testenv.Postgres(t)
+	db.Owner.MustExec(`
+		INSERT INTO people (id, email, name) VALUES ('sam', 'sam@example.com', 'Sam Officer'),
+			('cleo', 'cleo@example.com', 'Cleo CEO'), ('eve', 'eve@example.com', 'Eve Employee');
+		INSERT INTO roles (role, person_id) VALUES ('security_officer', 'sam'), ('ceo', 'cleo');
+		INSERT INTO policies (id, title, owner_id, created_at) VALUES ('access', 'Access Control Policy', 'sam', '2023-01-10');`)
+	tc := testenv.Temporal(t)
+	sink := &devmail.Sink{}
+	if err := sink.Start("127.0.0.1:0"); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sink.Close() })
+	keys := [][]byte{[]byte("portal-test-link-key-0123456789")}
+	signer, err := links.NewSigner(keys)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var handler http.Handler
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { handler.ServeHTTP(w, r) }))
+	t.Cleanup(srv.Close)
+	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	handler = (&portal.Server{Config: config.Config{LinkSigningKeys: keys}, DB: db.App, Temporal: tc, Logger: logger}).Handler()
+
+	mailer := &activities.Mailer{Addr: sink.Addr(), From: "Complyflow <complyflow@example.com>"}
+	w := worker.New(tc, workflows.TaskQueue, worker.Options{})
+	w.RegisterWorkflowWithOptions(workflows.HumanTask, workflow.RegisterOptions{Name: workflows.HumanTaskWorkflow})
+	w.RegisterWorkflowWithOptions(workflows.PolicyChangeRequest, workflow.RegisterOptions{Name: workflows.PolicyChangeRequestWorkflow})
+	w.RegisterActivity(&activities.Tasks{DB: db.App})
+	w.RegisterActivity(&activities.Notifier{DB: db.App, Mailer: mailer, Links: signer, BaseURL: srv.URL, LinkTTL: time.Hour})
+	w.RegisterActivity(&activities.Policies{DB: db.App})
+	w.RegisterActivity(&activities.Announcer{DB: db.App, Mailer: mailer})
+	if err := w.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(w.Stop)
+
+	code, page := send(t, http.MethodPost, srv.URL+"/change-requests/new", url.Values{"requester": {"eve"}, "policy": {"access"},
+		"kind": {"material"}, "summary": {"require MFA for every production login"}, "text": {"2024.1: MFA everywhere"}})
+	if code != http.StatusCreated {
+		t.Fatalf("submit: %d\n%s", code, page)
+	}
+	id := page[strings.Index(page, "change-request/access/"):]
+	id = id[:strings.Index(id, "<")]
+
+	approveFromEmail := func(to, subject string) {
+		t.Helper()
+		var raw []byte
+		eventually(t, "the task email to "+to, func() bool {
+			for _, m := range sink.Messages() {
+				if m.To[0] == to && strings.Contains(string(m.Raw), subject) {
+					raw = m.Raw
+				}
+			}
+			return raw != nil
+		})
+		_, text := textPart(t, raw)
+		link := linkRE.FindString(text)
+		if link == "" {
+			t.Fatalf("no link in the email to %s:\n%s", to, text)
+		}
+		if code, page := send(t, http.MethodPost, link, url.Values{"action": {"approve"}}); code != http.StatusOK {
+			t.Fatalf("approve as %s: %d\n%s", to, code, page)
+		}
+	}
+	approveFromEmail("sam@example.com", "Review policy change request")
+	approveFromEmail("cleo@example.com", "Approve material policy change")
+
+	var st workflows.PolicyChangeStatus
+	if err := tc.GetWorkflow(context.Background(), id, "").Get(context.Background(), &st); err != nil {
+		t.Fatal(err)
+	}
+	version := time.Now().UTC().Format("2006") + ".1"
+	if st.Stage != workflows.StagePublished || st.Version != version || st.ArchivedVersion != "2023.1" || st.Announced != 3 {
+		t.Fatalf("result %+v: want %s published after archiving 2023.1, announced to 3", st, version)
+	}
+	var ordered int
+	db.App.Get(&ordered, `SELECT count(*) FROM policy_versions old, policy_versions new WHERE old.policy_id = 'access' AND new.policy_id = 'access'
+		AND old.version = '2023.1' AND new.version = $1 AND old.archived_at < new.published_at AND new.body = '2024.1: MFA everywhere'`, version)
+	if ordered != 1 {
+		t.Error("the old version was not archived before the new one was published")
+	}
+	var told []string
+	db.App.Select(&told, `SELECT recipient_id FROM notifications WHERE task_id = $1 AND purpose = 'policy-announcement' AND status = 'sent' ORDER BY 1`, id)
+	if strings.Join(told, ",") != "cleo,eve,sam" {
+		t.Errorf("announced to %v", told)
 	}
 }
