@@ -14,9 +14,11 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/mock"
+	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
+	"go.temporal.io/sdk/workflow"
 
 	"github.com/complyflow/complyflow/activities"
 )
@@ -341,5 +343,49 @@ func TestHumanTaskBadInput(t *testing.T) {
 	var appErr *temporal.ApplicationError
 	if !errors.As(err, &appErr) || !appErr.NonRetryable() || !strings.Contains(err.Error(), `"shrug"`) {
 		t.Fatalf("want a non-retryable error naming the action, got %v", err)
+	}
+}
+
+func TestHumanTaskContinuesAsNewWithItsState(t *testing.T) {
+	h := newTaskHarness(t)
+	h.email["ann"] = activities.TaskNoticeResult{Status: activities.NoticeFailed, Reason: "550"}
+	in := htInput()
+	in.RemindEvery = 24 * time.Hour
+	in.Escalation = []EscalationStep{{After: 0, To: EscalateToManager}, {After: 72 * time.Hour, To: "role:security_officer"}}
+	h.env.RegisterDelayedCallback(func() { h.env.SetContinueAsNewSuggested(true) }, 50*time.Hour)
+	h.env.ExecuteWorkflow(HumanTask, in)
+
+	var can *workflow.ContinueAsNewError
+	if err := h.env.GetWorkflowError(); !errors.As(err, &can) {
+		t.Fatalf("want continue-as-new, got %v", err)
+	}
+	var next HumanTaskInput
+	if err := converter.GetDefaultDataConverter().FromPayloads(can.Input, &next); err != nil {
+		t.Fatal(err)
+	}
+	st := next.State
+	if st == nil || !st.Started.Equal(htStart) || st.Reminders != 3 || st.Escalated != 1 ||
+		!slices.Equal(st.Entitled, []string{"ann", "mia"}) || !slices.Equal(st.DeadChannels, []string{"ann/email"}) {
+		t.Fatalf("carried state %+v", st)
+	}
+
+	// The flag is read when the workflow next wakes (reminder 3, at 72h). The
+	// next run picks up there: no second "created" or "assigned", reminders 4
+	// and 5, the officer at 120h, and mia still entitled.
+	h2 := newTaskHarness(t)
+	h2.env.SetStartTime(htStart.Add(72 * time.Hour))
+	var answers []string
+	h2.completeAt(49*time.Hour, CompleteRequest{Action: ActionApprove, PersonID: "mia"}, &answers) // at 121h
+	h2.env.ExecuteWorkflow(HumanTask, next)
+	if out := h2.outcome(t); out.By != "mia" {
+		t.Errorf("outcome %+v", out)
+	}
+	htEqual(t, "events after continue-as-new (offsets from the first run's start)", htAt(h2.events, ""), []string{
+		"reminder/4@96h0m0s", "escalated/2@120h0m0s", "reminder/5@120h0m0s",
+	})
+	for _, n := range htAt(h2.notices, "") {
+		if strings.Contains(n, "/email/ann") || strings.HasPrefix(n, "assigned/") {
+			t.Errorf("after continue-as-new: %s", n)
+		}
 	}
 }
