@@ -3,9 +3,12 @@ package portal
 import (
 	"context"
 	"embed"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"html/template"
 	"net/http"
+	"sort"
 	"strings"
 	"time"
 
@@ -23,6 +26,7 @@ var taskTemplates = template.Must(template.New("").Funcs(template.FuncMap{
 	"when":       func(t time.Time) string { return t.UTC().Format("Mon 2 Jan 2006 15:04 MST") },
 	"paragraphs": paragraphs,
 	"title":      func(s string) string { return strings.ToUpper(s[:1]) + s[1:] },
+	"detail":     eventDetail,
 }).ParseFS(taskTemplateFiles, "templates/task*.html"))
 
 // taskPage is what task.html and task_result.html show.
@@ -188,4 +192,31 @@ func paragraphs(s string) []string {
 		}
 	}
 	return out
+}
+
+// eventDetail shows an event's detail as "key: value" pairs in key order, so
+// the page says who a task was escalated to and why someone was unreachable.
+func eventDetail(raw json.RawMessage) string {
+	var d map[string]any
+	if json.Unmarshal(raw, &d) != nil || len(d) == 0 {
+		return ""
+	}
+	keys := make([]string, 0, len(d))
+	for k := range d {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	parts := make([]string, 0, len(keys))
+	for _, k := range keys {
+		v := d[k]
+		if list, ok := v.([]any); ok {
+			strs := make([]string, len(list))
+			for i, x := range list {
+				strs[i] = fmt.Sprint(x)
+			}
+			v = strings.Join(strs, ", ")
+		}
+		parts = append(parts, fmt.Sprintf("%s: %v", k, v))
+	}
+	return strings.Join(parts, "; ")
 }

@@ -248,7 +248,8 @@ func TestTaskByEmailLink(t *testing.T) {
 	// GET shows the task and changes nothing.
 	code, page := send(t, http.MethodGet, link, nil)
 	if code != http.StatusOK || !strings.Contains(page, "Approve the access review") || !strings.Contains(page, `value="approve"`) ||
-		!strings.Contains(page, "Please approve or reject it.") || !strings.Contains(page, "OVERDUE") {
+		!strings.Contains(page, "Please approve or reject it.") || !strings.Contains(page, "OVERDUE") ||
+		!strings.Contains(page, "because: overdue; people: mia; to: @manager") {
 		t.Fatalf("GET %d:\n%s", code, page)
 	}
 	if st := s.status(t, in.TaskID); st.Outcome != nil {

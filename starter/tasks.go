@@ -211,7 +211,12 @@ var nonSlug = regexp.MustCompile(`[^a-z0-9]+`)
 func slug(s string) string {
 	s = strings.Trim(nonSlug.ReplaceAllString(strings.ToLower(s), "-"), "-")
 	if len(s) > 48 {
-		s = strings.TrimRight(s[:48], "-")
+		// Cut at a word boundary when there is one in reach.
+		cut := s[:48]
+		if i := strings.LastIndex(cut, "-"); i > 24 {
+			cut = cut[:i]
+		}
+		s = strings.TrimRight(cut, "-")
 	}
 	if s == "" {
 		return "task"
