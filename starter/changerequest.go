@@ -140,7 +140,19 @@ func runChangeRequestStatus(ctx context.Context, env *Env, args []string) error 
 	}
 	var st workflows.PolicyChangeStatus
 	if err := queryStatus(ctx, env, fs.Arg(0), &st); err != nil {
-		return err
+		// Temporal keeps a closed run only for its retention; Postgres keeps the record.
+		db, dberr := env.DB(ctx)
+		if dberr != nil {
+			return err
+		}
+		var found bool
+		if st, found, dberr = changeRequestRecord(ctx, db, fs.Arg(0)); dberr != nil {
+			return dberr
+		}
+		if !found {
+			return usagef("no change request %s: %v", fs.Arg(0), err)
+		}
+		fmt.Fprintf(env.Stderr, "(from the records: the workflow did not answer: %v)\n", err)
 	}
 	w := env.Stdout
 	fmt.Fprintf(w, "%s: %s\n", st.RequestID, st.Stage)
@@ -175,12 +187,15 @@ func printDecisions(w io.Writer, ds []workflows.Decision) {
 	}
 }
 
-// queryStatus asks a policy workflow, running or closed, for its status.
+// queryStatus asks a policy workflow, running or closed, for its status. A
+// query needs a worker to answer, so it is given a few seconds only.
 func queryStatus(ctx context.Context, env *Env, id string, into any) error {
 	c, err := env.Temporal()
 	if err != nil {
 		return err
 	}
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
 	v, err := c.QueryWorkflow(ctx, id, "", workflows.QueryStatus)
 	if err != nil {
 		return fmt.Errorf("status of %s: %w", id, err)
@@ -240,4 +255,52 @@ func runChangeRequestResponse(ctx context.Context, env *Env, verb string, args [
 	}
 	fmt.Fprintf(env.Stdout, "%s: %s\n", id, stage)
 	return nil
+}
+
+// changeRequestRecord rebuilds a change request's status from Postgres.
+func changeRequestRecord(ctx context.Context, db *sqlx.DB, id string) (workflows.PolicyChangeStatus, bool, error) {
+	var cr struct {
+		Policy  string `db:"policy_id"`
+		Kind    string `db:"kind"`
+		Status  string `db:"status"`
+		ProdRef string `db:"production_change_ref"`
+		Version string `db:"published_version"`
+	}
+	err := db.GetContext(ctx, &cr, `SELECT policy_id, kind, status, production_change_ref, published_version FROM change_requests WHERE id = $1`, id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return workflows.PolicyChangeStatus{}, false, nil
+	}
+	if err != nil {
+		return workflows.PolicyChangeStatus{}, false, err
+	}
+	st := workflows.PolicyChangeStatus{RequestID: id, PolicyID: cr.Policy, Kind: cr.Kind, Stage: cr.Status,
+		ProductionChangeRef: cr.ProdRef, Version: cr.Version}
+	if err := db.SelectContext(ctx, &st.Rounds, `SELECT round AS "round", submitted_at AS "submitted", note AS "note"
+		FROM change_request_rounds WHERE request_id = $1 ORDER BY round`, id); err != nil {
+		return st, false, err
+	}
+	for i := range st.Rounds {
+		if err := db.SelectContext(ctx, &st.Rounds[i].Decisions, `SELECT step AS "step", task_id AS "taskid", decided_by AS "by",
+			action AS "action", note AS "note", decided_at AS "at" FROM change_request_decisions
+			WHERE request_id = $1 AND round = $2 ORDER BY decided_at`, id, st.Rounds[i].Round); err != nil {
+			return st, false, err
+		}
+	}
+	if cr.Version != "" {
+		var v struct {
+			PublishedAt time.Time `db:"published_at"`
+			Archived    string    `db:"archived"`
+		}
+		if err := db.GetContext(ctx, &v, `SELECT n.published_at, coalesce((SELECT o.version FROM policy_versions o
+				WHERE o.policy_id = n.policy_id AND o.superseded_at = n.published_at AND o.archived_at IS NOT NULL), '') AS archived
+			FROM policy_versions n WHERE n.change_request_id = $1`, id); err != nil {
+			return st, false, err
+		}
+		st.PublishedAt, st.ArchivedVersion = v.PublishedAt, v.Archived
+		if err := db.GetContext(ctx, &st.Announced, `SELECT count(*) FROM notifications
+			WHERE task_id = $1 AND purpose = 'policy-announcement' AND channel = 'email' AND status = 'sent'`, id); err != nil {
+			return st, false, err
+		}
+	}
+	return st, true, nil
 }

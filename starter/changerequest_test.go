@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"strings"
@@ -13,6 +14,7 @@ import (
 	"github.com/complyflow/complyflow/activities"
 	"github.com/complyflow/complyflow/internal/devmail"
 	"github.com/complyflow/complyflow/internal/testenv"
+	"github.com/complyflow/complyflow/policy"
 	"github.com/complyflow/complyflow/workflows"
 )
 
@@ -165,5 +167,38 @@ func TestChangeRequestCommandRefusesBadInput(t *testing.T) {
 		if code != 2 || !strings.Contains(errOut, tc.want) || strings.Count(strings.TrimSpace(errOut), "\n") > 0 {
 			t.Errorf("%v: exit %d, %q; want exit 2 with one line saying %q", tc.args, code, errOut, tc.want)
 		}
+	}
+}
+
+func TestChangeRequestStatusFromRecordsWhenTemporalHasNone(t *testing.T) {
+	db := testenv.Postgres(t)
+	seedPolicies(t, db)
+	t.Setenv("TEMPORAL_ADDRESS", testenv.TemporalAddress(t))
+	t.Setenv("TEMPORAL_NAMESPACE", "default")
+	a := &activities.Policies{DB: db.App}
+	ctx := context.Background()
+	id := "change-request/access/long-ago"
+	at := time.Date(2024, 2, 1, 9, 0, 0, 0, time.UTC)
+	if _, err := a.OpenChangeRequest(ctx, activities.OpenChangeRequestInput{ID: id, PolicyID: "access", Kind: policy.Material,
+		Summary: "require MFA", RequesterID: "eve", At: at}); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.RecordChangeDecision(ctx, activities.ChangeDecisionInput{RequestID: id, Round: 1, Step: "review", By: "sam",
+		Action: "approve", Note: "fine", At: at.Add(time.Hour), Status: activities.CRApproved}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.PublishPolicyVersion(ctx, activities.PublishInput{RequestID: id, PolicyID: "access", Kind: policy.Material,
+		Summary: "require MFA", PublishedBy: "sam", ChangeAt: at}); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errOut := starterIn(t, db, "change-request", "status", id)
+	for _, want := range []string{id + ": published", "round 1:  submitted 2024-02-01T09:00:00Z: require MFA",
+		"review by sam at 2024-02-01T10:00:00Z: approve: fine", "published: 2024.1 at", "after archiving 2023.1"} {
+		if code != 0 || !strings.Contains(out, want) {
+			t.Errorf("status from the records lacks %q: exit %d\n%s%s", want, code, out, errOut)
+		}
+	}
+	if code, _, errOut := starterIn(t, db, "change-request", "status", "change-request/access/never"); code != 2 || !strings.Contains(errOut, "no change request") {
+		t.Errorf("unknown request: exit %d, %s", code, errOut)
 	}
 }
