@@ -150,18 +150,33 @@ func textHTML(text string) string {
 // EmailPeopleInput is one plain message to a few people, e.g. an exception's
 // expiry reminder. Key plus the person ID is each message's idempotency key;
 // Ref is kept as the notifications' task_id.
+// AuditAction, when set, is the audit_log entry the sending makes (subject
+// Ref, under each of Controls).
 type EmailPeopleInput struct {
-	Key       string
-	Purpose   string
-	Ref       string
-	PersonIDs []string
-	Subject   string
-	Text      string
+	Key         string
+	Purpose     string
+	Ref         string
+	PersonIDs   []string
+	Subject     string
+	Text        string
+	AuditAction string
+	Controls    []string
 }
 
 // EmailPeople sends the message to each person once and reports how many
 // were sent; a person without an address is skipped.
 func (a *Announcer) EmailPeople(ctx context.Context, in EmailPeopleInput) (int, error) {
+	sent, err := a.emailPeople(ctx, in)
+	if err != nil || in.AuditAction == "" {
+		return sent, err
+	}
+	return sent, writeAudit(ctx, a.DB, auditEntry{
+		Actor: "complyflow", Action: in.AuditAction, Subject: in.Ref, Controls: in.Controls,
+		Detail: map[string]any{"purpose": in.Purpose, "to": in.PersonIDs, "sent": sent}, Key: in.Key,
+	})
+}
+
+func (a *Announcer) emailPeople(ctx context.Context, in EmailPeopleInput) (int, error) {
 	sent := 0
 	for _, id := range in.PersonIDs {
 		p, err := LookupPerson(ctx, a.DB, id)

@@ -248,6 +248,7 @@ func (w *policyException) remind(ctx workflow.Context, lead time.Duration, expir
 		Subject:   fmt.Sprintf("Policy exception expires in %d days: %s", days, w.info.Policy.Title),
 		Text: fmt.Sprintf("%s\nThe exception expires on %s and must be re-evaluated on or before that date: "+
 			"the Security Officer renews or closes it.", w.describe(), expires.Format(time.DateOnly)),
+		AuditAction: "policy.exception.reminded", Controls: w.info.Controls,
 	}).Get(ctx, nil)
 	if err != nil {
 		workflow.GetLogger(ctx).Warn("exception reminder not sent", "days", days, "err", err)

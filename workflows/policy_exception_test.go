@@ -96,6 +96,9 @@ func TestPolicyExceptionRemindersAndReEvaluation(t *testing.T) {
 	if n := h.count(`SELECT count(*) FROM notifications WHERE task_id = $1 AND purpose LIKE 'exception-reminder/%' AND status = 'sent'`, id); n != 4 {
 		t.Errorf("%d reminder emails recorded, want 4 (requester and officer, twice)", n)
 	}
+	if n := h.count(`SELECT count(*) FROM audit_log WHERE subject = $1 AND action = 'policy.exception.reminded' AND control_id = 'personnel-accountability'`, id); n != 2 {
+		t.Errorf("%d reminder audit entries, want 2", n)
+	}
 	reeval := h.task(HumanTaskID(id, "re-evaluation/1"))
 	if !h.started[reeval.TaskID].Equal(expires.Add(-30*day)) || !reeval.Due.Equal(expires) {
 		t.Errorf("re-evaluation opened %v due %v, want opened 30 days ahead and due at the expiry", h.started[reeval.TaskID], reeval.Due)
