@@ -15,8 +15,9 @@ import (
 
 // PolicyChangeRequest carries one request to change a policy through the
 // process of policy-management §3: officer review, rejection back to the
-// requester (who resubmits or withdraws) as often as it takes, the CEO's
-// approval of a material change, the change-management reference when
+// requester (who resubmits or withdraws) as often as it takes, the CEO's (or
+// designee's) approval of a material change and the Head of Engineering's of
+// a product development policy, the change-management reference when
 // production must change, then archive-and-publish, the announcement, and for
 // a material change the re-acknowledgement it owes.
 func PolicyChangeRequest(ctx workflow.Context, in PolicyChangeInput) (PolicyChangeStatus, error) {
