@@ -116,6 +116,26 @@ func (a *Tasks) CompleteTask(ctx context.Context, in CompleteTaskInput) error {
 	return tx.Commit()
 }
 
+// CancelTask marks an open task cancelled (its parent gave it up) and records
+// the event; a task already closed, or never recorded, is left alone.
+func (a *Tasks) CancelTask(ctx context.Context, in TaskClosedInput) error {
+	tx, err := a.DB.BeginTxx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	res, err := tx.ExecContext(ctx, `UPDATE tasks SET status = 'cancelled' WHERE id = $1 AND status = 'open'`, in.TaskID)
+	if err != nil {
+		return fmt.Errorf("cancel task %s: %w", in.TaskID, err)
+	}
+	if n, _ := res.RowsAffected(); n == 1 {
+		if err := insertEvent(ctx, tx, TaskEventInput{TaskID: in.TaskID, Key: "cancelled", Kind: "cancelled"}); err != nil {
+			return err
+		}
+	}
+	return tx.Commit()
+}
+
 // ResolveEscalationInput names one escalation step's target: a person ID,
 // "@manager" (the assignee's manager) or "role:NAME".
 type ResolveEscalationInput struct {

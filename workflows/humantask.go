@@ -36,7 +36,22 @@ func HumanTask(ctx workflow.Context, in HumanTaskInput) (TaskOutcome, error) {
 	if err != nil {
 		return TaskOutcome{}, err
 	}
-	return t.run(ctx)
+	out, err := t.run(ctx)
+	if temporal.IsCanceledError(err) {
+		t.cancelled(ctx)
+	}
+	return out, err
+}
+
+// cancelled records that the parent gave the task up, so Postgres does not
+// show as open a task nobody will finish.
+func (t *humanTask) cancelled(ctx workflow.Context) {
+	dctx, _ := workflow.NewDisconnectedContext(ctx)
+	err := workflow.ExecuteActivity(workflow.WithActivityOptions(dctx, completeOptions), taskAct.CancelTask,
+		activities.TaskClosedInput{TaskID: t.in.TaskID}).Get(dctx, nil)
+	if err != nil {
+		t.logger.Error("cancelled task not recorded", "task", t.in.TaskID, "err", err)
+	}
 }
 
 type humanTask struct {

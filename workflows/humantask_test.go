@@ -74,6 +74,10 @@ func newTaskHarness(t *testing.T) *taskHarness {
 		func(_ context.Context, in activities.ResolveEscalationInput) (activities.ResolveEscalationResult, error) {
 			return h.resolve[in.To], nil
 		})
+	env.OnActivity(taskAct.CancelTask, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.TaskClosedInput) error {
+		h.add(&h.events, "cancelled", nil)
+		return nil
+	})
 	env.OnActivity(taskAct.CompleteTask, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.CompleteTaskInput) error {
 		h.mu.Lock()
 		defer h.mu.Unlock()
@@ -388,4 +392,16 @@ func TestHumanTaskContinuesAsNewWithItsState(t *testing.T) {
 			t.Errorf("after continue-as-new: %s", n)
 		}
 	}
+}
+
+func TestHumanTaskCancelledByParentIsRecorded(t *testing.T) {
+	h := newTaskHarness(t)
+	in := htInput()
+	in.RemindEvery = 24 * time.Hour
+	h.env.RegisterDelayedCallback(h.env.CancelWorkflow, 30*time.Hour)
+	h.env.ExecuteWorkflow(HumanTask, in)
+	if err := h.env.GetWorkflowError(); !temporal.IsCanceledError(err) {
+		t.Fatalf("want cancelled, got %v", err)
+	}
+	htEqual(t, "events", htAt(h.events, ""), []string{"created@0s", "reminder/1@24h0m0s", "cancelled@30h0m0s"})
 }

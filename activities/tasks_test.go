@@ -1,0 +1,84 @@
+package activities_test
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/complyflow/complyflow/activities"
+	"github.com/complyflow/complyflow/internal/testenv"
+)
+
+func TestTaskRecords(t *testing.T) {
+	db := testenv.Postgres(t)
+	db.Owner.MustExec(`INSERT INTO people (id, name) VALUES ('mia', 'Mia'), ('sam', 'Sam'), ('sue', 'Sue');
+		INSERT INTO people (id, name, manager_id) VALUES ('ann', 'Ann', 'mia');
+		INSERT INTO roles (role, person_id) VALUES ('security_officer', 'sue'), ('security_officer', 'sam')`)
+	a := &activities.Tasks{DB: db.App}
+	ctx := context.Background()
+	in := activities.CreateTaskInput{TaskID: "task/r/1", AssigneeID: "ann", Subject: "Review", Due: time.Now().Add(time.Hour), Actions: []string{"done"}}
+	for i := 0; i < 2; i++ { // a retried activity
+		if err := a.CreateTask(ctx, in); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := a.CreateTask(ctx, activities.CreateTaskInput{TaskID: "task/r/2", AssigneeID: "nobody", Subject: "x", Due: time.Now(), Actions: []string{"done"}}); err == nil || !strings.Contains(err.Error(), `"nobody" is not in the directory`) {
+		t.Errorf("unknown assignee: %v", err)
+	}
+
+	resolve := func(to string) string {
+		r, err := a.ResolveEscalation(ctx, activities.ResolveEscalationInput{AssigneeID: "ann", To: to})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return fmt.Sprint(r.PersonIDs, r.Reason)
+	}
+	for to, want := range map[string]string{
+		"@manager": "[mia]", "role:security_officer": "[sam sue]", "sam": "[sam]",
+		"role:ceo": "[]nobody holds the role ceo", "zed": "[]zed is not in the directory",
+	} {
+		if got := resolve(to); got != want {
+			t.Errorf("%s: %q, want %q", to, got, want)
+		}
+	}
+	if r, _ := a.ResolveEscalation(ctx, activities.ResolveEscalationInput{AssigneeID: "mia", To: "@manager"}); r.Reason != "mia has no manager in the directory" {
+		t.Errorf("no manager: %+v", r)
+	}
+
+	if err := a.CompleteTask(ctx, activities.CompleteTaskInput{TaskID: "task/r/1", Action: "done", By: "mia", At: time.Now(), Note: "ok"}); err != nil {
+		t.Fatal(err)
+	}
+	// A cancellation after completion leaves the outcome alone.
+	if err := a.CancelTask(ctx, activities.TaskClosedInput{TaskID: "task/r/1"}); err != nil {
+		t.Fatal(err)
+	}
+	task, _, _ := activities.LoadTask(ctx, db.App, "task/r/1")
+	if task.Status != "completed" || task.OutcomeByName != "Mia" || task.OutcomeNote != "ok" {
+		t.Errorf("task %+v", task)
+	}
+	history, _ := activities.TaskHistory(ctx, db.App, "task/r/1")
+	var kinds []string
+	for _, e := range history {
+		kinds = append(kinds, e.Kind)
+	}
+	if !slices.Equal(kinds, []string{"created", "completed"}) {
+		t.Errorf("history %v", kinds)
+	}
+
+	in.TaskID = "task/r/3"
+	a.CreateTask(ctx, in)
+	if err := a.CancelTask(ctx, activities.TaskClosedInput{TaskID: "task/r/3"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.CancelTask(ctx, activities.TaskClosedInput{TaskID: "task/never-recorded"}); err != nil {
+		t.Errorf("cancelling an unrecorded task: %v", err)
+	}
+	open, _ := activities.OpenTasks(ctx, db.App)
+	cancelled, _, _ := activities.LoadTask(ctx, db.App, "task/r/3")
+	if len(open) != 0 || cancelled.Status != "cancelled" {
+		t.Errorf("open %d, task/r/3 %s", len(open), cancelled.Status)
+	}
+}
