@@ -3,6 +3,7 @@ package activities
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"html/template"
 	"strings"
@@ -134,7 +135,8 @@ func (n *Notifier) UpdateTaskSlack(ctx context.Context, in TaskClosedInput) erro
 			continue
 		}
 		if err := n.Slack.Update(ctx, ref, text, blocks...); err != nil {
-			if de, ok := err.(*DeliveryError); ok && de.Permanent {
+			var de *DeliveryError
+			if errors.As(err, &de) && de.Permanent {
 				continue // a deleted DM cannot be updated, and need not be
 			}
 			return ActivityError(err)
