@@ -45,6 +45,7 @@ func policyWorker(t *testing.T, db *testenv.DB, humanTask func(workflow.Context,
 	w := worker.New(testenv.Temporal(t), workflows.TaskQueue, worker.Options{})
 	w.RegisterWorkflowWithOptions(humanTask, workflow.RegisterOptions{Name: workflows.HumanTaskWorkflow})
 	w.RegisterWorkflowWithOptions(workflows.PolicyChangeRequest, workflow.RegisterOptions{Name: workflows.PolicyChangeRequestWorkflow})
+	w.RegisterWorkflowWithOptions(workflows.PolicyException, workflow.RegisterOptions{Name: workflows.PolicyExceptionWorkflow})
 	w.RegisterActivity(&activities.Policies{DB: db.App})
 	w.RegisterActivity(&activities.Announcer{DB: db.App, Mailer: &activities.Mailer{Addr: sink.Addr(), From: "complyflow@example.com"}})
 	if err := w.Start(); err != nil {
@@ -201,4 +202,38 @@ func TestChangeRequestStatusFromRecordsWhenTemporalHasNone(t *testing.T) {
 	if code, _, errOut := starterIn(t, db, "change-request", "status", "change-request/access/never"); code != 2 || !strings.Contains(errOut, "no change request") {
 		t.Errorf("unknown request: exit %d, %s", code, errOut)
 	}
+}
+
+func TestExceptionCommandStartsAndReportsStatus(t *testing.T) {
+	db := testenv.Postgres(t)
+	seedPolicies(t, db)
+	t.Setenv("TEMPORAL_ADDRESS", testenv.TemporalAddress(t))
+	t.Setenv("TEMPORAL_NAMESPACE", "default")
+	policyWorker(t, db, approveAll)
+	expires := time.Now().AddDate(0, 6, 0).Format(time.DateOnly)
+	code, out, errOut := starterIn(t, db, "exception", "--policy", "access", "--purpose", "legacy VPN for a customer",
+		"--reason", "the appliance cannot do MFA", "--expires", expires, "--as", "eve")
+	if code != 0 || !strings.HasPrefix(out, "policy-exception/access/") {
+		t.Fatalf("exception: exit %d\n%s%s", code, out, errOut)
+	}
+	id := strings.TrimSpace(out)
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		code, out, errOut = starterIn(t, db, "exception", "status", id)
+		if code == 0 && strings.Contains(out, id+": approved (round 1)") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("exception not approved in time: exit %d\n%s%s", code, out, errOut)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	for _, want := range []string{"expires " + expires + "T00:00:00Z", "security_officer by sam", "coo by coby"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("status lacks %q:\n%s", want, out)
+		}
+	}
+	// It would wait out its term: end it with the test.
+	c := testenv.Temporal(t)
+	t.Cleanup(func() { c.TerminateWorkflow(context.Background(), id, "", "test over") })
 }
