@@ -169,6 +169,7 @@ type OpenChangeRequestInput struct {
 // the Head of Engineering owns.
 type ChangeRequestInfo struct {
 	Policy          PolicyRef
+	RequesterName   string
 	Reviewers       []string
 	SecondApprovers []string
 	Designees       []string
@@ -197,6 +198,9 @@ func (a *Policies) OpenChangeRequest(ctx context.Context, in OpenChangeRequestIn
 		return ChangeRequestInfo{}, badInput("policy %s has no published version to revise: its first version is a material change", in.PolicyID)
 	}
 	if err := activePerson(ctx, tx, in.RequesterID); err != nil {
+		return ChangeRequestInfo{}, err
+	}
+	if err := tx.GetContext(ctx, &info.RequesterName, `SELECT name FROM people WHERE id = $1`, in.RequesterID); err != nil {
 		return ChangeRequestInfo{}, err
 	}
 	if info.Reviewers, err = roleHolders(ctx, tx, "security_officer", "privacy_officer"); err != nil {

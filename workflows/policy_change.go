@@ -126,7 +126,7 @@ func (w *policyChange) control() string { return firstOr(w.info.Controls, "") }
 func (w *policyChange) describe() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "**%s** (%s), currently version %s\n\n", w.info.Policy.Title, w.in.PolicyID, orNone(w.info.Policy.Version))
-	fmt.Fprintf(&b, "- Requested by: %s\n- Kind: %s change\n- Summary: %s\n", w.in.RequesterID, w.kind, w.in.Summary)
+	fmt.Fprintf(&b, "- Requested by: %s (%s)\n- Kind: %s change\n- Summary: %s\n", w.info.RequesterName, w.in.RequesterID, w.kind, w.in.Summary)
 	if w.in.Reference != "" {
 		fmt.Fprintf(&b, "- Reference: %s\n", w.in.Reference)
 	}
