@@ -27,6 +27,7 @@ var taskTemplates = template.Must(template.New("").Funcs(template.FuncMap{
 	"paragraphs": paragraphs,
 	"title":      func(s string) string { return strings.ToUpper(s[:1]) + s[1:] },
 	"detail":     eventDetail,
+	"past":       func(s string) string { return workflows.Action(s).Past() },
 }).ParseFS(taskTemplateFiles, "templates/task*.html"))
 
 // taskPage is what task.html and task_result.html show.

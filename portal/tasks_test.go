@@ -266,7 +266,7 @@ func TestTaskByEmailLink(t *testing.T) {
 	}
 
 	code, page = send(t, http.MethodPost, link, url.Values{"action": {"approve"}, "note": {"looks right"}})
-	if code != http.StatusOK || !strings.Contains(page, "Done, thank you") {
+	if code != http.StatusOK || !strings.Contains(page, "Thank you.</strong> Approved by") {
 		t.Fatalf("POST %d:\n%s", code, page)
 	}
 	var out workflows.TaskOutcome

@@ -34,6 +34,21 @@ const (
 	ActionAcknowledge Action = "acknowledge"
 )
 
+// Past is the action as a finished deed, for "Approved by Sam at ...".
+func (a Action) Past() string {
+	switch a {
+	case ActionDone:
+		return "Done"
+	case ActionApprove:
+		return "Approved"
+	case ActionReject:
+		return "Rejected"
+	case ActionAcknowledge:
+		return "Acknowledged"
+	}
+	return string(a)
+}
+
 // NeedsNote reports whether the action requires a note (a rejection must say why).
 func (a Action) NeedsNote() bool { return a == ActionReject }
 
