@@ -24,7 +24,7 @@ func runException(ctx context.Context, env *Env, args []string) error {
 	policyID := fs.String("policy", "", "the policy the exception is to")
 	purpose := fs.String("purpose", "", "the business purpose of the exception")
 	reason := fs.String("reason", "", "why the policy requirement cannot be met")
-	expires := fs.String("expires", "", "when it expires (YYYY-MM-DD), at most one year after approval")
+	expires := fs.String("expires", "", "when it expires (YYYY-MM-DD, at 00:00 UTC), at most one year after approval")
 	as := fs.String("as", "", "the requester's person ID")
 	if err := fs.Parse(args); err != nil {
 		return err
