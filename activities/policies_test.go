@@ -196,6 +196,14 @@ func TestPublishWithoutArchiveIsRefused(t *testing.T) {
 		t.Error("publish at the archive's own time was accepted")
 	}
 	tx.Rollback()
+	// Nor can the policy be shown at a version that was never published.
+	if _, err := db.App.Exec(`UPDATE policies SET version = '2023.2', published_at = now() WHERE id = 'access'`); err == nil ||
+		!strings.Contains(err.Error(), "set only by publishing") {
+		t.Errorf("setting policies.version by hand: %v", err)
+	}
+	if _, err := db.App.Exec(`UPDATE policies SET title = 'Access Policy', status = 'deprecated' WHERE id = 'access'`); err != nil {
+		t.Errorf("updating a policy's other columns: %v", err)
+	}
 	if _, err := db.App.Exec(insert, 2023, 1, 1, "material"); err == nil {
 		t.Error("a material version with a revision was accepted")
 	}
