@@ -385,10 +385,20 @@ func (a *Policies) PublishPolicyVersion(ctx context.Context, in PublishInput) (P
 		return PublishedVersion{}, err
 	}
 	var out PublishedVersion
-	err = tx.GetContext(ctx, &out, `SELECT version, published_at FROM policy_versions WHERE policy_id = $1 AND change_request_id = $2`,
-		in.PolicyID, in.RequestID)
+	var done struct {
+		Version         string       `db:"version"`
+		PublishedAt     time.Time    `db:"published_at"`
+		ArchivedVersion string       `db:"archived_version"`
+		ArchivedAt      sql.NullTime `db:"archived_at"`
+	}
+	err = tx.GetContext(ctx, &done, `
+		SELECT n.version, n.published_at, coalesce(o.version, '') AS archived_version, o.archived_at
+		FROM policy_versions n LEFT JOIN policy_versions o
+		  ON o.policy_id = n.policy_id AND o.superseded_at = n.published_at AND o.archived_at IS NOT NULL
+		WHERE n.policy_id = $1 AND n.change_request_id = $2`, in.PolicyID, in.RequestID)
 	if err == nil {
-		return out, nil
+		return PublishedVersion{Version: done.Version, PublishedAt: done.PublishedAt,
+			ArchivedVersion: done.ArchivedVersion, ArchivedAt: done.ArchivedAt.Time}, nil
 	}
 	if !errors.Is(err, sql.ErrNoRows) {
 		return PublishedVersion{}, err
