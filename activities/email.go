@@ -153,7 +153,10 @@ func buildMessage(from *mail.Address, e Email, msgID string, now time.Time) ([]b
 	}
 	if e.HTML == "" {
 		b.WriteString("Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n")
-		return b.Bytes(), writeQP(&b, e.Text)
+		if err := writeQP(&b, e.Text); err != nil {
+			return nil, err
+		}
+		return b.Bytes(), nil
 	}
 	mw := multipart.NewWriter(&b)
 	fmt.Fprintf(&b, "Content-Type: multipart/alternative; boundary=%q\r\n\r\n", mw.Boundary())

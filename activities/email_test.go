@@ -12,6 +12,7 @@ import (
 	"math/big"
 	"mime"
 	"mime/multipart"
+	"mime/quotedprintable"
 	"net"
 	"net/mail"
 	"strings"
@@ -249,5 +250,31 @@ func TestMailerHonoursContext(t *testing.T) {
 	var de *activities.DeliveryError
 	if !errors.As(err, &de) || de.Permanent || time.Since(start) > 5*time.Second {
 		t.Errorf("after %s: %v, want a retryable error soon after the deadline", time.Since(start), err)
+	}
+}
+
+func TestMailerSendsTextOnlyBody(t *testing.T) {
+	sink := startSink(t)
+	m := &activities.Mailer{Addr: sink.Addr(), From: "complyflow@example.com"}
+	body := "Your exception expires in 7 days.\nRe-evaluate it: https://portal.example.com/t/abc"
+	if _, err := m.Send(context.Background(), activities.Email{
+		To: "ann@example.com", Subject: "Exception expiring", Text: body, IdempotencyKey: "exception/1/7d",
+	}); err != nil {
+		t.Fatal(err)
+	}
+	msgs := sink.Messages()
+	if len(msgs) != 1 {
+		t.Fatalf("%d messages", len(msgs))
+	}
+	msg, err := mail.ReadMessage(strings.NewReader(string(msgs[0].Raw)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ct := msg.Header.Get("Content-Type"); !strings.HasPrefix(ct, "text/plain") {
+		t.Fatalf("Content-Type %q", ct)
+	}
+	got, _ := io.ReadAll(quotedprintable.NewReader(msg.Body))
+	if strings.TrimRight(strings.ReplaceAll(string(got), "\r\n", "\n"), "\n") != body {
+		t.Fatalf("body %q, want %q", got, body)
 	}
 }

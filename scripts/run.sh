@@ -22,7 +22,8 @@ cleanup() {
   for pid in "${started[@]}"; do wait "$pid" 2>/dev/null || true; done
   if [ -n "$stop_cluster" ]; then pg_ctlcluster $stop_cluster stop || true; fi
 }
-trap cleanup INT TERM EXIT
+trap 'cleanup; exit 130' INT TERM
+trap cleanup EXIT
 
 export TEMPORAL_ADDRESS="${TEMPORAL_ADDRESS:-127.0.0.1:7233}"
 export TEMPORAL_NAMESPACE="${TEMPORAL_NAMESPACE:-default}"
@@ -82,5 +83,7 @@ complyflow is ready.
 Ctrl-C stops everything started here.
 MSG
 
-wait -n "${started[@]}"
-echo "run: a process exited; stopping the rest" >&2
+wait -n "${started[@]}" || true
+# On Ctrl-C the children exit too; give the INT trap its turn before blaming one.
+sleep 0.5
+echo "run: a process exited; stopping the rest (see its messages above)" >&2
