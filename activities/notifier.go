@@ -236,15 +236,15 @@ func (m taskMessage) html() string {
 	emailHTML.Execute(&b, map[string]any{
 		"Person": m.person, "Intro": m.intro, "Task": m.task, "Link": m.link, "Actions": m.actionList(),
 		"Due":        m.task.Due.UTC().Format("Mon 2 Jan 2006 15:04 MST"),
-		"Paragraphs": paragraphs(m.task.Body),
+		"Paragraphs": Paragraphs(m.task.Body),
 		"Expiry":     m.expiry.UTC().Format("2 Jan 2006"),
 	})
 	return b.String()
 }
 
-// paragraphs splits Markdown on blank lines; the HTML shows it as text, never
-// as markup, so a body cannot inject anything into the mail.
-func paragraphs(s string) []string {
+// Paragraphs splits a task's Markdown body on blank lines. Email and the
+// portal show each as text, never as markup, so a body cannot inject anything.
+func Paragraphs(s string) []string {
 	var out []string
 	for _, p := range strings.Split(strings.ReplaceAll(s, "\r\n", "\n"), "\n\n") {
 		if p = strings.TrimSpace(p); p != "" {

@@ -24,7 +24,7 @@ var taskTemplateFiles embed.FS
 
 var taskTemplates = template.Must(template.New("").Funcs(template.FuncMap{
 	"when":       func(t time.Time) string { return t.UTC().Format("Mon 2 Jan 2006 15:04 MST") },
-	"paragraphs": paragraphs,
+	"paragraphs": activities.Paragraphs,
 	"title":      func(s string) string { return strings.ToUpper(s[:1]) + s[1:] },
 	"detail":     eventDetail,
 	"past":       func(s string) string { return workflows.Action(s).Past() },
@@ -185,17 +185,6 @@ func completeTask(ctx context.Context, c client.Client, taskID string, req workf
 		return out, err
 	}
 	return out, nil
-}
-
-// paragraphs splits a Markdown body on blank lines; pages show it as text.
-func paragraphs(s string) []string {
-	var out []string
-	for _, p := range strings.Split(strings.ReplaceAll(s, "\r\n", "\n"), "\n\n") {
-		if p = strings.TrimSpace(p); p != "" {
-			out = append(out, p)
-		}
-	}
-	return out
 }
 
 // eventDetail shows an event's detail as "key: value" pairs in key order, so

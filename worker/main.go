@@ -9,10 +9,8 @@ import (
 	"os/signal"
 	"syscall"
 
-	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/worker"
 
-	"github.com/complyflow/complyflow/internal/config"
 	"github.com/complyflow/complyflow/internal/platform"
 	"github.com/complyflow/complyflow/workflows"
 )
@@ -27,37 +25,17 @@ func main() {
 func run() error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	logger := platform.Logger()
-	cfg, err := config.FromEnv()
+	p, err := platform.StartProcess(ctx, true)
 	if err != nil {
 		return err
 	}
-	db, err := platform.OpenDB(ctx, cfg.DatabaseURL)
-	if err != nil {
-		return err
-	}
-	defer db.Close()
-	var metrics client.MetricsHandler
-	if cfg.MetricsAddr != "" {
-		m, err := platform.ServeMetrics(cfg.MetricsAddr)
-		if err != nil {
-			return err
-		}
-		defer m.Close()
-		metrics = m.Handler
-		logger.Info("metrics for Prometheus", "url", "http://"+cfg.MetricsAddr+"/metrics")
-	}
-	c, err := platform.DialTemporal(cfg.TemporalAddress, cfg.TemporalNamespace, logger, metrics)
-	if err != nil {
-		return err
-	}
-	defer c.Close()
+	defer p.Close()
 
-	w := worker.New(c, workflows.TaskQueue, worker.Options{})
-	if err := Register(w, Dependencies{Config: cfg, DB: db, Temporal: c, Logger: logger}); err != nil {
+	w := worker.New(p.Temporal, workflows.TaskQueue, worker.Options{})
+	if err := Register(w, Dependencies{Config: p.Config, DB: p.DB, Temporal: p.Temporal, Logger: p.Logger}); err != nil {
 		return err
 	}
-	logger.Info("worker started", "task_queue", workflows.TaskQueue, "namespace", cfg.TemporalNamespace)
+	p.Logger.Info("worker started", "task_queue", workflows.TaskQueue, "namespace", p.Config.TemporalNamespace)
 	return w.Run(interruptOn(ctx))
 }
 

@@ -22,54 +22,49 @@ type Dependencies struct {
 	Logger   *slog.Logger
 }
 
+// channels are the ways complyflow reaches people, shared by every process.
+type channels struct {
+	mailer *activities.Mailer
+	slack  *activities.Slack // nil without a bot token: email only
+}
+
 // Register puts every complyflow workflow and activity on the worker.
 func Register(w worker.Registry, deps Dependencies) error {
-	if err := registerHumanTask(w, deps); err != nil {
+	ch := channels{mailer: &activities.Mailer{Addr: deps.Config.SMTPAddr, From: deps.Config.SMTPFrom,
+		Username: deps.Config.SMTPUsername, Password: deps.Config.SMTPPassword}}
+	if deps.Config.SlackBotToken != "" {
+		ch.slack = activities.NewSlack(deps.Config.SlackBotToken, deps.Config.SlackAPIURL)
+	}
+	if err := registerHumanTask(w, deps, ch); err != nil {
 		return err
 	}
-	registerPolicyLifecycle(w, deps)
+	registerPolicyLifecycle(w, deps, ch)
 	return nil
 }
 
 // registerHumanTask puts the HumanTask workflow and its activities on the
-// worker: task records, and notices by email (SMTP) and Slack (when a bot
-// token is set) with links signed for the portal.
-func registerHumanTask(w worker.Registry, deps Dependencies) error {
+// worker: task records, and notices by email and Slack with links signed for
+// the portal.
+func registerHumanTask(w worker.Registry, deps Dependencies, ch channels) error {
 	signer, err := links.NewSigner(deps.Config.LinkSigningKeys)
 	if err != nil {
 		return err
 	}
-	n := &activities.Notifier{
-		DB: deps.DB,
-		Mailer: &activities.Mailer{Addr: deps.Config.SMTPAddr, From: deps.Config.SMTPFrom,
-			Username: deps.Config.SMTPUsername, Password: deps.Config.SMTPPassword},
-		Links: signer, BaseURL: deps.Config.PortalBaseURL, LinkTTL: deps.Config.LinkTTL,
-	}
-	if deps.Config.SlackBotToken != "" {
-		n.Slack = activities.NewSlack(deps.Config.SlackBotToken, deps.Config.SlackAPIURL)
-	}
 	w.RegisterWorkflowWithOptions(workflows.HumanTask, workflow.RegisterOptions{Name: workflows.HumanTaskWorkflow})
 	w.RegisterActivity(&activities.Tasks{DB: deps.DB})
-	w.RegisterActivity(n)
+	w.RegisterActivity(&activities.Notifier{DB: deps.DB, Mailer: ch.mailer, Slack: ch.slack,
+		Links: signer, BaseURL: deps.Config.PortalBaseURL, LinkTTL: deps.Config.LinkTTL})
 	return nil
 }
 
 // registerPolicyLifecycle puts the policy change request, exception and
 // annual review workflows on the worker, with the policy records and the
-// announcements (email to everyone, and the Slack channel when a bot token is set).
-func registerPolicyLifecycle(w worker.Registry, deps Dependencies) {
-	a := &activities.Announcer{
-		DB: deps.DB,
-		Mailer: &activities.Mailer{Addr: deps.Config.SMTPAddr, From: deps.Config.SMTPFrom,
-			Username: deps.Config.SMTPUsername, Password: deps.Config.SMTPPassword},
-		Channel: deps.Config.SlackAnnounceChannel,
-	}
-	if deps.Config.SlackBotToken != "" {
-		a.Slack = activities.NewSlack(deps.Config.SlackBotToken, deps.Config.SlackAPIURL)
-	}
+// announcements (email to everyone, and the Slack channel).
+func registerPolicyLifecycle(w worker.Registry, deps Dependencies, ch channels) {
 	w.RegisterWorkflowWithOptions(workflows.PolicyChangeRequest, workflow.RegisterOptions{Name: workflows.PolicyChangeRequestWorkflow})
 	w.RegisterWorkflowWithOptions(workflows.PolicyException, workflow.RegisterOptions{Name: workflows.PolicyExceptionWorkflow})
 	w.RegisterWorkflowWithOptions(workflows.AnnualPolicyReview, workflow.RegisterOptions{Name: workflows.AnnualPolicyReviewWorkflow})
 	w.RegisterActivity(&activities.Policies{DB: deps.DB})
-	w.RegisterActivity(a)
+	w.RegisterActivity(&activities.Announcer{DB: deps.DB, Mailer: ch.mailer, Slack: ch.slack,
+		Channel: deps.Config.SlackAnnounceChannel})
 }

@@ -12,7 +12,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/complyflow/complyflow/internal/config"
 	"github.com/complyflow/complyflow/internal/devmail"
 	"github.com/complyflow/complyflow/internal/platform"
 	"github.com/complyflow/complyflow/portal"
@@ -28,23 +27,14 @@ func main() {
 func run() error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	logger := platform.Logger()
-	cfg, err := config.FromEnv()
+	p, err := platform.StartProcess(ctx, false)
 	if err != nil {
 		return err
 	}
-	db, err := platform.OpenDB(ctx, cfg.DatabaseURL)
-	if err != nil {
-		return err
-	}
-	defer db.Close()
-	tc, err := platform.DialTemporal(cfg.TemporalAddress, cfg.TemporalNamespace, logger, nil)
-	if err != nil {
-		return err
-	}
-	defer tc.Close()
+	defer p.Close()
+	cfg, logger := p.Config, p.Logger
 
-	srv := &portal.Server{Config: cfg, DB: db, Temporal: tc, Logger: logger, Extra: map[string]http.Handler{}}
+	srv := &portal.Server{Config: cfg, DB: p.DB, Temporal: p.Temporal, Logger: logger, Extra: map[string]http.Handler{}}
 	if cfg.DevMail {
 		sink := &devmail.Sink{Dir: envOr("DEV_MAIL_DIR", ".data/mail")}
 		if err := sink.Start(cfg.SMTPAddr); err != nil {

@@ -1,0 +1,50 @@
+package main
+
+import (
+	"testing"
+
+	"go.temporal.io/sdk/worker"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/complyflow/complyflow/internal/config"
+	"github.com/complyflow/complyflow/internal/testenv"
+	"github.com/complyflow/complyflow/workflows"
+)
+
+func TestMain(m *testing.M) { testenv.Main(m) }
+
+// namingRegistry registers on a real worker, which panics on a duplicate
+// activity or workflow name, and remembers the workflow names.
+type namingRegistry struct {
+	worker.Worker
+	workflows map[string]bool
+}
+
+func (r *namingRegistry) RegisterWorkflowWithOptions(w interface{}, opts workflow.RegisterOptions) {
+	r.workflows[opts.Name] = true
+	r.Worker.RegisterWorkflowWithOptions(w, opts)
+}
+
+func TestRegisterPutsEveryProcessOnTheWorker(t *testing.T) {
+	cfg, err := config.FromEnv()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.SlackBotToken = "xoxb-test" // register the Slack-enabled path too
+	reg := &namingRegistry{
+		Worker:    worker.New(testenv.Temporal(t), workflows.TaskQueue, worker.Options{}),
+		workflows: map[string]bool{},
+	}
+	if err := Register(reg, Dependencies{Config: cfg, DB: testenv.Postgres(t).App}); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{workflows.HumanTaskWorkflow, workflows.PolicyChangeRequestWorkflow, workflows.PolicyExceptionWorkflow}
+	for _, name := range workflows.ProcessWorkflows {
+		want = append(want, name)
+	}
+	for _, name := range want {
+		if !reg.workflows[name] {
+			t.Errorf("workflow %q is not registered: a schedule or a starter command would start it in vain", name)
+		}
+	}
+}
