@@ -12,11 +12,12 @@ func init() {
 }
 
 func runAudit(ctx context.Context, env *Env, args []string) error {
-	if len(args) == 0 || args[0] != "verify" {
-		return usagef("expected `audit verify`")
-	}
+	return dispatch(ctx, env, "audit", []subcommand{{"verify", runAuditVerify}}, args)
+}
+
+func runAuditVerify(ctx context.Context, env *Env, args []string) error {
 	fs := newFlags(env, "audit verify", "audit verify")
-	if err := fs.Parse(args[1:]); err != nil {
+	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	db, err := env.DB(ctx)

@@ -21,16 +21,7 @@ func init() {
 }
 
 func runProgram(ctx context.Context, env *Env, args []string) error {
-	if len(args) == 0 {
-		return usagef("expected `program check FILE` or `program apply FILE`")
-	}
-	switch args[0] {
-	case "check":
-		return runProgramCheck(ctx, env, args[1:])
-	case "apply":
-		return runProgramApply(ctx, env, args[1:])
-	}
-	return usagef("unknown program subcommand %q (check or apply)", args[0])
+	return dispatch(ctx, env, "program", []subcommand{{"check", runProgramCheck}, {"apply", runProgramApply}}, args)
 }
 
 func runProgramCheck(ctx context.Context, env *Env, args []string) error {

@@ -16,16 +16,13 @@ func init() {
 }
 
 func runSchedules(ctx context.Context, env *Env, args []string) error {
-	if len(args) == 0 {
-		return usagef("expected `schedules list`, `schedules trigger ID`, `schedules pause ID --note TEXT` or `schedules unpause ID --note TEXT`")
+	action := func(name string) subcommand {
+		return subcommand{name, func(ctx context.Context, env *Env, args []string) error {
+			return runScheduleAction(ctx, env, name, args)
+		}}
 	}
-	switch args[0] {
-	case "list":
-		return runSchedulesList(ctx, env, args[1:])
-	case "trigger", "pause", "unpause":
-		return runScheduleAction(ctx, env, args[0], args[1:])
-	}
-	return usagef("unknown schedules subcommand %q (list, trigger, pause, unpause)", args[0])
+	return dispatch(ctx, env, "schedules", []subcommand{{"list", runSchedulesList},
+		action("trigger"), action("pause"), action("unpause")}, args)
 }
 
 func runSchedulesList(ctx context.Context, env *Env, args []string) error {
