@@ -29,8 +29,9 @@ if ! command -v pg_ctlcluster >/dev/null 2>&1; then
   fi
 fi
 
+# From /, which the postgres user can enter whatever our working directory is.
 as_postgres() {
-  if [ "$(id -un)" = postgres ]; then "$@"; else runuser -u postgres -- "$@"; fi
+  if [ "$(id -un)" = postgres ]; then (cd / && "$@"); else (cd / && runuser -u postgres -- "$@"); fi
 }
 
 cluster=$(pg_lsclusters --no-header 2>/dev/null | awk 'NR==1 {print $1" "$2" "$3" "$4}')
