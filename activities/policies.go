@@ -49,8 +49,13 @@ func badInput(format string, args ...any) error {
 	return temporal.NewNonRetryableApplicationError(fmt.Sprintf(format, args...), "BadInput", nil)
 }
 
-// ContentHash is the hex SHA-256 a version's text is identified by.
+// ContentHash is the hex SHA-256 a version's text is identified by. A change
+// that carries no text (only a summary or a reference) has no hash, rather
+// than the hash of nothing, which would look like a text on record.
 func ContentHash(body string) string {
+	if body == "" {
+		return ""
+	}
 	sum := sha256.Sum256([]byte(body))
 	return hex.EncodeToString(sum[:])
 }

@@ -304,3 +304,12 @@ func isNonRetryable(err error) bool {
 	var ae *temporal.ApplicationError
 	return errors.As(err, &ae) && ae.NonRetryable()
 }
+
+func TestContentHashOnlyForText(t *testing.T) {
+	if h := ContentHash(""); h != "" {
+		t.Errorf("no text hashed to %q, want no hash", h)
+	}
+	if h := ContentHash("abc"); h != "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad" {
+		t.Errorf("sha256(abc) = %q", h)
+	}
+}
