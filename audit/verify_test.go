@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"testing"
+	"time"
 
 	"github.com/complyflow/complyflow/audit"
 	"github.com/complyflow/complyflow/internal/testenv"
@@ -40,5 +41,40 @@ func TestVerifyDetectsEditAndRemoval(t *testing.T) {
 	}
 	if _, err := audit.Verify(ctx, db.App); !errors.As(err, &brk) || brk.ID != 3 {
 		t.Fatalf("after removal: %v, want a break at row 3", err)
+	}
+}
+
+// Two transactions appending at once: the second waits for the first's chain
+// lock, and the log must still verify in id order.
+func TestVerifyAfterConcurrentAppends(t *testing.T) {
+	db := testenv.Postgres(t)
+	ctx := context.Background()
+	first, err := db.App.BeginTxx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer first.Rollback()
+	insert := `INSERT INTO audit_log (actor, action) VALUES ('tester', $1)`
+	if _, err := first.Exec(insert, "a1"); err != nil {
+		t.Fatal(err)
+	}
+	second := make(chan error, 1)
+	go func() {
+		_, err := db.App.Exec(insert, "b1") // blocks on the chain lock until first commits
+		second <- err
+	}()
+	// Give the second insert time to draw its id (before the fix) and block.
+	time.Sleep(300 * time.Millisecond)
+	if _, err := first.Exec(insert, "a2"); err != nil {
+		t.Fatal(err)
+	}
+	if err := first.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-second; err != nil {
+		t.Fatal(err)
+	}
+	if n, err := audit.Verify(ctx, db.App); err != nil || n != 3 {
+		t.Fatalf("after concurrent appends: %d rows, %v", n, err)
 	}
 }

@@ -95,8 +95,11 @@ CREATE INDEX notifications_task_idx ON notifications (task_id);
 
 -- The audit log is append-only for the application and hash-chained, so a
 -- change made by anyone with more rights is detectable (`starter audit verify`).
+-- The trigger numbers each row while it holds the chain lock, so id order is
+-- chain order; the column has no default that would draw a number earlier.
+CREATE SEQUENCE audit_log_id_seq;
 CREATE TABLE audit_log (
-    id              bigserial PRIMARY KEY,
+    id              bigint PRIMARY KEY,
     at              timestamptz NOT NULL DEFAULT now(),
     actor           text NOT NULL,
     action          text NOT NULL,
@@ -107,13 +110,17 @@ CREATE TABLE audit_log (
     prev_hash       bytea NOT NULL,
     hash            bytea NOT NULL
 );
+ALTER SEQUENCE audit_log_id_seq OWNED BY audit_log.id;
 CREATE INDEX audit_log_subject_idx ON audit_log (subject);
 CREATE INDEX audit_log_control_idx ON audit_log (control_id) WHERE control_id <> '';
 
 CREATE FUNCTION audit_log_chain() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    -- Serialise appends so each row's prev_hash is the row before it.
+    -- Serialise appends so each row's prev_hash is the row before it, and
+    -- number the row only now: an id drawn before the lock could sort a row
+    -- before one it was chained after.
     PERFORM pg_advisory_xact_lock(7405563241);
+    NEW.id := nextval('audit_log_id_seq');
     SELECT hash INTO NEW.prev_hash FROM audit_log ORDER BY id DESC LIMIT 1;
     NEW.prev_hash := coalesce(NEW.prev_hash, '\x'::bytea);
     NEW.hash := audit_log_hash(NEW.prev_hash, NEW.at, NEW.actor, NEW.action, NEW.subject, NEW.control_id, NEW.detail);
