@@ -89,7 +89,16 @@ func FromEnv() (Config, error) {
 		c.SMTPAddr = DefaultDevSMTPAddr
 	}
 	c.PortalBaseURL = strings.TrimRight(env("PORTAL_BASE_URL", "http://"+c.PortalAddr), "/")
-	for _, k := range strings.Split(env("LINK_SIGNING_KEY", devLinkSigningKey), ",") {
+	keys := os.Getenv("LINK_SIGNING_KEY")
+	if keys == "" {
+		// The dev key is in the source: anyone could forge task links with it.
+		// Only the embedded mode, whose mail never leaves this machine, may use it.
+		if !c.DevMail {
+			return Config{}, fmt.Errorf("LINK_SIGNING_KEY: required when SMTP_ADDR is set (links go out by real mail); set a random key of at least 16 characters")
+		}
+		keys = devLinkSigningKey
+	}
+	for _, k := range strings.Split(keys, ",") {
 		k = strings.TrimSpace(k)
 		if len(k) < 16 {
 			return Config{}, fmt.Errorf("LINK_SIGNING_KEY: each comma-separated key must be at least 16 characters")

@@ -50,6 +50,14 @@ func TestExplicitSettings(t *testing.T) {
 	}
 }
 
+func TestRealMailNeedsARealLinkKey(t *testing.T) {
+	t.Setenv("SMTP_ADDR", "mail.example.com:587")
+	t.Setenv("LINK_SIGNING_KEY", "")
+	if _, err := FromEnv(); err == nil || !strings.HasPrefix(err.Error(), "LINK_SIGNING_KEY: required") {
+		t.Fatalf("error %v, want LINK_SIGNING_KEY required", err)
+	}
+}
+
 func TestMalformedSettingsNameTheVariable(t *testing.T) {
 	for name, value := range map[string]string{"LINK_SIGNING_KEY": "short", "LINK_TTL": "a month"} {
 		t.Run(name, func(t *testing.T) {
