@@ -25,17 +25,19 @@ type record struct {
 func (r record) get(col string) string { return strings.TrimSpace(r.fields[col]) }
 
 // readCSV reads a file whose header must name every column in want (in any
-// order, no others). Problems with the file's shape stop the read at once;
-// problems with a row's values are left to the caller.
-func readCSV(file string, in io.Reader, want []string) ([]record, error) {
+// order, no others). A bad header is an error at once; a row that cannot be
+// read (wrong field count, bad quoting) is left out of the records and
+// reported in rowProblems, so the caller checks every other row's values too
+// and reports all problems together.
+func readCSV(file string, in io.Reader, want []string) (recs []record, rowProblems []rowProblem, err error) {
 	r := csv.NewReader(in)
 	r.FieldsPerRecord = -1 // a short row is reported per line below, not as a parse failure
 	header, err := r.Read()
 	if errors.Is(err, io.EOF) {
-		return nil, RowErrors{fmt.Sprintf("%s:1: empty file: expected a header row %s", file, strings.Join(want, ","))}
+		return nil, nil, RowErrors{fmt.Sprintf("%s:1: empty file: expected a header row %s", file, strings.Join(want, ","))}
 	}
 	if err != nil {
-		return nil, RowErrors{fmt.Sprintf("%s: %v", file, err)}
+		return nil, nil, RowErrors{fmt.Sprintf("%s: %v", file, err)}
 	}
 	if len(header) > 0 {
 		header[0] = strings.TrimPrefix(header[0], "\ufeff") // spreadsheets write a BOM
@@ -59,10 +61,9 @@ func readCSV(file string, in io.Reader, want []string) ([]record, error) {
 		}
 	}
 	if problems != nil {
-		return nil, problems
+		return nil, nil, problems
 	}
 
-	var out []record
 	for {
 		row, err := r.Read()
 		if errors.Is(err, io.EOF) {
@@ -71,26 +72,23 @@ func readCSV(file string, in io.Reader, want []string) ([]record, error) {
 		if err != nil {
 			var pe *csv.ParseError
 			if errors.As(err, &pe) {
-				problems = append(problems, fmt.Sprintf("%s:%d: %v", file, pe.StartLine, pe.Err))
+				rowProblems = append(rowProblems, rowProblem{pe.StartLine, pe.Err.Error()})
 				continue
 			}
-			return nil, err
+			return nil, nil, err
 		}
 		line, _ := r.FieldPos(0)
 		if len(row) != len(header) {
-			problems = append(problems, fmt.Sprintf("%s:%d: %d fields, the header has %d", file, line, len(row), len(header)))
+			rowProblems = append(rowProblems, rowProblem{line, fmt.Sprintf("%d fields, the header has %d", len(row), len(header))})
 			continue
 		}
 		rec := record{line: line, fields: make(map[string]string, len(want))}
 		for col, i := range index {
 			rec.fields[col] = row[i]
 		}
-		out = append(out, rec)
+		recs = append(recs, rec)
 	}
-	if problems != nil {
-		return nil, problems
-	}
-	return out, nil
+	return recs, rowProblems, nil
 }
 
 func contains(list []string, s string) bool {

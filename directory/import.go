@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/mail"
 	"net/url"
+	"sort"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -46,7 +47,7 @@ func Import(ctx context.Context, db *sqlx.DB, kind Kind, file string, in io.Read
 	if !ok {
 		return Result{}, fmt.Errorf("unknown kind %q: expected people, systems or vendors", kind)
 	}
-	recs, err := readCSV(file, in, cols)
+	recs, unreadable, err := readCSV(file, in, cols)
 	if err != nil {
 		return Result{}, err
 	}
@@ -61,13 +62,14 @@ func Import(ctx context.Context, db *sqlx.DB, kind Kind, file string, in io.Read
 		return Result{}, err
 	}
 	res := Result{Kind: kind, File: file}
+	c := &rowChecker{file: file, problems: unreadable}
 	switch kind {
 	case People:
-		err = importPeople(ctx, tx, file, recs, &res)
+		err = importPeople(ctx, tx, c, recs, &res)
 	case Systems:
-		err = importSystems(ctx, tx, file, recs, &res)
+		err = importSystems(ctx, tx, c, recs, &res)
 	case Vendors:
-		err = importVendors(ctx, tx, file, recs, &res)
+		err = importVendors(ctx, tx, c, recs, &res)
 	}
 	if err != nil {
 		return Result{}, err
@@ -83,11 +85,17 @@ func Import(ctx context.Context, db *sqlx.DB, kind Kind, file string, in io.Read
 // rowChecker collects the problems of one file.
 type rowChecker struct {
 	file     string
-	problems RowErrors
+	problems []rowProblem
+}
+
+// rowProblem is one reason a line of the file cannot be imported.
+type rowProblem struct {
+	line   int
+	reason string
 }
 
 func (c *rowChecker) fail(line int, format string, args ...any) {
-	c.problems = append(c.problems, fmt.Sprintf("%s:%d: %s", c.file, line, fmt.Sprintf(format, args...)))
+	c.problems = append(c.problems, rowProblem{line, fmt.Sprintf(format, args...)})
 }
 
 func (c *rowChecker) required(r record, col string) string {
@@ -157,11 +165,17 @@ func (c *rowChecker) webURL(r record, col string) string {
 	return v
 }
 
+// err is every problem found, in line order.
 func (c *rowChecker) err() error {
 	if c.problems == nil {
 		return nil
 	}
-	return c.problems
+	sort.SliceStable(c.problems, func(i, j int) bool { return c.problems[i].line < c.problems[j].line })
+	out := make(RowErrors, len(c.problems))
+	for i, p := range c.problems {
+		out[i] = fmt.Sprintf("%s:%d: %s", c.file, p.line, p.reason)
+	}
+	return out
 }
 
 // knownPeople is the set of person IDs in the table now.

@@ -111,6 +111,8 @@ func TestImportPeopleRejects(t *testing.T) {
 		{"missing column", "id,email,name,manager_id,slack_user_id,department,title,start_date\n", `in.csv:1: missing column "end_date"`},
 		{"unknown column", strings.TrimSuffix(header, "\n") + ",shoe_size\n", `in.csv:1: unknown column "shoe_size"`},
 		{"short row", header + "a,a@example.com,A\n", `in.csv:2: 3 fields, the header has 9`},
+		{"short row among bad values", header + "a,bad,A,,,,,,\nb,b@example.com,B\nc,c@example.com,C,p-ghost,,,,,\n",
+			"in.csv:2: email \"bad\" is not an email address\nin.csv:3: 3 fields, the header has 9\nin.csv:4: manager_id \"p-ghost\" is not a known person"},
 		{"duplicate id", header + "a,a@example.com,A,,,,,,\na,a@example.com,A,,,,,,\n", `in.csv:3: id "a" already on line 2`},
 		{"empty name", header + "a,a@example.com,,,,,,,\n", `in.csv:2: name is empty`},
 		{"end before start", header + "a,a@example.com,A,,,,,2026-02-01,2026-01-01\n", `in.csv:2: end_date 2026-01-01 is before start_date 2026-02-01`},

@@ -6,8 +6,7 @@ import (
 	"github.com/jmoiron/sqlx"
 )
 
-func importPeople(ctx context.Context, tx *sqlx.Tx, file string, recs []record, res *Result) error {
-	c := &rowChecker{file: file}
+func importPeople(ctx context.Context, tx *sqlx.Tx, c *rowChecker, recs []record, res *Result) error {
 	c.uniqueIDs(recs)
 	known, err := knownPeople(ctx, tx)
 	if err != nil {
