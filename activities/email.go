@@ -23,14 +23,18 @@ import (
 
 // Mailer sends one email at a time through an SMTP server: it dials with the
 // caller's context, switches to TLS when the server offers STARTTLS, and
-// authenticates when Username is set. Errors are *DeliveryError: SMTP 5xx is
-// Permanent; 4xx and network errors are not.
+// authenticates when Username is set. Errors are *DeliveryError: only a 5xx
+// refusal of the recipient is Permanent; a server that refuses everyone (bad
+// credentials, a refused sender, 4xx, the network) is retryable, and a
+// configuration that cannot work is Misconfigured.
 type Mailer struct {
 	Addr               string // host:port
 	From               string // an address, optionally with a name: "Complyflow <c@example.com>"
 	Username, Password string
 	// TLSConfig is used for STARTTLS; nil verifies the certificate against Addr's host.
 	TLSConfig *tls.Config
+
+	dialContext func(ctx context.Context, network, addr string) (net.Conn, error) // nil: a net.Dialer
 }
 
 // Email is one message. IdempotencyKey becomes its Message-ID, so a message
@@ -48,7 +52,7 @@ type Email struct {
 func (m *Mailer) Send(ctx context.Context, e Email) (string, error) {
 	from, err := mail.ParseAddress(m.From)
 	if err != nil {
-		return "", &DeliveryError{Permanent: true, Err: fmt.Errorf("SMTP_FROM %q: %w", m.From, err)}
+		return "", &DeliveryError{Misconfigured: true, Err: fmt.Errorf("SMTP_FROM %q: %w", m.From, err)}
 	}
 	if _, err := mail.ParseAddress(e.To); err != nil {
 		return "", &DeliveryError{Permanent: true, Err: fmt.Errorf("recipient %q: %w", e.To, err)}
@@ -60,54 +64,111 @@ func (m *Mailer) Send(ctx context.Context, e Email) (string, error) {
 	}
 	c, err := m.dial(ctx)
 	if err != nil {
-		return "", classifySMTP(err)
+		return "", err
 	}
 	defer c.Close()
 	if m.Username != "" {
 		if ok, _ := c.Extension("AUTH"); !ok {
-			return "", &DeliveryError{Err: errors.New("smtp: SMTP_USERNAME is set but the server offers no AUTH")}
+			return "", &DeliveryError{Misconfigured: true, Err: fmt.Errorf("smtp: SMTP_USERNAME is set but the server at SMTP_ADDR %s offers no AUTH", m.Addr)}
 		}
 		if err := c.Auth(sasl.NewPlainClient("", m.Username, m.Password)); err != nil {
-			return "", classifySMTP(err)
+			return "", &DeliveryError{Err: fmt.Errorf("smtp: authenticate as SMTP_USERNAME %s: %w", m.Username, err)}
 		}
 	}
-	if err := c.SendMail(from.Address, []string{e.To}, bytes.NewReader(raw)); err != nil {
-		return "", classifySMTP(err)
+	if err := c.Mail(from.Address, nil); err != nil {
+		return "", &DeliveryError{Err: fmt.Errorf("smtp: sender %s (SMTP_FROM) refused: %w", from.Address, err)}
+	}
+	if err := c.Rcpt(e.To, nil); err != nil {
+		return "", &DeliveryError{Permanent: recipientRefused(err), Err: err}
+	}
+	w, err := c.Data()
+	if err != nil {
+		return "", &DeliveryError{Err: err}
+	}
+	if _, err := w.Write(raw); err != nil {
+		return "", &DeliveryError{Err: err}
+	}
+	if err := w.Close(); err != nil {
+		return "", &DeliveryError{Permanent: recipientRefused(err), Err: err}
 	}
 	c.Quit()
 	return msgID, nil
 }
 
+// recipientRefused reports whether an SMTP error is a refusal of the
+// recipient itself, which no retry changes: 5xx with a status about the
+// address or the mailbox (RFC 3463 X.1.x, X.2.x), or, without such a status,
+// 550/551/553. Policy (X.7.x: relaying, authentication), system and protocol
+// failures refuse every recipient alike and are the server's, not theirs.
+func recipientRefused(err error) bool {
+	var se *smtp.SMTPError
+	if !errors.As(err, &se) || se.Code < 500 || se.Code > 599 {
+		return false
+	}
+	if ec := se.EnhancedCode; ec[0] == 5 && ec[1] != 0 {
+		return ec[1] == 1 || ec[1] == 2
+	}
+	return se.Code == 550 || se.Code == 551 || se.Code == 553
+}
+
 // dial connects with ctx and upgrades to TLS when the server offers it. The
 // client library can only start TLS on a fresh connection, so a server that
-// offers it costs a second dial.
+// offers it costs a second dial. Credentials never cross the network in
+// clear: with a username, a server without STARTTLS is refused unless it is
+// on this machine.
 func (m *Mailer) dial(ctx context.Context) (*smtp.Client, error) {
 	conn, err := m.connect(ctx)
 	if err != nil {
-		return nil, err
+		return nil, &DeliveryError{Err: err}
 	}
 	c := smtp.NewClient(conn)
 	offered, _ := c.Extension("STARTTLS")
 	if !offered {
+		if m.Username != "" && !loopback(m.Addr) {
+			c.Close()
+			return nil, &DeliveryError{Misconfigured: true, Err: fmt.Errorf(
+				"smtp: SMTP_ADDR %s offers no STARTTLS, and SMTP_USERNAME is set: the password would cross the network unencrypted; use a server (or port) with STARTTLS", m.Addr)}
+		}
 		return c, nil
 	}
 	c.Close()
 	if conn, err = m.connect(ctx); err != nil {
-		return nil, err
+		return nil, &DeliveryError{Err: err}
 	}
 	cfg := m.TLSConfig
 	if cfg == nil {
 		host, _, _ := net.SplitHostPort(m.Addr)
 		cfg = &tls.Config{ServerName: host}
 	}
-	return smtp.NewClientStartTLS(conn, cfg)
+	c, err = smtp.NewClientStartTLS(conn, cfg)
+	if err != nil {
+		return nil, &DeliveryError{Err: fmt.Errorf("smtp: STARTTLS with SMTP_ADDR %s: %w", m.Addr, err)}
+	}
+	return c, nil
+}
+
+// loopback reports whether addr's host is this machine, where nothing
+// crosses a network to be read.
+func loopback(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 // connect dials and ties the connection to ctx: a cancelled activity (or its
 // deadline) ends a stuck SMTP conversation instead of waiting minutes.
 func (m *Mailer) connect(ctx context.Context) (net.Conn, error) {
-	var d net.Dialer
-	conn, err := d.DialContext(ctx, "tcp", m.Addr)
+	dial := m.dialContext
+	if dial == nil {
+		dial = (&net.Dialer{}).DialContext
+	}
+	conn, err := dial(ctx, "tcp", m.Addr)
 	if err != nil {
 		return nil, err
 	}
@@ -116,14 +177,6 @@ func (m *Mailer) connect(ctx context.Context) (net.Conn, error) {
 	}
 	context.AfterFunc(ctx, func() { conn.SetDeadline(time.Unix(1, 0)) })
 	return conn, nil
-}
-
-func classifySMTP(err error) error {
-	var se *smtp.SMTPError
-	if errors.As(err, &se) {
-		return &DeliveryError{Permanent: se.Code >= 500, Err: err}
-	}
-	return &DeliveryError{Err: err}
 }
 
 // MessageID derives a stable Message-ID from an idempotency key.

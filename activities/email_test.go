@@ -105,6 +105,14 @@ func TestMailerClassifiesFailures(t *testing.T) {
 			return &smtp.SMTPError{Code: 451, Message: "try later"}
 		case "gone@example.com":
 			return &smtp.SMTPError{Code: 550, Message: "no such user"}
+		case "moved@example.com":
+			return &smtp.SMTPError{Code: 551, EnhancedCode: smtp.EnhancedCode{5, 1, 6}, Message: "moved"}
+		case "relay@elsewhere.example":
+			return &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 7, 1}, Message: "relaying denied"}
+		case "auth@example.com":
+			return &smtp.SMTPError{Code: 530, EnhancedCode: smtp.EnhancedCode{5, 7, 0}, Message: "authentication required"}
+		case "broken@example.com":
+			return &smtp.SMTPError{Code: 554, EnhancedCode: smtp.EnhancedCode{5, 3, 0}, Message: "mail system full"}
 		}
 		return nil
 	}
@@ -117,6 +125,10 @@ func TestMailerClassifiesFailures(t *testing.T) {
 	}{
 		{sink.Addr(), "busy@example.com", false},
 		{sink.Addr(), "gone@example.com", true},
+		{sink.Addr(), "moved@example.com", true},
+		{sink.Addr(), "relay@elsewhere.example", false},
+		{sink.Addr(), "auth@example.com", false},
+		{sink.Addr(), "broken@example.com", false},
 		{closedAddr, "ann@example.com", false},
 	}
 	for _, c := range cases {
@@ -215,8 +227,8 @@ func TestMailerStartsTLSAndAuthenticates(t *testing.T) {
 	m.Password = "wrong"
 	_, err = m.Send(context.Background(), activities.Email{To: "ann@example.com", Subject: "s", Text: "t", IdempotencyKey: "k2"})
 	var de *activities.DeliveryError
-	if !errors.As(err, &de) || !de.Permanent {
-		t.Errorf("bad credentials: %v, want a permanent (5xx) failure", err)
+	if !errors.As(err, &de) || de.Permanent || de.Misconfigured {
+		t.Errorf("bad credentials: %v, want a retryable failure: they refuse every recipient, not this one", err)
 	}
 	// Without trusting the certificate, the Mailer must not fall back to plain text.
 	m = &activities.Mailer{Addr: l.Addr().String(), From: "complyflow@example.com", Username: "mailer", Password: "s3cret"}
@@ -276,5 +288,100 @@ func TestMailerSendsTextOnlyBody(t *testing.T) {
 	got, _ := io.ReadAll(quotedprintable.NewReader(msg.Body))
 	if strings.TrimRight(strings.ReplaceAll(string(got), "\r\n", "\n"), "\n") != body {
 		t.Fatalf("body %q, want %q", got, body)
+	}
+}
+
+// refusingServer is a plain SMTP server (no STARTTLS) that refuses AUTH for
+// any password but "right" and refuses the sender "bad@example.com": answers
+// that would refuse every recipient alike.
+func refusingServer(t *testing.T) (addr string, got func() []string) {
+	t.Helper()
+	var mu sync.Mutex
+	var seen []string
+	note := func(s string) { mu.Lock(); seen = append(seen, s); mu.Unlock() }
+	srv := smtp.NewServer(smtp.BackendFunc(func(*smtp.Conn) (smtp.Session, error) { return &refusingSession{note: note}, nil }))
+	srv.Domain = "localhost"
+	srv.AllowInsecureAuth = true
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go srv.Serve(l)
+	t.Cleanup(func() { srv.Close() })
+	return l.Addr().String(), func() []string { mu.Lock(); defer mu.Unlock(); return append([]string(nil), seen...) }
+}
+
+type refusingSession struct{ note func(string) }
+
+func (s *refusingSession) AuthMechanisms() []string { return []string{sasl.Plain} }
+func (s *refusingSession) Auth(string) (sasl.Server, error) {
+	return sasl.NewPlainServer(func(_, user, pass string) error {
+		s.note("auth " + user)
+		if pass != "right" {
+			return &smtp.SMTPError{Code: 535, EnhancedCode: smtp.EnhancedCode{5, 7, 8}, Message: "bad credentials"}
+		}
+		return nil
+	}), nil
+}
+func (s *refusingSession) Mail(from string, _ *smtp.MailOptions) error {
+	if from == "bad@example.com" {
+		return &smtp.SMTPError{Code: 553, EnhancedCode: smtp.EnhancedCode{5, 1, 8}, Message: "sender address rejected"}
+	}
+	return nil
+}
+func (s *refusingSession) Rcpt(to string, _ *smtp.RcptOptions) error { return nil }
+func (s *refusingSession) Data(r io.Reader) error {
+	io.Copy(io.Discard, r)
+	s.note("data")
+	return nil
+}
+func (s *refusingSession) Reset()        {}
+func (s *refusingSession) Logout() error { return nil }
+
+func TestMailerServerWideRefusalsAreRetryable(t *testing.T) {
+	addr, got := refusingServer(t)
+	send := func(m *activities.Mailer) error {
+		_, err := m.Send(context.Background(), activities.Email{To: "ann@example.com", Subject: "s", Text: "t", IdempotencyKey: "k"})
+		return err
+	}
+	for name, m := range map[string]*activities.Mailer{
+		"bad credentials (535)":     {Addr: addr, From: "complyflow@example.com", Username: "mailer", Password: "wrong"},
+		"sender refused (553 MAIL)": {Addr: addr, From: "bad@example.com"},
+	} {
+		err := send(m)
+		var de *activities.DeliveryError
+		if !errors.As(err, &de) || de.Permanent || de.Misconfigured {
+			t.Errorf("%s: %v, want a retryable DeliveryError (not the recipient's fault)", name, err)
+		}
+	}
+	// A loopback server may take credentials without TLS: nothing crosses a network.
+	if err := send(&activities.Mailer{Addr: addr, From: "complyflow@example.com", Username: "mailer", Password: "right"}); err != nil {
+		t.Fatalf("loopback server without STARTTLS: %v", err)
+	}
+	if g := strings.Join(got(), ","); g != "auth mailer,auth mailer,data" {
+		t.Errorf("server saw %q", g)
+	}
+}
+
+func TestMailerRefusesCredentialsWithoutTLS(t *testing.T) {
+	addr, got := refusingServer(t)
+	// The same server, reached under a name that is not this machine.
+	m := &activities.Mailer{Addr: "smtp.example.com:587", From: "complyflow@example.com", Username: "mailer", Password: "right"}
+	m.SetDialer(func(ctx context.Context, network, _ string) (net.Conn, error) {
+		return (&net.Dialer{}).DialContext(ctx, network, addr)
+	})
+	_, err := m.Send(context.Background(), activities.Email{To: "ann@example.com", Subject: "s", Text: "t", IdempotencyKey: "k"})
+	var de *activities.DeliveryError
+	if !errors.As(err, &de) || !de.Misconfigured || de.Permanent ||
+		!strings.Contains(err.Error(), "SMTP_ADDR smtp.example.com:587") || !strings.Contains(err.Error(), "STARTTLS") {
+		t.Fatalf("%v, want a misconfiguration naming SMTP_ADDR and STARTTLS", err)
+	}
+	if g := got(); len(g) != 0 {
+		t.Errorf("the server saw %q: credentials were sent in clear", g)
+	}
+	// Without credentials there is nothing to protect: it sends.
+	m.Username, m.Password = "", ""
+	if _, err := m.Send(context.Background(), activities.Email{To: "ann@example.com", Subject: "s", Text: "t", IdempotencyKey: "k"}); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -73,13 +73,18 @@ func LookupNotification(ctx context.Context, db sqlx.QueryerContext, key string)
 	return n, true, nil
 }
 
-// DeliveryError is a failed send, classified: a Permanent one (SMTP 5xx, an
-// unknown Slack user) is recorded and not retried; any other is retried, after
-// RetryAfter when the provider said so (Slack 429).
+// DeliveryError is a failed send, classified. A Permanent one (the recipient
+// refused: SMTP 5xx to RCPT, an unknown Slack user) is recorded and not
+// retried. A Misconfigured one (no TLS for the credentials, an unparsable
+// SMTP_FROM) fails the activity without retries and is not recorded, so the
+// message goes out once the configuration is fixed. Any other (the server
+// refusing everyone: bad credentials, a refused sender, 4xx, the network) is
+// retried, after RetryAfter when the provider said so (Slack 429).
 type DeliveryError struct {
-	Permanent  bool
-	RetryAfter time.Duration
-	Err        error
+	Permanent     bool
+	Misconfigured bool
+	RetryAfter    time.Duration
+	Err           error
 }
 
 func (e *DeliveryError) Error() string { return e.Err.Error() }
@@ -111,10 +116,14 @@ func SendOnce(ctx context.Context, db *sqlx.DB, n Notification, send func(ctx co
 }
 
 // ActivityError is how an activity should return a send error to Temporal: a
-// rate limit becomes a retryable error whose next attempt waits RetryAfter.
+// rate limit becomes a retryable error whose next attempt waits RetryAfter,
+// and a misconfiguration a non-retryable error (type DeliveryMisconfigured).
 func ActivityError(err error) error {
 	var de *DeliveryError
-	if errors.As(err, &de) && de.RetryAfter > 0 {
+	switch {
+	case errors.As(err, &de) && de.Misconfigured:
+		return temporal.NewNonRetryableApplicationError(err.Error(), "DeliveryMisconfigured", err)
+	case errors.As(err, &de) && de.RetryAfter > 0:
 		return temporal.NewApplicationErrorWithOptions(err.Error(), "RateLimited",
 			temporal.ApplicationErrorOptions{NextRetryDelay: de.RetryAfter, Cause: err})
 	}

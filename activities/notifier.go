@@ -31,7 +31,7 @@ type Notifier struct {
 // Task notice results.
 const (
 	NoticeSent   = StatusSent
-	NoticeFailed = StatusFailed // refused for good (SMTP 5xx, unknown Slack user): try another channel
+	NoticeFailed = StatusFailed // the recipient refused for good (SMTP 5xx to RCPT, unknown Slack user): try another channel
 	// NoticeUnavailable: the person has no address on this channel; nothing was attempted.
 	NoticeUnavailable = "unavailable"
 )

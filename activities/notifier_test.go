@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"strings"
 	"sync"
@@ -177,5 +178,91 @@ func TestSendTaskSlack(t *testing.T) {
 	db.App.Get(&ref, `SELECT provider_ref FROM notifications WHERE task_id = 'task/n/gus'`)
 	if ref != "DU0GUS/1700000000.0001" {
 		t.Errorf("provider_ref %q: chat.update needs the DM channel and ts", ref)
+	}
+}
+
+func TestServerWideFailuresAreNotRecordedAsRefusals(t *testing.T) {
+	addr, _ := refusingServer(t)
+	n, db := newNotifier(t, startSink(t), "")
+	ctx := context.Background()
+	in := activities.TaskNoticeInput{TaskID: "task/n/ann", PersonID: "ann", Purpose: "assigned"}
+
+	// Bad credentials refuse everyone: a retryable error, nothing recorded.
+	n.Mailer = &activities.Mailer{Addr: addr, From: "complyflow@example.com", Username: "mailer", Password: "wrong"}
+	_, err := n.SendTaskEmail(ctx, in)
+	var appErr *temporal.ApplicationError
+	if err == nil || (errors.As(err, &appErr) && appErr.NonRetryable()) {
+		t.Fatalf("bad credentials: %v, want a retryable error", err)
+	}
+	// A sender the server refuses (a bad SMTP_FROM): the same.
+	n.Mailer = &activities.Mailer{Addr: addr, From: "bad@example.com"}
+	if _, err := n.SendTaskEmail(ctx, in); err == nil || (errors.As(err, &appErr) && appErr.NonRetryable()) {
+		t.Fatalf("refused sender: %v, want a retryable error", err)
+	}
+	// Credentials that would go out unencrypted: a configuration error, not retried, not recorded.
+	n.Mailer = &activities.Mailer{Addr: "smtp.example.com:587", From: "complyflow@example.com", Username: "mailer", Password: "right"}
+	n.Mailer.SetDialer(func(ctx context.Context, network, _ string) (net.Conn, error) {
+		return (&net.Dialer{}).DialContext(ctx, network, addr)
+	})
+	_, err = n.SendTaskEmail(ctx, in)
+	if !errors.As(err, &appErr) || !appErr.NonRetryable() || appErr.Type() != "DeliveryMisconfigured" || !strings.Contains(err.Error(), "SMTP_ADDR") {
+		t.Fatalf("no TLS for credentials: %v, want a non-retryable DeliveryMisconfigured error naming SMTP_ADDR", err)
+	}
+	if got := rows(t, db); len(got) != 0 {
+		t.Fatalf("a server-wide failure was recorded: %q", got)
+	}
+	// Once the configuration is fixed, the message goes out.
+	n.Mailer = &activities.Mailer{Addr: addr, From: "complyflow@example.com", Username: "mailer", Password: "right"}
+	if res, err := n.SendTaskEmail(ctx, in); err != nil || res.Status != activities.NoticeSent {
+		t.Fatalf("after the fix: %+v %v", res, err)
+	}
+}
+
+func TestSlackAuthFailuresAreNotRecordedAsRefusals(t *testing.T) {
+	var mu sync.Mutex
+	answer := "invalid_auth"
+	srv := slacktest.NewTestServer(func(c slacktest.Customize) {
+		c.Handle("/chat.postMessage", func(w http.ResponseWriter, r *http.Request) {
+			mu.Lock()
+			defer mu.Unlock()
+			if answer != "" {
+				fmt.Fprintf(w, `{"ok":false,"error":%q}`, answer)
+				return
+			}
+			r.ParseForm()
+			fmt.Fprintf(w, `{"ok":true,"channel":"D%s","ts":"1700000000.0001"}`, r.Form.Get("channel"))
+		})
+	})
+	srv.Start()
+	defer srv.Stop()
+	n, db := newNotifier(t, startSink(t), srv.GetAPIURL())
+	ctx := context.Background()
+	in := activities.TaskNoticeInput{TaskID: "task/n/gus", PersonID: "gus", Purpose: "assigned"}
+	for _, a := range []string{"invalid_auth", "not_authed", "account_inactive", "token_revoked"} {
+		mu.Lock()
+		answer = a
+		mu.Unlock()
+		_, err := n.SendTaskSlack(ctx, in)
+		var appErr *temporal.ApplicationError
+		if err == nil || (errors.As(err, &appErr) && appErr.NonRetryable()) {
+			t.Errorf("%s: %v, want a retryable error", a, err)
+		}
+	}
+	if got := rows(t, db); len(got) != 0 {
+		t.Fatalf("a bot-wide failure was recorded: %q", got)
+	}
+	mu.Lock()
+	answer = ""
+	mu.Unlock()
+	if res, err := n.SendTaskSlack(ctx, in); err != nil || res.Status != activities.NoticeSent {
+		t.Fatalf("after the token is fixed: %+v %v", res, err)
+	}
+	// The recipient's own refusal is recorded, and not retried.
+	mu.Lock()
+	answer = "user_not_found"
+	mu.Unlock()
+	res, err := n.SendTaskSlack(ctx, activities.TaskNoticeInput{TaskID: "task/n/gus", PersonID: "gus", Purpose: "reminder/1"})
+	if err != nil || res.Status != activities.NoticeFailed || !strings.Contains(res.Reason, "user_not_found") {
+		t.Fatalf("user_not_found: %+v %v", res, err)
 	}
 }

@@ -11,8 +11,8 @@ import (
 
 // Slack posts complyflow's messages through the Slack Web API: direct
 // messages to people, posts to channels, and updates of either. Errors are
-// *DeliveryError: an unknown user or channel is Permanent; a 429 carries
-// Slack's Retry-After; anything else is retryable.
+// *DeliveryError: an unknown or disabled user or channel is Permanent; a 429
+// carries Slack's Retry-After; anything else is retryable.
 type Slack struct {
 	Client *slack.Client
 }
@@ -85,13 +85,15 @@ func (s *Slack) Update(ctx context.Context, ref MessageRef, text string, blocks 
 	return nil
 }
 
-// permanentSlackErrors are answers that another attempt would not change.
+// permanentSlackErrors are refusals of the recipient, or of the message
+// being updated, that another attempt would not change. Refusals of the bot
+// itself (invalid_auth, not_authed, account_inactive, token_revoked) are
+// retryable: they hold for everyone until the token is fixed, and recording
+// them would mean nobody is ever sent the message.
 var permanentSlackErrors = map[string]bool{
 	"users_not_found": true, "user_not_found": true, "channel_not_found": true,
-	"not_in_channel": true, "is_archived": true, "account_inactive": true,
-	"user_disabled": true, "cannot_dm_bot": true, "invalid_auth": true,
-	"not_authed": true, "message_not_found": true, "cant_update_message": true,
-	"invalid_blocks": true, "msg_too_long": true, "no_text": true,
+	"user_disabled": true, "cannot_dm_bot": true,
+	"message_not_found": true, "cant_update_message": true,
 }
 
 func classifySlack(err error) error {
