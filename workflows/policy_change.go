@@ -42,6 +42,12 @@ type policyChange struct {
 	// answering refuses a second one in the same return.
 	responses workflow.Channel
 	answering bool
+	// answered is set once returned() took the answer to the current return;
+	// an update after that is refused, not left for the next return. Runs
+	// started before "update-once" (oneAnswer false) keep the old handling,
+	// so their histories replay.
+	answered  bool
+	oneAnswer bool
 }
 
 func newPolicyChange(ctx workflow.Context, in PolicyChangeInput) (*policyChange, error) {
@@ -56,6 +62,7 @@ func newPolicyChange(ctx workflow.Context, in PolicyChangeInput) (*policyChange,
 		return nil, err
 	}
 	w.responses = workflow.NewBufferedChannel(ctx, 1)
+	w.oneAnswer = workflow.GetVersion(ctx, "update-once", workflow.DefaultVersion, 1) == 1
 	err = workflow.SetUpdateHandlerWithOptions(ctx, UpdateResubmit,
 		func(ctx workflow.Context, r ResubmitRequest) (string, error) {
 			return w.respond(ctx, changeResponse{resubmit: &r, outcome: TaskOutcome{
@@ -153,6 +160,10 @@ func orNone(v string) string {
 func (w *policyChange) decide(ctx workflow.Context, step string, out TaskOutcome, stage string) error {
 	w.round().Decisions = append(w.round().Decisions, Decision{Step: step, TaskID: out.TaskID, By: out.By, Action: out.Action, Note: out.Note, At: out.At})
 	w.st.Stage, w.st.OpenTask = stage, ""
+	if stage == StageReturned && w.oneAnswer {
+		// A new return: the requester may answer it once, by task or update.
+		w.answered, w.answering = false, false
+	}
 	return workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, recordOptions), policyAct.RecordChangeDecision,
 		activities.ChangeDecisionInput{
 			RequestID: w.st.RequestID, Round: w.round().Round, Step: step, TaskID: out.TaskID, By: out.By,
@@ -267,7 +278,10 @@ func (w *policyChange) secondApproval(ctx workflow.Context) (bool, error) {
 // (reject). It reports whether the request goes round again.
 func (w *policyChange) returned(ctx workflow.Context) (bool, error) {
 	last := w.round().Decisions[len(w.round().Decisions)-1]
-	w.st.Stage, w.answering = StageReturned, false
+	w.st.Stage = StageReturned
+	if !w.oneAnswer {
+		w.answering = false
+	}
 	tctx, cancelTask := workflow.WithCancel(ctx)
 	defer cancelTask()
 	t := policyTask{
@@ -294,9 +308,21 @@ func (w *policyChange) returned(ctx workflow.Context) (bool, error) {
 		var r changeResponse
 		c.Receive(ctx, &r)
 		out, resubmit = r.outcome, r.resubmit
+		if r.reply != nil {
+			r.reply.taken = true
+		}
 		cancelTask() // answered by update: the task is moot
 	})
 	sel.Select(ctx)
+	if w.oneAnswer {
+		w.answered = true
+		// An update that arrived with the task's outcome lost the race:
+		// refuse it now rather than let it answer the next return.
+		var stale changeResponse
+		for w.responses.ReceiveAsync(&stale) {
+			stale.reply.err = errAlreadyAnswered
+		}
+	}
 	if taskErr != nil {
 		return false, fmt.Errorf("task %s: %w", id, taskErr)
 	}
@@ -328,13 +354,39 @@ func (w *policyChange) returned(ctx workflow.Context) (bool, error) {
 type changeResponse struct {
 	outcome  TaskOutcome
 	resubmit *ResubmitRequest
+	reply    *responseReply // nil in runs before "update-once"
 }
 
+// responseReply is what became of one update's answer: taken by returned(),
+// or refused because the return was answered another way first.
+type responseReply struct {
+	taken bool
+	err   error
+}
+
+var errAlreadyAnswered = temporal.NewNonRetryableApplicationError(
+	"the request was already answered (its task was completed first); nothing was changed", "AlreadyAnswered", nil)
+
 // respond is the body of both updates: it hands the answer to returned(),
-// which is waiting for it, and reports the stage the request moved to.
+// which is waiting for it, and reports the stage the request moved to. An
+// update answers only once its own answer was taken.
 func (w *policyChange) respond(ctx workflow.Context, r changeResponse) (string, error) {
+	if w.oneAnswer {
+		if w.answered || w.st.Stage != StageReturned {
+			return "", errAlreadyAnswered
+		}
+		r.reply = &responseReply{}
+	}
 	w.answering = true
 	w.responses.Send(ctx, r)
+	if r.reply != nil {
+		if err := workflow.Await(ctx, func() bool { return r.reply.taken || r.reply.err != nil }); err != nil {
+			return "", err
+		}
+		if r.reply.err != nil {
+			return "", r.reply.err
+		}
+	}
 	if err := workflow.Await(ctx, func() bool { return w.st.Stage != StageReturned }); err != nil {
 		return "", err
 	}

@@ -28,6 +28,8 @@ type answer struct {
 	by     string
 	action Action
 	note   string
+	// also runs as the task completes, e.g. to race an update against it
+	also func()
 }
 
 // policyHarness runs the policy workflows with time skipping against a real
@@ -119,6 +121,9 @@ func (h *policyHarness) fakeHumanTask(ctx workflow.Context, in HumanTaskInput) (
 	}
 	if err := workflow.Sleep(ctx, a.after); err != nil {
 		return TaskOutcome{}, err
+	}
+	if a.also != nil {
+		a.also()
 	}
 	return TaskOutcome{TaskID: in.TaskID, Action: a.action, By: a.by, Note: a.note, At: workflow.Now(ctx)}, nil
 }
@@ -428,5 +433,56 @@ func TestPolicyChangeResubmitAndWithdrawByUpdate(t *testing.T) {
 	}
 	if n := h.count(`SELECT count(*) FROM change_requests WHERE id = $1 AND status = 'withdrawn'`, id); n != 1 {
 		t.Error("not recorded as withdrawn")
+	}
+}
+
+// An update whose handler runs in the same activation as the returned
+// task's outcome, after the workflow took the outcome, must not answer the
+// next return: it fails, and the next return waits for the requester. The
+// handler is run from a coroutine woken by the task's completion, as the SDK
+// runs an update handler that arrives with the child's result.
+func TestPolicyChangeUpdateRacingTheTaskIsRefused(t *testing.T) {
+	h := newPolicyHarness(t, time.Date(2023, 6, 1, 9, 0, 0, 0, time.UTC))
+	id := PolicyChangeRequestID("access", "race")
+	var raced bool
+	var updRes string
+	var updErr error
+	h.env.RegisterWorkflowWithOptions(func(ctx workflow.Context, in PolicyChangeInput) (PolicyChangeStatus, error) {
+		w, err := newPolicyChange(ctx, in)
+		if err != nil {
+			return PolicyChangeStatus{}, err
+		}
+		workflow.Go(ctx, func(ctx workflow.Context) {
+			if workflow.Await(ctx, func() bool { return raced }) == nil {
+				updRes, updErr = w.respond(ctx, changeResponse{outcome: TaskOutcome{
+					TaskID: UpdateWithdraw, Action: ActionReject, By: "eve", At: workflow.Now(ctx), Note: "withdrawing"}})
+			}
+		})
+		return w.run(ctx)
+	}, workflow.RegisterOptions{Name: "racing-change-request"})
+	h.on(HumanTaskID(id, "review/1"), answer{after: day, by: "sam", action: ActionReject, note: "attach the text"})
+	h.on(HumanTaskID(id, "returned/1"), answer{after: 2 * day, by: "eve", action: ActionDone, note: "see the wiki",
+		also: func() { raced = true }})
+	h.on(HumanTaskID(id, "review/2"), answer{after: day, by: "sam", action: ActionReject, note: "still not right"})
+	h.on(HumanTaskID(id, "returned/2"), answer{after: 4 * day, by: "eve", action: ActionDone, note: "now with the text"})
+	h.on(HumanTaskID(id, "review/3"), answer{after: day, by: "sam", action: ActionApprove})
+	h.env.SetStartWorkflowOptions(client.StartWorkflowOptions{ID: id})
+	h.env.ExecuteWorkflow("racing-change-request", PolicyChangeInput{PolicyID: "access", Kind: "minor", Summary: "MFA wording", RequesterID: "eve"})
+	var st PolicyChangeStatus
+	if err := h.env.GetWorkflowError(); err != nil {
+		t.Fatalf("workflow failed: %v (tasks %v)", err, h.taskIDs())
+	}
+	if err := h.env.GetWorkflowResult(&st); err != nil {
+		t.Fatal(err)
+	}
+
+	if updErr == nil || !strings.Contains(updErr.Error(), "already answered") {
+		t.Errorf("the racing withdraw answered %q, %v; want it refused as already answered", updRes, updErr)
+	}
+	if st.Stage != StagePublished || len(st.Rounds) != 3 {
+		t.Fatalf("result %+v: want published after 3 rounds, the racing withdraw ignored", st)
+	}
+	if st.Rounds[2].Note != "now with the text" {
+		t.Errorf("round 3 %+v: want the requester's own answer to the second return", st.Rounds[2])
 	}
 }
