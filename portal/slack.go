@@ -87,7 +87,8 @@ func (s *Server) slackComplete(ctx context.Context, slackUser, taskID string, ac
 		return ""
 	}
 	if t, found, lerr := activities.LoadTask(ctx, s.DB, taskID); lerr == nil && found && t.Status != "open" {
-		return "Already done by " + t.OutcomeByName + " (" + t.OutcomeAction + ") at " + t.CompletedAt.Time.UTC().Format("Mon 2 Jan 2006 15:04 MST") + "."
+		history, _ := activities.TaskHistory(ctx, s.DB, taskID)
+		return "This task was " + closedSummary(t, cancelledAt(history)) + "."
 	}
 	var rejected *updateRejected
 	if errors.As(err, &rejected) {

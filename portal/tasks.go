@@ -36,6 +36,8 @@ type taskPage struct {
 	History []activities.TaskEvent
 	Viewer  string // the person the link was made for
 	Overdue bool
+	// CancelledAt is when a cancelled task was given up, when its history says.
+	CancelledAt time.Time
 	// Result pages only.
 	Done    bool
 	Message string
@@ -105,9 +107,30 @@ func (s *Server) taskPost(w http.ResponseWriter, r *http.Request) {
 
 func alreadyDone(p taskPage) taskPage {
 	p.Done = true
-	p.Message = "This task was already done by " + p.Task.OutcomeByName + " (" + p.Task.OutcomeAction + ") at " +
-		p.Task.CompletedAt.Time.UTC().Format("Mon 2 Jan 2006 15:04 MST") + "."
+	p.Message = "This task was " + closedSummary(p.Task, p.CancelledAt) + "."
 	return p
+}
+
+// closedSummary says how a closed task ended: who did what, or that it was
+// cancelled (a cancelled task has no outcome to show).
+func closedSummary(t activities.TaskRecord, cancelledAt time.Time) string {
+	if t.Status == "cancelled" {
+		if cancelledAt.IsZero() {
+			return "cancelled: nothing more is needed"
+		}
+		return "cancelled at " + cancelledAt.UTC().Format("Mon 2 Jan 2006 15:04 MST") + ": nothing more is needed"
+	}
+	return "already done by " + t.OutcomeByName + " (" + t.OutcomeAction + ") at " + t.CompletedAt.Time.UTC().Format("Mon 2 Jan 2006 15:04 MST")
+}
+
+// cancelledAt is when the history records the task's cancellation, if it does.
+func cancelledAt(history []activities.TaskEvent) time.Time {
+	for _, e := range history {
+		if e.Kind == "cancelled" {
+			return e.CreatedAt
+		}
+	}
+	return time.Time{}
 }
 
 // taskClaims verifies the link's token; a bad one gets a plain 403 page that
@@ -144,7 +167,8 @@ func (s *Server) loadTaskPage(w http.ResponseWriter, r *http.Request, c links.Cl
 	if p, err := activities.LookupPerson(r.Context(), s.DB, c.PersonID); err == nil {
 		viewer = p.Name
 	}
-	return taskPage{Task: t, History: history, Viewer: viewer, Overdue: t.Status == "open" && time.Now().After(t.Due)}, true
+	return taskPage{Task: t, History: history, Viewer: viewer, Overdue: t.Status == "open" && time.Now().After(t.Due),
+		CancelledAt: cancelledAt(history)}, true
 }
 
 func (s *Server) renderTask(w http.ResponseWriter, status int, name string, page any) {

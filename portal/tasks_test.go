@@ -426,3 +426,43 @@ func saveHistory(t *testing.T, c client.Client, workflowID, path string) {
 	}
 	t.Logf("wrote %s (%d events)", path, len(h.Events))
 }
+
+// link signs a task link for person the way the Notifier does.
+func (s *taskSystem) link(t *testing.T, taskID, person string) string {
+	t.Helper()
+	signer, err := links.NewSigner([][]byte{[]byte("portal-test-link-key-0123456789")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s.portal.URL + "/t/" + signer.Sign(links.Claims{TaskID: taskID, PersonID: person, Expires: time.Now().Add(time.Hour)})
+}
+
+func TestCancelledTaskSaysSo(t *testing.T) {
+	s := newTaskSystem(t)
+	in := workflows.HumanTaskInput{
+		TaskID: "task/portal-test/cancelled", AssigneeID: "ann", Subject: "Review the vendor",
+		Due: time.Now().Add(72 * time.Hour), Actions: []workflows.Action{workflows.ActionDone},
+	}
+	s.start(t, in)
+	eventually(t, "the task recorded", func() bool {
+		return len(s.strings(t, `SELECT id FROM tasks WHERE id = $1`, in.TaskID)) == 1
+	})
+	if err := s.temporal.CancelWorkflow(context.Background(), in.TaskID, ""); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the task cancelled", func() bool {
+		return s.strings(t, `SELECT status FROM tasks WHERE id = $1`, in.TaskID)[0] == "cancelled"
+	})
+	at := s.strings(t, `SELECT to_char(created_at AT TIME ZONE 'UTC', 'Dy FMDD Mon YYYY HH24:MI') FROM task_events WHERE task_id = $1 AND kind = 'cancelled'`, in.TaskID)[0]
+	link := s.link(t, in.TaskID, "ann")
+
+	code, page := send(t, http.MethodGet, link, nil)
+	if code != http.StatusOK || !strings.Contains(page, "Cancelled at "+at+" UTC:") || strings.Contains(page, "0001") || strings.Contains(page, "Done:") {
+		t.Errorf("GET %d, want it to say the task was cancelled at %s:\n%s", code, at, page)
+	}
+	code, page = send(t, http.MethodPost, link, url.Values{"action": {"done"}})
+	if code != http.StatusConflict || !strings.Contains(page, "This task was cancelled at "+at+" UTC: nothing more is needed.") ||
+		strings.Contains(page, "0001") || strings.Contains(page, "done by") {
+		t.Errorf("POST %d, want it to say the task was cancelled at %s:\n%s", code, at, page)
+	}
+}
