@@ -236,9 +236,9 @@ func (a *Policies) OpenChangeRequest(ctx context.Context, in OpenChangeRequestIn
 		return ChangeRequestInfo{}, err
 	}
 	if _, err := tx.ExecContext(ctx, `
-		INSERT INTO change_requests (id, policy_id, kind, summary, requester_id, needs_production_change, review_id, created_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (id) DO NOTHING`,
-		in.ID, in.PolicyID, in.Kind, in.Summary, in.RequesterID, in.NeedsProductionChange, in.ReviewID, in.At); err != nil {
+		INSERT INTO change_requests (id, policy_id, kind, summary, requester_id, needs_production_change, review_id, created_at, base_version)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (id) DO NOTHING`,
+		in.ID, in.PolicyID, in.Kind, in.Summary, in.RequesterID, in.NeedsProductionChange, in.ReviewID, in.At, info.Policy.Version); err != nil {
 		return ChangeRequestInfo{}, fmt.Errorf("record change request: %w", err)
 	}
 	if err := insertRound(ctx, tx, ChangeRoundInput{RequestID: in.ID, Round: 1, Body: in.Body, Reference: in.Reference,
@@ -290,8 +290,10 @@ func (a *Policies) RecordResubmission(ctx context.Context, in ChangeRoundInput) 
 	if err := insertRound(ctx, tx, in); err != nil {
 		return err
 	}
-	if _, err := tx.ExecContext(ctx, `UPDATE change_requests SET status = $2, updated_at = now() WHERE id = $1`,
-		in.RequestID, CRInReview); err != nil {
+	// The new round is reviewed against the version in effect now.
+	if _, err := tx.ExecContext(ctx, `UPDATE change_requests c SET status = $2, updated_at = now(),
+			base_version = coalesce((SELECT version FROM policy_versions v WHERE v.policy_id = c.policy_id AND v.superseded_at IS NULL), '')
+		WHERE id = $1`, in.RequestID, CRInReview); err != nil {
 		return err
 	}
 	if err := writeAudit(ctx, tx, auditEntry{
@@ -423,6 +425,9 @@ func (a *Policies) PublishPolicyVersion(ctx context.Context, in PublishInput) (P
 	default:
 		cv = policy.Version{Year: cur.Year, N: cur.Seq, Rev: cur.Revision}
 	}
+	if err := refuseSuperseded(ctx, tx, in, cur.Version); err != nil {
+		return PublishedVersion{}, err
+	}
 	next, err := policy.Next(cv, in.Kind, in.ChangeAt)
 	if err != nil {
 		return PublishedVersion{}, badInput("policy %s: %v", in.PolicyID, err)
@@ -463,6 +468,53 @@ func (a *Policies) PublishPolicyVersion(ctx context.Context, in PublishInput) (P
 		return PublishedVersion{}, err
 	}
 	return out, tx.Commit()
+}
+
+// Superseded is the details of a "Superseded" error: the version the
+// request was reviewed against and the one in effect instead.
+type Superseded struct {
+	Base    string
+	Current string
+}
+
+// refuseSuperseded refuses to publish a request reviewed against a version
+// that is no longer in effect (another change was published meanwhile): its
+// text would silently undo that change. It records the request as returned
+// to its requester, with the reason, and answers a non-retryable
+// "Superseded" error carrying both versions.
+func refuseSuperseded(ctx context.Context, tx *sqlx.Tx, in PublishInput, current string) error {
+	var base sql.NullString
+	if err := tx.GetContext(ctx, &base, `SELECT base_version FROM change_requests WHERE id = $1`, in.RequestID); err != nil {
+		return fmt.Errorf("change request %s: %w", in.RequestID, err)
+	}
+	if !base.Valid || base.String == current {
+		return nil
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE change_requests SET status = $2, updated_at = now() WHERE id = $1`,
+		in.RequestID, CRReturned); err != nil {
+		return err
+	}
+	if err := writeAudit(ctx, tx, auditEntry{
+		Actor: in.PublishedBy, Action: "policy.change.superseded", Subject: in.RequestID, Controls: in.Controls,
+		Detail: map[string]any{"policy": in.PolicyID, "reviewed_against": base.String, "current_version": current},
+		Key:    fmt.Sprintf("%s/superseded/%s/%s", in.RequestID, base.String, current),
+	}); err != nil {
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return err
+	}
+	return temporal.NewNonRetryableApplicationError(
+		fmt.Sprintf("policy %s is now at version %s, not %s the change was reviewed against: it must be reviewed again against the current text",
+			in.PolicyID, orUnversioned(current), orUnversioned(base.String)),
+		"Superseded", nil, Superseded{Base: base.String, Current: current})
+}
+
+func orUnversioned(v string) string {
+	if v == "" {
+		return "(unversioned)"
+	}
+	return v
 }
 
 // AnnouncedInput is what the announcement of a published version reached.

@@ -1,6 +1,7 @@
 package workflows
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -48,6 +49,8 @@ type policyChange struct {
 	// so their histories replay.
 	answered  bool
 	oneAnswer bool
+	// prodAttempts counts the production-change tasks handed out.
+	prodAttempts int
 }
 
 func newPolicyChange(ctx workflow.Context, in PolicyChangeInput) (*policyChange, error) {
@@ -110,20 +113,36 @@ func (w *policyChange) run(ctx workflow.Context) (PolicyChangeStatus, error) {
 			return w.st, err
 		}
 		if approved {
-			break
+			approvedAt := workflow.Now(ctx)
+			if w.in.NeedsProductionChange {
+				if err := w.productionChange(ctx); err != nil {
+					return w.st, err
+				}
+			}
+			sup, err := w.publish(ctx, approvedAt)
+			if err != nil || sup == nil {
+				return w.st, err
+			}
+			w.superseded(ctx, *sup)
 		}
 		resubmitted, err := w.returned(ctx)
 		if err != nil || !resubmitted {
 			return w.st, err
 		}
 	}
-	approvedAt := workflow.Now(ctx)
-	if w.in.NeedsProductionChange {
-		if err := w.productionChange(ctx); err != nil {
-			return w.st, err
-		}
-	}
-	return w.st, w.publish(ctx, approvedAt)
+}
+
+// superseded sends an approved request back to its requester because
+// another change was published since it was reviewed: published as it is,
+// it would undo that change. The publish recorded it; the requester
+// resubmits (reviewed again against the current text) or withdraws.
+func (w *policyChange) superseded(ctx workflow.Context, sup activities.Superseded) {
+	w.info.Policy.Version = sup.Current
+	note := fmt.Sprintf("Not published: while it was in review the policy moved on to version %s (it was reviewed against %s). "+
+		"Check your change against the current text and resubmit it, or withdraw it.", orNone(sup.Current), orNone(sup.Base))
+	w.round().Decisions = append(w.round().Decisions, Decision{Step: "superseded", By: "complyflow", Action: ActionReject, Note: note, At: workflow.Now(ctx)})
+	w.st.Stage, w.st.OpenTask = StageReturned, ""
+	w.answered, w.answering = false, false
 }
 
 func (w *policyChange) round() *ChangeRound { return &w.st.Rounds[len(w.st.Rounds)-1] }
@@ -287,9 +306,9 @@ func (w *policyChange) returned(ctx workflow.Context) (bool, error) {
 	t := policyTask{
 		purpose: fmt.Sprintf("returned/%d", w.round().Round), assignee: w.in.RequesterID,
 		subject: fmt.Sprintf("Your policy change request was returned: %s", w.info.Policy.Title),
-		body: w.describe() + fmt.Sprintf("\n%s rejected it: %s\n\nMark it done to resubmit, your note saying what you changed "+
+		body: w.describe() + fmt.Sprintf("\n%s\n\nMark it done to resubmit, your note saying what you changed "+
 			"(or where the new text is); reject it to withdraw the request. With new text, resubmit it with "+
-			"`starter change-request resubmit %s --text FILE` instead.", last.By, last.Note, w.st.RequestID),
+			"`starter change-request resubmit %s --text FILE` instead.", returnReason(last), w.st.RequestID),
 		actions: []Action{ActionDone, ActionReject},
 		control: w.control(), due: w.in.DuePeriod, remind: w.in.RemindEvery,
 	}
@@ -350,6 +369,14 @@ func (w *policyChange) returned(ctx workflow.Context) (bool, error) {
 			Note: out.Note, By: out.By, At: out.At, Controls: w.info.Controls}).Get(ctx, nil)
 }
 
+// returnReason says why the request came back to its requester.
+func returnReason(d Decision) string {
+	if d.Step == "superseded" {
+		return d.Note
+	}
+	return fmt.Sprintf("%s rejected it: %s", d.By, d.Note)
+}
+
 // changeResponse is the requester's answer to a return given by update.
 type changeResponse struct {
 	outcome  TaskOutcome
@@ -407,9 +434,11 @@ func (w *policyChange) validateResponse(personID string) error {
 // production change the policy needs; the requester gives it as the note.
 func (w *policyChange) productionChange(ctx workflow.Context) error {
 	w.st.Stage = StageAwaitingProductionChange
-	for attempt := 1; ; attempt++ {
+	for {
+		// Numbered across the request: one sent back after approval asks again under a new ID.
+		w.prodAttempts++
 		out, err := w.task(ctx, policyTask{
-			purpose: fmt.Sprintf("production-change/%d", attempt), assignee: w.in.RequesterID,
+			purpose: fmt.Sprintf("production-change/%d", w.prodAttempts), assignee: w.in.RequesterID,
 			subject: fmt.Sprintf("Change-management reference needed before publishing: %s", w.info.Policy.Title),
 			body: w.describe() + "\nThe change is approved and needs a change to production systems. Carry it out through " +
 				"change management and mark this done with the change ticket's reference as the note; the policy is published then.",
@@ -430,7 +459,7 @@ func (w *policyChange) productionChange(ctx workflow.Context) error {
 // publish archives and publishes in one activity (the database refuses the
 // other order), then announces and records the re-acknowledgement owed. The
 // version's year is the year the change was approved.
-func (w *policyChange) publish(ctx workflow.Context, approvedAt time.Time) error {
+func (w *policyChange) publish(ctx workflow.Context, approvedAt time.Time) (*activities.Superseded, error) {
 	w.st.Stage = StagePublishing
 	actx := workflow.WithActivityOptions(ctx, recordOptions)
 	var pub activities.PublishedVersion
@@ -438,7 +467,12 @@ func (w *policyChange) publish(ctx workflow.Context, approvedAt time.Time) error
 		RequestID: w.st.RequestID, PolicyID: w.in.PolicyID, Kind: w.kind, Summary: w.in.Summary, Body: w.in.Text,
 		Reference: w.in.Reference, PublishedBy: w.lastApprover(), ChangeAt: approvedAt, Controls: w.info.Controls,
 	}).Get(ctx, &pub); err != nil {
-		return err
+		var appErr *temporal.ApplicationError
+		var sup activities.Superseded
+		if errors.As(err, &appErr) && appErr.Type() == "Superseded" && appErr.Details(&sup) == nil {
+			return &sup, nil
+		}
+		return nil, err
 	}
 	w.st.Version, w.st.ArchivedVersion, w.st.PublishedAt = pub.Version, pub.ArchivedVersion, pub.PublishedAt
 	slackRes, sent, err := announce(ctx, activities.AnnouncementInput{
@@ -447,7 +481,7 @@ func (w *policyChange) publish(ctx workflow.Context, approvedAt time.Time) error
 	})
 	w.st.Announced = sent
 	if err != nil {
-		return err
+		return nil, err
 	}
 	// Runs recorded before the announcement had its own audit entry skip it.
 	if workflow.GetVersion(ctx, "audit-announcement", workflow.DefaultVersion, 1) == 1 {
@@ -455,19 +489,19 @@ func (w *policyChange) publish(ctx workflow.Context, approvedAt time.Time) error
 			RequestID: w.st.RequestID, PolicyID: w.in.PolicyID, Version: pub.Version, Emailed: sent, Slack: slackRes.Status,
 			Controls: w.info.Controls,
 		}).Get(ctx, nil); err != nil {
-			return err
+			return nil, err
 		}
 	}
 	if w.kind == policy.Material {
 		if err := workflow.ExecuteActivity(actx, policyAct.RecordReacknowledgementOwed, activities.ReacknowledgementInput{
 			RequestID: w.st.RequestID, PolicyID: w.in.PolicyID, Version: pub.Version, Controls: w.info.Controls,
 		}).Get(ctx, nil); err != nil {
-			return err
+			return nil, err
 		}
 	}
 	// Published means done: announced, and the re-acknowledgement recorded.
 	w.st.Stage = StagePublished
-	return nil
+	return nil, nil
 }
 
 // lastApprover is who gave the final approval: the one the publish is on.

@@ -486,3 +486,46 @@ func TestPolicyChangeUpdateRacingTheTaskIsRefused(t *testing.T) {
 		t.Errorf("round 3 %+v: want the requester's own answer to the second return", st.Rounds[2])
 	}
 }
+
+// Two requests on one policy: the one published second was reviewed against
+// a version no longer in effect, so it is sent back to its requester naming
+// the current version instead of silently undoing the first.
+func TestPolicyChangeSupersededByAnotherRequest(t *testing.T) {
+	h := newPolicyHarness(t, time.Date(2023, 6, 1, 9, 0, 0, 0, time.UTC))
+	id := PolicyChangeRequestID("access", "second")
+	other := PolicyChangeRequestID("access", "first")
+	pol := &activities.Policies{DB: h.db.App}
+	h.env.RegisterDelayedCallback(func() {
+		ctx := context.Background()
+		if _, err := pol.OpenChangeRequest(ctx, activities.OpenChangeRequestInput{ID: other, PolicyID: "access", Kind: "minor",
+			Summary: "other fix", Body: "text with the other fix", RequesterID: "pat", At: h.env.Now()}); err != nil {
+			t.Error(err)
+		}
+		if _, err := pol.PublishPolicyVersion(ctx, activities.PublishInput{RequestID: other, PolicyID: "access", Kind: "minor",
+			Summary: "other fix", Body: "text with the other fix", PublishedBy: "sam", ChangeAt: h.env.Now()}); err != nil {
+			t.Error(err)
+		}
+	}, 12*time.Hour)
+	h.on(HumanTaskID(id, "review/1"), answer{after: day, by: "sam", action: ActionApprove})
+	h.on(HumanTaskID(id, "returned/1"), answer{after: day, by: "eve", action: ActionDone, note: "merged with the other fix"})
+	h.on(HumanTaskID(id, "review/2"), answer{after: day, by: "sam", action: ActionApprove})
+	st := h.runChange(id, PolicyChangeInput{PolicyID: "access", Kind: "minor", Summary: "MFA wording", Text: "mine", RequesterID: "eve"})
+
+	returned := h.task(HumanTaskID(id, "returned/1"))
+	if returned.AssigneeID != "eve" || !strings.Contains(returned.Body, "moved on to version 2023.1 rev.1") {
+		t.Errorf("not sent back to the requester naming the current version: %+v", returned)
+	}
+	if st.Stage != StagePublished || st.Version != "2023.1 rev.2" || len(st.Rounds) != 2 {
+		t.Errorf("result %+v: want 2023.1 rev.2 published after a second review", st)
+	}
+	if n := h.count(`SELECT count(*) FROM audit_log WHERE subject = $1 AND action = 'policy.change.superseded'
+		AND detail->>'current_version' = '2023.1 rev.1' AND detail->>'reviewed_against' = '2023.1'`, id); n != 1 {
+		t.Errorf("%d superseded audit entries", n)
+	}
+	if n := h.count(`SELECT count(*) FROM change_requests WHERE id = $1 AND base_version = '2023.1 rev.1'`, id); n != 1 {
+		t.Error("the resubmission was not based on the version then in effect")
+	}
+	if n := h.count(`SELECT count(*) FROM policy_versions WHERE policy_id = 'access' AND change_request_id = $1`, other); n != 1 {
+		t.Error("the first request's version is gone")
+	}
+}
