@@ -97,13 +97,18 @@ type CompleteTaskInput struct {
 	Note   string
 }
 
-// CompleteTask records the outcome and the "completed" event.
+// CompleteTask records the outcome and the "completed" event. Someone who
+// has left may not complete a task: the workflow's validator cannot read the
+// directory, so this is where every path (portal, Slack, CLI) is refused.
 func (a *Tasks) CompleteTask(ctx context.Context, in CompleteTaskInput) error {
 	tx, err := a.DB.BeginTxx(ctx, nil)
 	if err != nil {
 		return err
 	}
 	defer tx.Rollback()
+	if err := CheckNotLeft(ctx, tx, in.By); err != nil {
+		return err
+	}
 	if _, err := tx.ExecContext(ctx, `
 		UPDATE tasks SET status = 'completed', outcome_action = $2, outcome_by = $3, outcome_note = $4, completed_at = $5
 		WHERE id = $1 AND status = 'open'`, in.TaskID, in.Action, in.By, in.Note, in.At); err != nil {
@@ -162,14 +167,18 @@ func (a *Tasks) ResolveEscalation(ctx context.Context, in ResolveEscalationInput
 		if errors.Is(err, sql.ErrNoRows) || (err == nil && !mgr.Valid) {
 			return ResolveEscalationResult{Reason: fmt.Sprintf("%s has no manager in the directory", in.AssigneeID)}, nil
 		}
-		ids = []string{mgr.String}
+		if err == nil {
+			err = a.DB.SelectContext(ctx, &ids, `SELECT id FROM people p WHERE id = $1 AND `+notLeft, mgr.String)
+			reason = fmt.Sprintf("%s's manager %s has left", in.AssigneeID, mgr.String)
+		}
 	case strings.HasPrefix(in.To, "role:"):
 		role := strings.TrimPrefix(in.To, "role:")
-		err = a.DB.SelectContext(ctx, &ids, `SELECT person_id FROM roles WHERE role = $1 ORDER BY person_id`, role)
-		reason = fmt.Sprintf("nobody holds the role %s", role)
+		err = a.DB.SelectContext(ctx, &ids, `SELECT r.person_id FROM roles r JOIN people p ON p.id = r.person_id
+			WHERE r.role = $1 AND `+notLeft+` ORDER BY r.person_id`, role)
+		reason = fmt.Sprintf("nobody who has not left holds the role %s", role)
 	default:
-		err = a.DB.SelectContext(ctx, &ids, `SELECT id FROM people WHERE id = $1`, in.To)
-		reason = fmt.Sprintf("%s is not in the directory", in.To)
+		err = a.DB.SelectContext(ctx, &ids, `SELECT id FROM people p WHERE id = $1 AND `+notLeft, in.To)
+		reason = fmt.Sprintf("%s is not in the directory, or has left", in.To)
 	}
 	if err != nil {
 		return ResolveEscalationResult{}, fmt.Errorf("resolve escalation to %s: %w", in.To, err)
@@ -178,6 +187,26 @@ func (a *Tasks) ResolveEscalation(ctx context.Context, in ResolveEscalationInput
 		return ResolveEscalationResult{Reason: reason}, nil
 	}
 	return ResolveEscalationResult{PersonIDs: ids}, nil
+}
+
+// notLeft keeps people (aliased p) whose end_date has not come, as roleHolders does.
+const notLeft = `(p.end_date IS NULL OR p.end_date > current_date)`
+
+// CheckNotLeft returns a non-retryable "PersonLeft" error, worded for the
+// person, when personID's end_date has come: people who have left may no
+// longer act on tasks.
+func CheckNotLeft(ctx context.Context, db sqlx.QueryerContext, personID string) error {
+	var end time.Time
+	err := sqlx.GetContext(ctx, db, &end, `SELECT end_date FROM people p WHERE id = $1 AND NOT `+notLeft, personID)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("check whether %s has left: %w", personID, err)
+	}
+	return temporal.NewNonRetryableApplicationError(
+		fmt.Sprintf("%s has left (end date %s in the directory) and may no longer act on tasks", personID, end.Format("2 Jan 2006")),
+		"PersonLeft", nil)
 }
 
 // Person is a directory entry, as much of it as notifications need.

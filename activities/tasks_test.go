@@ -2,11 +2,14 @@ package activities_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"go.temporal.io/sdk/temporal"
 
 	"github.com/complyflow/complyflow/activities"
 	"github.com/complyflow/complyflow/internal/testenv"
@@ -38,7 +41,7 @@ func TestTaskRecords(t *testing.T) {
 	}
 	for to, want := range map[string]string{
 		"@manager": "[mia]", "role:security_officer": "[sam sue]", "sam": "[sam]",
-		"role:ceo": "[]nobody holds the role ceo", "zed": "[]zed is not in the directory",
+		"role:ceo": "[]nobody who has not left holds the role ceo", "zed": "[]zed is not in the directory, or has left",
 	} {
 		if got := resolve(to); got != want {
 			t.Errorf("%s: %q, want %q", to, got, want)
@@ -80,5 +83,50 @@ func TestTaskRecords(t *testing.T) {
 	cancelled, _, _ := activities.LoadTask(ctx, db.App, "task/r/3")
 	if len(open) != 0 || cancelled.Status != "cancelled" {
 		t.Errorf("open %d, task/r/3 %s", len(open), cancelled.Status)
+	}
+}
+
+func TestLeaversNeitherEscalatedToNorCompleting(t *testing.T) {
+	db := testenv.Postgres(t)
+	db.Owner.MustExec(`INSERT INTO people (id, name, end_date) VALUES ('mia', 'Mia', current_date - 30), ('sam', 'Sam', current_date),
+			('sue', 'Sue', current_date + 30), ('ola', 'Ola', NULL);
+		INSERT INTO people (id, name, manager_id) VALUES ('ann', 'Ann', 'mia');
+		INSERT INTO roles (role, person_id) VALUES ('security_officer', 'sue'), ('security_officer', 'sam'), ('security_officer', 'ola'),
+			('coo', 'mia')`)
+	a := &activities.Tasks{DB: db.App}
+	ctx := context.Background()
+	for to, want := range map[string]string{
+		// sam's end date is today: gone, as for roleHolders.
+		"role:security_officer": "[ola sue]",
+		"role:coo":              "[]nobody who has not left holds the role coo",
+		"@manager":              "[]ann's manager mia has left",
+		"mia":                   "[]mia is not in the directory, or has left",
+		"sue":                   "[sue]",
+	} {
+		r, err := a.ResolveEscalation(ctx, activities.ResolveEscalationInput{AssigneeID: "ann", To: to})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := fmt.Sprint(r.PersonIDs, r.Reason); got != want {
+			t.Errorf("%s: %q, want %q", to, got, want)
+		}
+	}
+
+	if err := a.CreateTask(ctx, activities.CreateTaskInput{TaskID: "task/l/1", AssigneeID: "ann", Subject: "Review", Due: time.Now().Add(time.Hour), Actions: []string{"done"}}); err != nil {
+		t.Fatal(err)
+	}
+	err := a.CompleteTask(ctx, activities.CompleteTaskInput{TaskID: "task/l/1", Action: "done", By: "mia", At: time.Now()})
+	var appErr *temporal.ApplicationError
+	if !errors.As(err, &appErr) || appErr.Type() != "PersonLeft" || !appErr.NonRetryable() || !strings.Contains(appErr.Message(), "mia has left") {
+		t.Fatalf("completion by a leaver: %v, want a non-retryable PersonLeft error", err)
+	}
+	if task, _, _ := activities.LoadTask(ctx, db.App, "task/l/1"); task.Status != "open" {
+		t.Fatalf("a leaver completed the task: %+v", task)
+	}
+	if err := a.CompleteTask(ctx, activities.CompleteTaskInput{TaskID: "task/l/1", Action: "done", By: "sue", At: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	if task, _, _ := activities.LoadTask(ctx, db.App, "task/l/1"); task.Status != "completed" || task.OutcomeByName != "Sue" {
+		t.Errorf("task %+v", task)
 	}
 }

@@ -82,6 +82,12 @@ func (s *Server) slackComplete(ctx context.Context, slackUser, taskID string, ac
 		s.Logger.Warn("Slack user not matched to a person", "slack_user", slackUser, "task", taskID, "err", err)
 		return "complyflow does not know your Slack account, so it cannot act for you. Use the link in your email."
 	}
+	if refused, err := leaverRefusal(ctx, s.DB, person); err != nil {
+		s.Logger.Error("check whether the person has left", "person", person, "err", err)
+		return "The task could not be completed just now. Please try again in a minute."
+	} else if refused != "" {
+		return "Not done: " + refused
+	}
 	_, err = completeTask(ctx, s.Temporal, taskID, workflows.CompleteRequest{Action: action, PersonID: person})
 	if err == nil {
 		return ""

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jmoiron/sqlx"
 	"go.temporal.io/sdk/client"
 
 	"github.com/complyflow/complyflow/activities"
@@ -70,6 +71,16 @@ func (s *Server) taskPost(w http.ResponseWriter, r *http.Request) {
 	}
 	if page.Task.Status != "open" {
 		s.renderTask(w, http.StatusConflict, "task_result.html", alreadyDone(page))
+		return
+	}
+	if refused, err := leaverRefusal(r.Context(), s.DB, claims.PersonID); err != nil {
+		s.Logger.Error("check whether the person has left", "person", claims.PersonID, "err", err)
+		page.Message = "The task could not be completed just now. Please try again in a minute."
+		s.renderTask(w, http.StatusServiceUnavailable, "task_result.html", page)
+		return
+	} else if refused != "" {
+		page.Message = "Not done: " + refused
+		s.renderTask(w, http.StatusForbidden, "task_result.html", page)
 		return
 	}
 	req := workflows.CompleteRequest{
@@ -182,6 +193,17 @@ func (s *Server) renderTask(w http.ResponseWriter, status int, name string, page
 	if err := taskTemplates.ExecuteTemplate(w, name, page); err != nil {
 		s.Logger.Error("render task page", "template", name, "err", err)
 	}
+}
+
+// leaverRefusal says why person may not act when they have left. The
+// workflow refuses them too, when it records the outcome; asking first spares
+// a refused attempt in the task's history.
+func leaverRefusal(ctx context.Context, db *sqlx.DB, person string) (string, error) {
+	err := activities.CheckNotLeft(ctx, db, person)
+	if msg, ok := rejection(err); ok {
+		return msg, nil
+	}
+	return "", err
 }
 
 // updateRejected is the workflow's validator refusing a completion; its

@@ -466,3 +466,26 @@ func TestCancelledTaskSaysSo(t *testing.T) {
 		t.Errorf("POST %d, want it to say the task was cancelled at %s:\n%s", code, at, page)
 	}
 }
+
+func TestLeaverCannotCompleteFromPortal(t *testing.T) {
+	s := newTaskSystem(t)
+	in := workflows.HumanTaskInput{
+		TaskID: "task/portal-test/leaver", AssigneeID: "ann", Subject: "Confirm your training",
+		Due: time.Now().Add(72 * time.Hour), Actions: []workflows.Action{workflows.ActionDone},
+	}
+	s.start(t, in)
+	eventually(t, "the task recorded", func() bool {
+		return len(s.strings(t, `SELECT id FROM tasks WHERE id = $1`, in.TaskID)) == 1
+	})
+	s.db.Owner.MustExec(`UPDATE people SET end_date = current_date - 1 WHERE id = 'ann'`)
+	code, page := send(t, http.MethodPost, s.link(t, in.TaskID, "ann"), url.Values{"action": {"done"}})
+	if code != http.StatusForbidden || !strings.Contains(page, "Not done: ann has left (end date") {
+		t.Errorf("POST by a leaver: %d\n%s", code, page)
+	}
+	if st := s.status(t, in.TaskID); st.Outcome != nil {
+		t.Fatalf("a leaver completed the task: %+v", st.Outcome)
+	}
+	if got := s.strings(t, `SELECT status FROM tasks WHERE id = $1`, in.TaskID); got[0] != "open" {
+		t.Errorf("task %v after a leaver's POST", got)
+	}
+}

@@ -1,6 +1,7 @@
 package workflows
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 	"sort"
@@ -365,6 +366,10 @@ func (t *humanTask) complete(ctx workflow.Context, req CompleteRequest) (TaskOut
 		TaskID: out.TaskID, Action: string(out.Action), By: out.By, At: out.At, Note: out.Note,
 	}).Get(ctx, nil)
 	t.completing = false
+	var appErr *temporal.ApplicationError
+	if errors.As(err, &appErr) && appErr.Type() == "PersonLeft" {
+		return TaskOutcome{}, temporal.NewNonRetryableApplicationError(appErr.Message(), "PersonLeft", nil)
+	}
 	if err != nil {
 		return TaskOutcome{}, fmt.Errorf("the outcome could not be recorded, try again: %w", err)
 	}

@@ -39,6 +39,7 @@ type taskHarness struct {
 
 	email, slack map[string]activities.TaskNoticeResult // by person; default: sent
 	resolve      map[string]activities.ResolveEscalationResult
+	left         map[string]bool // people CompleteTask refuses, as the directory would
 }
 
 type htSeen struct {
@@ -79,6 +80,9 @@ func newTaskHarness(t *testing.T) *taskHarness {
 		return nil
 	})
 	env.OnActivity(taskAct.CompleteTask, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.CompleteTaskInput) error {
+		if h.left[in.By] {
+			return temporal.NewNonRetryableApplicationError(in.By+" has left (end date 1 Mar 2026 in the directory) and may no longer act on tasks", "PersonLeft", nil)
+		}
 		h.mu.Lock()
 		defer h.mu.Unlock()
 		h.completed = append(h.completed, in)
@@ -404,4 +408,47 @@ func TestHumanTaskCancelledByParentIsRecorded(t *testing.T) {
 		t.Fatalf("want cancelled, got %v", err)
 	}
 	htEqual(t, "events", htAt(h.events, ""), []string{"created@0s", "reminder/1@24h0m0s", "cancelled@30h0m0s"})
+}
+
+func TestHumanTaskLeaverCannotComplete(t *testing.T) {
+	h := newTaskHarness(t)
+	h.left = map[string]bool{"ann": true}
+	in := htInput()
+	in.Escalation = []EscalationStep{{After: 0, To: EscalateToManager}}
+	var answers []string
+	for _, c := range []struct {
+		at  time.Duration
+		req CompleteRequest
+	}{
+		{time.Hour, CompleteRequest{Action: ActionApprove, PersonID: "ann"}},
+		{50 * time.Hour, CompleteRequest{Action: ActionApprove, PersonID: "mia"}},
+	} {
+		h.env.RegisterDelayedCallback(func() {
+			h.env.UpdateWorkflow(UpdateComplete, "u-"+c.req.PersonID, &testsuite.TestUpdateCallback{
+				OnAccept: func() {},
+				OnReject: func(err error) { answers = append(answers, c.req.PersonID+" rejected: "+err.Error()) },
+				OnComplete: func(_ any, err error) {
+					var appErr *temporal.ApplicationError
+					switch {
+					case err == nil:
+						answers = append(answers, c.req.PersonID+" completed")
+					case errors.As(err, &appErr):
+						answers = append(answers, c.req.PersonID+" refused: "+appErr.Type()+": "+appErr.Message())
+					default:
+						answers = append(answers, c.req.PersonID+" failed: "+err.Error())
+					}
+				},
+			}, c.req)
+		}, c.at)
+	}
+	h.env.ExecuteWorkflow(HumanTask, in)
+
+	out := h.outcome(t)
+	htEqual(t, "answers", answers, []string{
+		"ann refused: PersonLeft: ann has left (end date 1 Mar 2026 in the directory) and may no longer act on tasks",
+		"mia completed",
+	})
+	if out.By != "mia" || len(h.completed) != 1 {
+		t.Errorf("outcome %+v, completions %+v", out, h.completed)
+	}
 }
