@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/slack-go/slack"
 	"go.temporal.io/sdk/temporal"
@@ -38,20 +39,28 @@ func (s *Server) slackInteraction(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "bad payload", http.StatusBadRequest)
 		return
 	}
-	// Slack wants an answer within three seconds; the update is quick because
-	// the workflow only records the outcome before it answers.
+	// Slack shows the person an error unless it has its answer within three
+	// seconds, and an update may take far longer (up to completeTask's 90 s):
+	// answer now, then act on a context of our own, since Slack hanging up
+	// cancels the request's and would abort the update halfway.
+	w.Header().Set("Content-Length", "0")
 	w.WriteHeader(http.StatusOK)
+	if err := http.NewResponseController(w).Flush(); err != nil {
+		s.Logger.Warn("Slack interaction: flush the acknowledgement", "err", err)
+	}
 	if cb.Type != slack.InteractionTypeBlockActions {
 		return
 	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), slackWorkTimeout)
+	defer cancel()
 	for _, a := range cb.ActionCallback.BlockActions {
 		action, ok := strings.CutPrefix(a.ActionID, activities.SlackActionPrefix)
 		if !ok || workflows.Action(action).NeedsNote() {
 			continue // the note-taking actions are links to the portal page
 		}
-		msg := s.slackComplete(r.Context(), cb.User.ID, a.Value, workflows.Action(action))
+		msg := s.slackComplete(ctx, cb.User.ID, a.Value, workflows.Action(action))
 		if msg != "" && cb.ResponseURL != "" {
-			err := slack.PostWebhookContext(r.Context(), cb.ResponseURL, &slack.WebhookMessage{
+			err := slack.PostWebhookContext(ctx, cb.ResponseURL, &slack.WebhookMessage{
 				Text: msg, ResponseType: slack.ResponseTypeEphemeral, ReplaceOriginal: false,
 			})
 			if err != nil {
@@ -61,6 +70,10 @@ func (s *Server) slackInteraction(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 }
+
+// slackWorkTimeout bounds what a button press does after it is answered: the
+// update (at most 90 s) and the reply to Slack's response_url.
+const slackWorkTimeout = 2 * time.Minute
 
 func (s *Server) slackSigned(h http.Header, body []byte) bool {
 	if s.Config.SlackSigningSecret == "" {

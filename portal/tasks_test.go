@@ -489,3 +489,85 @@ func TestLeaverCannotCompleteFromPortal(t *testing.T) {
 		t.Errorf("task %v after a leaver's POST", got)
 	}
 }
+
+// slowTemporal is a Temporal client whose updates take delay to begin, as
+// over a slow link; like the real one, it gives up when its context ends.
+type slowTemporal struct {
+	client.Client
+	delay time.Duration
+}
+
+func (c slowTemporal) UpdateWorkflow(ctx context.Context, opts client.UpdateWorkflowOptions) (client.WorkflowUpdateHandle, error) {
+	select {
+	case <-time.After(c.delay):
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	return c.Client.UpdateWorkflow(ctx, opts)
+}
+
+func TestSlackButtonAnsweredBeforeASlowUpdate(t *testing.T) {
+	s := newTaskSystem(t)
+	in := workflows.HumanTaskInput{
+		TaskID: "task/portal-test/slack-slow", AssigneeID: "bob", Subject: "Confirm laptop returned",
+		Due: time.Now().Add(72 * time.Hour), Actions: []workflows.Action{workflows.ActionDone},
+	}
+	run := s.start(t, in)
+	eventually(t, "the Slack DM to bob", func() bool {
+		return len(s.strings(t, `SELECT address FROM notifications WHERE task_id = $1 AND channel = 'slack' AND status = 'sent'`, in.TaskID)) == 1
+	})
+	var mu sync.Mutex
+	var replies []string
+	responseURL := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		mu.Lock()
+		replies = append(replies, string(b))
+		mu.Unlock()
+	}))
+	defer responseURL.Close()
+	const delay = 4 * time.Second
+	slow := httptest.NewServer((&portal.Server{
+		Config: config.Config{SlackSigningSecret: slackSecret}, DB: s.db.App,
+		Temporal: slowTemporal{Client: s.temporal, delay: delay},
+		Logger:   slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
+	}).Handler())
+	defer slow.Close()
+	press := map[string]any{
+		"type": "block_actions", "user": map[string]any{"id": "U0BOB"}, "response_url": responseURL.URL,
+		"actions": []map[string]any{{"type": "button", "block_id": "task", "action_id": activities.SlackActionPrefix + "done", "value": in.TaskID}},
+	}
+	// Slack: waits three seconds for the answer, then hangs up.
+	pressOnce := func() {
+		t.Helper()
+		tr := &http.Transport{}
+		c := &http.Client{Transport: tr, Timeout: 3 * time.Second}
+		start := time.Now()
+		resp, err := c.Do(signedSlackRequest(t, slow.URL+"/slack/interactions", slackSecret, time.Now(), press))
+		if err != nil {
+			t.Fatalf("no answer within Slack's three seconds: %v", err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		tr.CloseIdleConnections()
+		if resp.StatusCode != http.StatusOK || time.Since(start) > delay/2 {
+			t.Fatalf("answer %d after %s, want 200 before the update (%s) is done", resp.StatusCode, time.Since(start), delay)
+		}
+	}
+	pressOnce()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	var out workflows.TaskOutcome
+	if err := run.Get(ctx, &out); err != nil {
+		t.Fatalf("the task was not completed after Slack hung up: %v", err)
+	}
+	if out.Action != workflows.ActionDone || out.By != "bob" {
+		t.Errorf("outcome %+v", out)
+	}
+	// A second press is told, through response_url, that it is done already.
+	pressOnce()
+	eventually(t, "the reply to the second press", func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return len(replies) == 1 && strings.Contains(replies[0], "This task was already done by Bob Builder (done) at")
+	})
+}
