@@ -152,6 +152,19 @@ type ReviewItemsInput struct {
 	Items      []ReviewItem
 	At         time.Time
 	Controls   []string
+	// Clarify numbers the member's answers to requests to restate lines
+	// that were not understood (0: the review task itself).
+	Clarify int
+	// Unclear lists the lines of a rejection that were not understood.
+	Unclear []string
+}
+
+func reviewedKey(in ReviewItemsInput) string {
+	key := fmt.Sprintf("%s/round/%d/reviewed/%s", in.ID, in.Round, in.ReviewerID)
+	if in.Clarify > 0 {
+		key += fmt.Sprintf("/clarify/%d", in.Clarify)
+	}
+	return key
 }
 
 // RecordReviewItems records who reviewed which policy, when, and what they
@@ -172,8 +185,8 @@ func (a *Policies) RecordReviewItems(ctx context.Context, in ReviewItemsInput) e
 	}
 	if err := writeAudit(ctx, tx, auditEntry{
 		Actor: in.ReviewerID, Action: "policy.review.reviewed", Subject: in.ID, Controls: in.Controls,
-		Detail: map[string]any{"round": in.Round, "task": in.TaskID, "items": in.Items},
-		Key:    fmt.Sprintf("%s/round/%d/reviewed/%s", in.ID, in.Round, in.ReviewerID),
+		Detail: map[string]any{"round": in.Round, "task": in.TaskID, "items": in.Items, "unclear": in.Unclear},
+		Key:    reviewedKey(in),
 	}); err != nil {
 		return err
 	}

@@ -30,6 +30,8 @@ type annualReview struct {
 	info     activities.ReviewInfo
 	st       AnnualPolicyReviewStatus
 	children []workflow.ChildWorkflowFuture
+	// recorded: "member/policy" reviewed in the current round
+	recorded map[string]bool
 }
 
 func newAnnualReview(ctx workflow.Context, in ScheduledRun) (*annualReview, error) {
@@ -106,43 +108,50 @@ func (w *annualReview) policyList() string {
 }
 
 // committeeRound asks every member at once, starts a change request for each
-// change asked for, and waits for the members and those changes.
+// change asked for, and waits for the members and those changes. A member
+// whose rejection had lines that were not understood is asked again about
+// them, in the same round.
 func (w *annualReview) committeeRound(ctx workflow.Context) error {
 	w.st.Stage = activities.ReviewInReview
 	if err := w.status(ctx, activities.ReviewInReview, w.info.OfficerID, "", TaskOutcome{At: workflow.Now(ctx)}); err != nil {
 		return err
 	}
+	w.recorded = map[string]bool{}
 	sel := workflow.NewSelector(ctx)
-	type answered struct {
-		member string
-		out    TaskOutcome
-		err    error
+	var answers []reviewAnswer
+	pending := 0
+	ask := func(member string, clarify int, t policyTask) {
+		id, f := t.start(ctx)
+		pending++
+		sel.AddFuture(f, func(f workflow.Future) {
+			a := reviewAnswer{member: member, clarify: clarify}
+			a.err = f.Get(ctx, &a.out)
+			a.out.TaskID = id
+			answers = append(answers, a)
+		})
 	}
-	var answers []answered
 	for _, m := range w.info.Committee {
-		id, f := policyTask{
+		ask(m, 0, policyTask{
 			purpose: fmt.Sprintf("review/%d/%s", w.st.Round, m), assignee: m, actions: []Action{ActionApprove, ActionReject},
 			subject: "Annual policy review: please review the policies",
 			body: "Review the current policies:\n\n" + w.policyList() + "\nApprove if they are accurate and up to date. " +
 				"To ask for changes, reject with a note of one line per change: `policy-id: what should change` " +
 				"(add `[minor]` after the ID for a typo or formatting fix). Each line becomes a change request.",
 			control: firstOr(w.info.Controls, ""), due: w.in.DuePeriod, remind: w.in.RemindEvery, escalation: w.in.Escalation,
-		}.start(ctx)
-		sel.AddFuture(f, func(f workflow.Future) {
-			a := answered{member: m}
-			a.err = f.Get(ctx, &a.out)
-			a.out.TaskID = id
-			answers = append(answers, a)
 		})
 	}
-	for range w.info.Committee {
+	for ; pending > 0; pending-- {
 		sel.Select(ctx)
 		a := answers[len(answers)-1]
 		if a.err != nil {
 			return fmt.Errorf("review by %s: %w", a.member, a.err)
 		}
-		if err := w.recordAnswer(ctx, a.member, a.out); err != nil {
+		unclear, err := w.recordAnswer(ctx, a.member, a.clarify, a.out)
+		if err != nil {
 			return err
+		}
+		if len(unclear) > 0 {
+			ask(a.member, a.clarify+1, w.clarifyTask(a.member, a.clarify+1, unclear))
 		}
 	}
 	for _, c := range w.children {
@@ -157,54 +166,153 @@ func (w *annualReview) committeeRound(ctx workflow.Context) error {
 	return nil
 }
 
+// reviewAnswer is a member's answer to their review task (clarify 0) or to
+// the clarify-th request to restate lines that were not understood.
+type reviewAnswer struct {
+	member  string
+	clarify int
+	out     TaskOutcome
+	err     error
+}
+
+// clarifyTask asks the member again about the lines of their rejection that
+// named no policy in scope, so no change they asked for is dropped.
+func (w *annualReview) clarifyTask(member string, n int, unclear []string) policyTask {
+	return policyTask{
+		purpose: fmt.Sprintf("clarify/%d/%s/%d", w.st.Round, member, n), assignee: member, actions: []Action{ActionApprove, ActionReject},
+		subject: "Annual policy review: some of the changes you asked for were not understood",
+		body: "These lines of your review were not understood, so no change request was made for them:\n\n" +
+			"- " + strings.Join(unclear, "\n- ") + "\n\nThe policies in this review:\n\n" + w.policyList() +
+			"\nReject this with the changes restated one per line as `policy-id: what should change` " +
+			"(add `[minor]` after the ID for a typo or formatting fix), or approve it if you ask for no further change.",
+		control: firstOr(w.info.Controls, ""), due: w.in.DuePeriod, remind: w.in.RemindEvery, escalation: w.in.Escalation,
+	}
+}
+
 // changeLine is "policy-id: what should change", optionally "policy-id [minor]: ...".
 var changeLine = regexp.MustCompile(`^\s*([A-Za-z0-9][A-Za-z0-9._-]*)\s*(\[(minor|material)\])?\s*:\s*(\S.*)$`)
 
-// recordAnswer turns one member's answer into review items, starting a
-// change request child for each change asked for.
-func (w *annualReview) recordAnswer(ctx workflow.Context, member string, out TaskOutcome) error {
-	changes := map[string][]string{} // policy -> lines
-	kinds := map[string]string{}
-	if out.Action == ActionReject {
-		for _, line := range strings.Split(out.Note, "\n") {
-			m := changeLine.FindStringSubmatch(line)
-			if m == nil || !slices.Contains(w.st.Policies, m[1]) {
-				continue
-			}
-			changes[m[1]] = append(changes[m[1]], m[4])
-			if kinds[m[1]] != "material" {
-				kinds[m[1]] = orDefault(m[3], "material")
-			}
+// parsedAnswer is a rejection's note read line by line.
+type parsedAnswer struct {
+	changes map[string][]string // policy -> what should change
+	kinds   map[string]string
+	unclear []string // lines that name no policy in scope, with why
+}
+
+// parseChanges reads a rejection's note. With strict, a line that does not
+// start a change continues the change before it (with one policy in scope,
+// that policy), and any other line is unclear, as is a note naming no
+// change at all. Without it, as runs before "review-unclear-lines" did:
+// such lines are dropped, and a note naming nothing is a change to the only
+// policy in scope.
+func (w *annualReview) parseChanges(note string, strict bool) parsedAnswer {
+	p := parsedAnswer{changes: map[string][]string{}, kinds: map[string]string{}}
+	last := ""
+	if strict && len(w.st.Policies) == 1 {
+		last = w.st.Policies[0]
+	}
+	for _, line := range strings.Split(note, "\n") {
+		if strings.TrimSpace(line) == "" {
+			continue
 		}
-		if len(changes) == 0 && len(w.st.Policies) == 1 {
-			changes[w.st.Policies[0]] = []string{out.Note}
-			kinds[w.st.Policies[0]] = "material"
+		m := changeLine.FindStringSubmatch(line)
+		switch {
+		case m != nil && slices.Contains(w.st.Policies, m[1]):
+			p.changes[m[1]] = append(p.changes[m[1]], m[4])
+			if p.kinds[m[1]] != "material" {
+				p.kinds[m[1]] = orDefault(m[3], "material")
+			}
+			last = m[1]
+		case !strict:
+		case m != nil:
+			p.unclear = append(p.unclear, fmt.Sprintf("%q: %s is not a policy in this review", strings.TrimSpace(line), m[1]))
+		case last != "":
+			p.changes[last] = append(p.changes[last], strings.TrimSpace(line))
+		default:
+			p.unclear = append(p.unclear, fmt.Sprintf("%q: names no policy", strings.TrimSpace(line)))
 		}
 	}
+	if !strict && len(p.changes) == 0 && len(w.st.Policies) == 1 {
+		p.changes[w.st.Policies[0]] = []string{note}
+		p.kinds[w.st.Policies[0]] = "material"
+	}
+	for pid := range p.changes {
+		if p.kinds[pid] == "" { // only continuation lines of the only policy
+			p.kinds[pid] = "material"
+		}
+	}
+	if strict && len(p.changes) == 0 && len(p.unclear) == 0 {
+		p.unclear = []string{"(the rejection named no change)"}
+	}
+	return p
+}
+
+// looseLines reports whether a rejection's note has a line that is not a
+// change to a policy in scope, or no change at all: only then does strict
+// reading differ from the old one.
+func (w *annualReview) looseLines(note string) bool {
+	valid := 0
+	for _, line := range strings.Split(note, "\n") {
+		if strings.TrimSpace(line) == "" {
+			continue
+		}
+		m := changeLine.FindStringSubmatch(line)
+		if m == nil || !slices.Contains(w.st.Policies, m[1]) {
+			return true
+		}
+		valid++
+	}
+	return valid == 0
+}
+
+// recordAnswer turns one member's answer into review items, starting a
+// change request child for each change asked for. It answers the lines of a
+// rejection that were not understood; the policies they may be about stay
+// open for that member until the member restates them.
+func (w *annualReview) recordAnswer(ctx workflow.Context, member string, clarify int, out TaskOutcome) ([]string, error) {
+	var p parsedAnswer
+	strict := false
+	if out.Action == ActionReject {
+		strict = w.looseLines(out.Note) && workflow.GetVersion(ctx, "review-unclear-lines", workflow.DefaultVersion, 1) == 1
+		p = w.parseChanges(out.Note, strict)
+	}
 	var items []activities.ReviewItem
-	for _, p := range w.st.Policies {
-		item := activities.ReviewItem{PolicyID: p, Outcome: activities.ReviewNoChange}
-		if lines, ok := changes[p]; ok {
+	for _, pid := range w.st.Policies {
+		lines, changed := p.changes[pid]
+		if w.recorded[member+"/"+pid] && !changed {
+			continue
+		}
+		if !changed && len(p.unclear) > 0 {
+			continue // may be what an unclear line is about
+		}
+		item := activities.ReviewItem{PolicyID: pid, Outcome: activities.ReviewNoChange}
+		if changed {
+			suffix := fmt.Sprintf("%s-r%d-%s", strings.ReplaceAll(w.st.ReviewID, "/", "-"), w.st.Round, member)
+			if clarify > 0 {
+				suffix += fmt.Sprintf("-c%d", clarify)
+			}
 			item.Outcome, item.Note = activities.ReviewChangeRequested, strings.Join(lines, "; ")
-			item.ChangeRequestID = PolicyChangeRequestID(p, fmt.Sprintf("%s-r%d-%s", strings.ReplaceAll(w.st.ReviewID, "/", "-"), w.st.Round, member))
+			item.ChangeRequestID = PolicyChangeRequestID(pid, suffix)
 			cctx := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{WorkflowID: item.ChangeRequestID})
 			w.children = append(w.children, workflow.ExecuteChildWorkflow(cctx, PolicyChangeRequestWorkflow, PolicyChangeInput{
-				PolicyID: p, Kind: kinds[p], Summary: item.Note, RequesterID: member, ReviewID: w.st.ReviewID,
+				PolicyID: pid, Kind: p.kinds[pid], Summary: item.Note, RequesterID: member, ReviewID: w.st.ReviewID,
 				DuePeriod: w.in.DuePeriod, RemindEvery: w.in.RemindEvery,
 			}))
 			w.st.ChangeRequests = append(w.st.ChangeRequests, item.ChangeRequestID)
-		} else if out.Action == ActionReject {
+		} else if out.Action == ActionReject && !strict {
 			item.Note = out.Note // a comment that named no policy in scope
 		}
+		w.recorded[member+"/"+pid] = true
 		items = append(items, item)
 		action := ActionApprove
 		if item.Outcome == activities.ReviewChangeRequested {
 			action = ActionReject
 		}
-		w.st.Reviewed = append(w.st.Reviewed, Decision{Step: p, TaskID: out.TaskID, By: member, Action: action, Note: item.Note, At: out.At})
+		w.st.Reviewed = append(w.st.Reviewed, Decision{Step: pid, TaskID: out.TaskID, By: member, Action: action, Note: item.Note, At: out.At})
 	}
-	return workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, recordOptions), policyAct.RecordReviewItems, activities.ReviewItemsInput{
+	return p.unclear, workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, recordOptions), policyAct.RecordReviewItems, activities.ReviewItemsInput{
 		ID: w.st.ReviewID, Round: w.st.Round, ReviewerID: member, TaskID: out.TaskID, Items: items, At: out.At, Controls: w.info.Controls,
+		Clarify: clarify, Unclear: p.unclear,
 	}).Get(ctx, nil)
 }
 

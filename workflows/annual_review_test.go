@@ -74,3 +74,50 @@ func TestAnnualReviewTwoMembersOneAsksForChange(t *testing.T) {
 		t.Errorf("%d audit entries for the review under its control", n)
 	}
 }
+
+// A rejection whose lines name no policy in scope (with two policies in
+// scope) or a policy outside it is not recorded as no change: the member is
+// asked again about exactly those lines, and the restated change becomes a
+// change request.
+func TestAnnualReviewUnclearChangeGoesBackToTheMember(t *testing.T) {
+	h := newPolicyHarness(t, time.Date(2025, 1, 10, 9, 0, 0, 0, time.UTC))
+	id := "annual-policy-review/2025"
+	cr := PolicyChangeRequestID("access", "annual-policy-review-2025-r1-eve-c1")
+	h.on(HumanTaskID(id, "open"), answer{after: day, by: "sam", action: ActionDone})
+	h.on(HumanTaskID(id, "review/1/pat"), answer{after: day, by: "pat", action: ActionApprove})
+	h.on(HumanTaskID(id, "review/1/eve"), answer{after: 2 * day, by: "eve", action: ActionReject,
+		note: "please tighten the MFA wording\nfinance: add the new budget rules"})
+	h.on(HumanTaskID(id, "clarify/1/eve/1"), answer{after: day, by: "eve", action: ActionReject, note: "access [minor]: tighten the MFA wording"})
+	h.on(HumanTaskID(cr, "review/1"), answer{after: day, by: "sam", action: ActionApprove})
+	h.on(HumanTaskID(id, "sign-off/1"), answer{after: day, by: "sam", action: ActionApprove})
+
+	h.env.SetStartWorkflowOptions(client.StartWorkflowOptions{ID: id})
+	h.env.ExecuteWorkflow(AnnualPolicyReviewWorkflow, ScheduledRun{ObligationID: "annual-policy-review", Process: ProcessAnnualPolicyReview,
+		DuePeriod: 14 * day, RemindEvery: 3 * day})
+	if err := h.env.GetWorkflowError(); err != nil {
+		t.Fatalf("%v (tasks %v)", err, h.taskIDs())
+	}
+	var st AnnualPolicyReviewStatus
+	if err := h.env.GetWorkflowResult(&st); err != nil {
+		t.Fatal(err)
+	}
+	clarify := h.task(HumanTaskID(id, "clarify/1/eve/1"))
+	if clarify.AssigneeID != "eve" || !strings.Contains(clarify.Body, "please tighten the MFA wording") ||
+		!strings.Contains(clarify.Body, "finance is not a policy in this review") {
+		t.Errorf("clarification task %+v: want it to eve naming both lines not understood", clarify)
+	}
+	if len(st.ChangeRequests) != 1 || st.ChangeRequests[0] != cr || st.Changed[cr] != "2023.1 rev.1" {
+		t.Errorf("changes %v %v: want %s publishing access 2023.1 rev.1", st.ChangeRequests, st.Changed, cr)
+	}
+	if n := h.count(`SELECT count(*) FROM policy_review_items WHERE review_id = $1 AND reviewer_id = 'eve' AND policy_id = 'access'
+		AND outcome = 'change-requested' AND change_request_id = $2`, id, cr); n != 1 {
+		t.Error("eve's restated change is not recorded as change-requested")
+	}
+	if n := h.count(`SELECT count(*) FROM policy_review_items WHERE review_id = $1`, id); n != 4 {
+		t.Errorf("%d review items, want one per member and policy", n)
+	}
+	if n := h.count(`SELECT count(*) FROM audit_log WHERE subject = $1 AND action = 'policy.review.reviewed'
+		AND jsonb_array_length(CASE WHEN jsonb_typeof(detail->'unclear') = 'array' THEN detail->'unclear' ELSE '[]' END) = 2`, id); n == 0 {
+		t.Error("the lines not understood are not in the audit trail")
+	}
+}
