@@ -311,7 +311,10 @@ func refusingServer(t *testing.T) (addr string, got func() []string) {
 	return l.Addr().String(), func() []string { mu.Lock(); defer mu.Unlock(); return append([]string(nil), seen...) }
 }
 
-type refusingSession struct{ note func(string) }
+type refusingSession struct {
+	note func(string)
+	to   string
+}
 
 func (s *refusingSession) AuthMechanisms() []string { return []string{sasl.Plain} }
 func (s *refusingSession) Auth(string) (sasl.Server, error) {
@@ -329,9 +332,18 @@ func (s *refusingSession) Mail(from string, _ *smtp.MailOptions) error {
 	}
 	return nil
 }
-func (s *refusingSession) Rcpt(to string, _ *smtp.RcptOptions) error { return nil }
+func (s *refusingSession) Rcpt(to string, _ *smtp.RcptOptions) error { s.to = to; return nil }
+
+// Data refuses some recipients only once it has the message, as servers
+// that check mailboxes late do.
 func (s *refusingSession) Data(r io.Reader) error {
 	io.Copy(io.Discard, r)
+	switch s.to {
+	case "late-gone@example.com":
+		return &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 1, 1}, Message: "no such mailbox"}
+	case "spam@example.com":
+		return &smtp.SMTPError{Code: 554, EnhancedCode: smtp.EnhancedCode{5, 7, 1}, Message: "message refused by policy"}
+	}
 	s.note("data")
 	return nil
 }
@@ -352,6 +364,14 @@ func TestMailerServerWideRefusalsAreRetryable(t *testing.T) {
 		var de *activities.DeliveryError
 		if !errors.As(err, &de) || de.Permanent || de.Misconfigured {
 			t.Errorf("%s: %v, want a retryable DeliveryError (not the recipient's fault)", name, err)
+		}
+	}
+	for to, permanent := range map[string]bool{"late-gone@example.com": true, "spam@example.com": false} {
+		_, err := (&activities.Mailer{Addr: addr, From: "complyflow@example.com"}).Send(context.Background(),
+			activities.Email{To: to, Subject: "s", Text: "t", IdempotencyKey: "k"})
+		var de *activities.DeliveryError
+		if !errors.As(err, &de) || de.Permanent != permanent || de.Misconfigured {
+			t.Errorf("DATA refused for %s: %v, want permanent=%v", to, err, permanent)
 		}
 	}
 	// A loopback server may take credentials without TLS: nothing crosses a network.

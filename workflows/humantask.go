@@ -24,8 +24,9 @@ type HumanTaskState struct {
 	// EscalateNow is set when nobody entitled could be told about the task:
 	// the next escalation step runs at once instead of at its time.
 	EscalateNow bool
-	// DeadChannels are "person/channel" pairs that refused for good (SMTP
-	// 5xx, unknown Slack user); later messages use the person's other channel.
+	// DeadChannels are "person/channel" pairs whose recipient was refused for
+	// good (SMTP 5xx to RCPT, unknown Slack user); later messages use the
+	// person's other channel.
 	DeadChannels []string
 }
 
