@@ -81,9 +81,22 @@ func firstOr(ids []string, fallback string) string {
 	return fallback
 }
 
-// announce posts the change to the channel and emails everyone in batches;
-// it answers what became of the post and how many people were emailed.
+// slackAnnounceOptions: the channel post is retried for about an hour and
+// then recorded as failed; an outage must not hold up the email or the run.
+var slackAnnounceOptions = workflow.ActivityOptions{
+	StartToCloseTimeout: 2 * time.Minute,
+	RetryPolicy: &temporal.RetryPolicy{InitialInterval: 10 * time.Second, BackoffCoefficient: 2, MaximumInterval: 15 * time.Minute,
+		MaximumAttempts: 10, NonRetryableErrorTypes: []string{"BadInput"}},
+}
+
+// announce posts the change to the channel and emails everyone in batches,
+// both at once; it answers what became of the post and how many people were
+// emailed. Runs from before "announce-concurrently" posted first, retrying
+// the post for as long as it took, and email only then.
 func announce(ctx workflow.Context, in activities.AnnouncementInput) (activities.AnnounceResult, int, error) {
+	if workflow.GetVersion(ctx, "announce-concurrently", workflow.DefaultVersion, 1) == 1 {
+		return announceConcurrently(ctx, in)
+	}
 	actx := workflow.WithActivityOptions(ctx, announceOptions)
 	var slackRes activities.AnnounceResult
 	if err := workflow.ExecuteActivity(actx, announceAct.AnnounceSlack, in).Get(ctx, &slackRes); err != nil {
@@ -92,16 +105,36 @@ func announce(ctx workflow.Context, in activities.AnnouncementInput) (activities
 	if slackRes.Status != activities.StatusSent {
 		workflow.GetLogger(ctx).Warn("policy announcement not posted to Slack", "status", slackRes.Status, "reason", slackRes.Reason)
 	}
+	sent, err := announceEmail(ctx, in)
+	return slackRes, sent, err
+}
+
+func announceConcurrently(ctx workflow.Context, in activities.AnnouncementInput) (activities.AnnounceResult, int, error) {
+	post := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, slackAnnounceOptions), announceAct.AnnounceSlack, in)
+	sent, err := announceEmail(ctx, in)
+	var slackRes activities.AnnounceResult
+	if perr := post.Get(ctx, &slackRes); perr != nil {
+		slackRes = activities.AnnounceResult{Status: activities.StatusFailed, Reason: perr.Error()}
+	}
+	if slackRes.Status != activities.StatusSent {
+		workflow.GetLogger(ctx).Warn("policy announcement not posted to Slack", "status", slackRes.Status, "reason", slackRes.Reason)
+	}
+	return slackRes, sent, err
+}
+
+// announceEmail emails everyone active in batches and answers how many.
+func announceEmail(ctx workflow.Context, in activities.AnnouncementInput) (int, error) {
+	actx := workflow.WithActivityOptions(ctx, announceOptions)
 	sent := 0
 	batch := activities.AnnounceEmailBatchInput{Announcement: in, Limit: announceBatchSize}
 	for {
 		var res activities.AnnounceEmailBatchResult
 		if err := workflow.ExecuteActivity(actx, announceAct.AnnounceEmailBatch, batch).Get(ctx, &res); err != nil {
-			return slackRes, sent, err
+			return sent, err
 		}
 		sent += res.Sent
 		if res.Done {
-			return slackRes, sent, nil
+			return sent, nil
 		}
 		batch.After = res.Last
 	}

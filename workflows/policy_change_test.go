@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"strings"
 	"testing"
@@ -44,6 +46,7 @@ type policyHarness struct {
 	tasks      []HumanTaskInput  // every task started, in order
 	started    map[string]time.Time
 	activities []activityCall
+	slack      *activities.Slack // the announcement channel's Slack, nil: not configured
 }
 
 func newPolicyHarness(t *testing.T, start time.Time) *policyHarness {
@@ -68,7 +71,8 @@ func (h *policyHarness) newEnv(start time.Time) {
 	h.env.RegisterWorkflowWithOptions(PolicyException, workflow.RegisterOptions{Name: PolicyExceptionWorkflow})
 	h.env.RegisterWorkflowWithOptions(AnnualPolicyReview, workflow.RegisterOptions{Name: AnnualPolicyReviewWorkflow})
 	h.env.RegisterActivity(&activities.Policies{DB: h.db.App})
-	h.env.RegisterActivity(&activities.Announcer{DB: h.db.App, Mailer: &activities.Mailer{Addr: h.sink.Addr(), From: "complyflow@example.com"}})
+	h.env.RegisterActivity(&activities.Announcer{DB: h.db.App, Mailer: &activities.Mailer{Addr: h.sink.Addr(), From: "complyflow@example.com"},
+		Slack: h.slack, Channel: "#security-policies"})
 	h.env.SetOnActivityStartedListener(func(info *activity.Info, _ context.Context, _ converter.EncodedValues) {
 		h.activities = append(h.activities, activityCall{info.ActivityType.Name, h.env.Now()})
 	})
@@ -527,5 +531,31 @@ func TestPolicyChangeSupersededByAnotherRequest(t *testing.T) {
 	}
 	if n := h.count(`SELECT count(*) FROM policy_versions WHERE policy_id = 'access' AND change_request_id = $1`, other); n != 1 {
 		t.Error("the first request's version is gone")
+	}
+}
+
+// A Slack outage does not hold up the email announcement: both go out at
+// once, and the post, retried for a while, is recorded as failed.
+func TestPolicyChangeSlackOutageDoesNotHoldUpEmail(t *testing.T) {
+	start := time.Date(2023, 6, 1, 9, 0, 0, 0, time.UTC)
+	h := newPolicyHarness(t, start)
+	down := httptest.NewServer(http.NotFoundHandler())
+	down.Close() // nothing listens there any more: every post is refused
+	h.slack = activities.NewSlack("xoxb-test", down.URL)
+	h.newEnv(start)
+	h.env.SetTestTimeout(20 * time.Second)
+	id := PolicyChangeRequestID("access", "slack-down")
+	h.on(HumanTaskID(id, "review/1"), answer{after: day, by: "sam", action: ActionApprove})
+	st := h.runChange(id, PolicyChangeInput{PolicyID: "access", Kind: "minor", Summary: "fix a typo", Text: "v1 fixed", RequesterID: "eve"})
+
+	if st.Stage != StagePublished || st.Announced != 6 || len(h.sink.Messages()) != 6 {
+		t.Errorf("result %+v, %d mails: want published and emailed to the 6 active people", st, len(h.sink.Messages()))
+	}
+	posts, mails := h.calls("AnnounceSlack"), h.calls("AnnounceEmailBatch")
+	if len(posts) < 2 || len(mails) == 0 || mails[0].After(posts[0]) {
+		t.Errorf("slack attempts at %v, email batches at %v: want the email sent with the first post attempt", posts, mails)
+	}
+	if n := h.count(`SELECT count(*) FROM audit_log WHERE subject = $1 AND action = 'policy.change.announced' AND detail->>'slack' = 'failed'`, id); n != 1 {
+		t.Error("the failed channel post is not recorded")
 	}
 }
