@@ -168,7 +168,7 @@ func (t *humanTask) run(ctx workflow.Context) (TaskOutcome, error) {
 	if err := workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) }); err != nil {
 		return TaskOutcome{}, err
 	}
-	err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, noticeOptions), noticeAct.UpdateTaskSlack,
+	err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, closingNoticeOptions), noticeAct.UpdateTaskSlack,
 		activities.TaskClosedInput{TaskID: t.in.TaskID}).Get(ctx, nil)
 	if err != nil {
 		t.logger.Warn("Slack messages not updated after completion", "task", t.in.TaskID, "err", err)
@@ -399,6 +399,12 @@ var (
 		StartToCloseTimeout: time.Minute,
 		RetryPolicy: &temporal.RetryPolicy{InitialInterval: 10 * time.Second, BackoffCoefficient: 2, MaximumInterval: 15 * time.Minute,
 			MaximumAttempts: 8, NonRetryableErrorTypes: []string{"BadInput", "UnknownPerson"}},
+	}
+	// Rewriting the Slack message after completion is a courtesy: the parent
+	// is waiting for the outcome, so give up within about a minute.
+	closingNoticeOptions = workflow.ActivityOptions{
+		StartToCloseTimeout: 15 * time.Second,
+		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: 2 * time.Second, BackoffCoefficient: 2, MaximumAttempts: 3},
 	}
 	// A person is waiting on the completion page: fail within about a minute.
 	completeOptions = workflow.ActivityOptions{
