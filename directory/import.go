@@ -156,6 +156,13 @@ func (c *rowChecker) uniqueIDs(recs []record) {
 	}
 }
 
+// owner checks the owner_id column names a person already imported.
+func (c *rowChecker) owner(r record, known map[string]bool) {
+	if owner := c.required(r, "owner_id"); owner != "" && !known[owner] {
+		c.fail(r.line, "owner_id %q is not a known person (import people first)", owner)
+	}
+}
+
 func (c *rowChecker) webURL(r record, col string) string {
 	v := r.get(col)
 	u, err := url.Parse(v)

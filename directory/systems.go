@@ -14,9 +14,7 @@ func importSystems(ctx context.Context, tx *sqlx.Tx, c *rowChecker, recs []recor
 	}
 	for _, r := range recs {
 		c.required(r, "name")
-		if owner := c.required(r, "owner_id"); owner != "" && !known[owner] {
-			c.fail(r.line, "owner_id %q is not a known person (import people first)", owner)
-		}
+		c.owner(r, known)
 		switch c.oneOf(r, "removal_method", "task", "webhook") {
 		case "webhook":
 			c.webURL(r, "webhook_url")

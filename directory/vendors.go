@@ -15,9 +15,7 @@ func importVendors(ctx context.Context, tx *sqlx.Tx, c *rowChecker, recs []recor
 	for _, r := range recs {
 		c.required(r, "name")
 		c.email(r, "contact_email", true)
-		if owner := c.required(r, "owner_id"); owner != "" && !known[owner] {
-			c.fail(r.line, "owner_id %q is not a known person (import people first)", owner)
-		}
+		c.owner(r, known)
 		c.oneOf(r, "criticality", "low", "medium", "high", "critical")
 	}
 	if err := c.err(); err != nil {
