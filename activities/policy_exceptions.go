@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"go.temporal.io/sdk/temporal"
 )
 
 // Exception statuses, as policy_exceptions.status spells them.
@@ -44,6 +46,9 @@ type ExceptionInfo struct {
 	SecurityOfficers []string
 	COOs             []string
 	Controls         []string
+	// InEffect is the approved term a renewal is asked for while it still
+	// runs (ExceptionApprovers only); zero when none is in effect.
+	InEffect ExceptionTerm
 }
 
 // ValidateException is the part of a request's validation that needs no
@@ -158,6 +163,7 @@ type ExceptionStatusInput struct {
 	Actor    string
 	At       time.Time
 	Controls []string
+	Note     string // why, when the process itself decided (recorded in the audit entry)
 }
 
 // ExceptionTerm is an approved exception's term.
@@ -182,6 +188,11 @@ func (a *Policies) SetExceptionStatus(ctx context.Context, in ExceptionStatusInp
 				expires_at = least(CASE WHEN $3 = 1 THEN requested_expires_at ELSE $4::timestamptz + term END,
 				                   $4::timestamptz + interval '1 year')
 			WHERE id = $1 RETURNING approved_at, expires_at`, in.ID, in.Status, in.Round, in.At)
+		if err == nil && !term.ExpiresAt.After(term.ApprovedAt) {
+			return ExceptionTerm{}, temporal.NewNonRetryableApplicationError(fmt.Sprintf(
+				"exception %s: approved on %s, after the expiry asked for (%s): it would expire at once; ask for a new expiry",
+				in.ID, term.ApprovedAt.Format(time.DateOnly), term.ExpiresAt.Format(time.DateOnly)), "ExpiredBeforeApproval", nil)
+		}
 	} else {
 		_, err = tx.ExecContext(ctx, `UPDATE policy_exceptions SET status = $2, round = $3, updated_at = now() WHERE id = $1`,
 			in.ID, in.Status, in.Round)
@@ -190,6 +201,9 @@ func (a *Policies) SetExceptionStatus(ctx context.Context, in ExceptionStatusInp
 		return ExceptionTerm{}, fmt.Errorf("exception %s to %s: %w", in.ID, in.Status, err)
 	}
 	detail := map[string]any{"round": in.Round, "status": in.Status}
+	if in.Note != "" {
+		detail["note"] = in.Note
+	}
 	if in.Status == ExceptionApproved {
 		detail["approved_at"], detail["expires_at"] = term.ApprovedAt, term.ExpiresAt
 	}
@@ -210,15 +224,24 @@ type ExceptionApproversInput struct {
 // ExceptionApprovers answers who decides on a renewal of the exception, as
 // the roles stand now.
 func (a *Policies) ExceptionApprovers(ctx context.Context, in ExceptionApproversInput) (ExceptionInfo, error) {
-	var policyID string
-	err := a.DB.GetContext(ctx, &policyID, `SELECT policy_id FROM policy_exceptions WHERE id = $1`, in.ID)
+	var cur struct {
+		PolicyID   string       `db:"policy_id"`
+		Status     string       `db:"status"`
+		ApprovedAt sql.NullTime `db:"approved_at"`
+		ExpiresAt  sql.NullTime `db:"expires_at"`
+	}
+	err := a.DB.GetContext(ctx, &cur, `SELECT policy_id, status, approved_at, expires_at FROM policy_exceptions WHERE id = $1`, in.ID)
 	if errors.Is(err, sql.ErrNoRows) {
 		return ExceptionInfo{}, badInput("exception %s was never requested", in.ID)
 	}
 	if err != nil {
 		return ExceptionInfo{}, err
 	}
+	policyID := cur.PolicyID
 	var info ExceptionInfo
+	if cur.Status == ExceptionApproved && cur.ApprovedAt.Valid && cur.ExpiresAt.Valid {
+		info.InEffect = ExceptionTerm{ApprovedAt: cur.ApprovedAt.Time, ExpiresAt: cur.ExpiresAt.Time}
+	}
 	if info.Policy, err = loadPolicy(ctx, a.DB, policyID); err != nil {
 		return ExceptionInfo{}, err
 	}

@@ -35,6 +35,9 @@ type policyException struct {
 	in   PolicyExceptionInput
 	info activities.ExceptionInfo
 	st   PolicyExceptionStatus
+	// lapse is the end of the term still in effect while its renewal is
+	// decided; zero when none is.
+	lapse time.Time
 }
 
 func newPolicyException(ctx workflow.Context, in PolicyExceptionInput) (*policyException, error) {
@@ -60,8 +63,13 @@ func (w *policyException) run(ctx workflow.Context) (PolicyExceptionStatus, erro
 		}).Get(ctx, &w.info)
 	} else {
 		err = workflow.ExecuteActivity(actx, policyAct.ExceptionApprovers, activities.ExceptionApproversInput{ID: w.st.ExceptionID}).Get(ctx, &w.info)
-		if err == nil {
-			err = w.setStatus(ctx, activities.ExceptionRequested, w.in.RequesterID, workflow.Now(ctx))
+		if err == nil && w.termInEffect(ctx) {
+			// Renewed before its expiry: the term runs on, and lapses at its
+			// end unless the renewal is approved first.
+			w.lapse = w.info.InEffect.ExpiresAt
+			w.st.ApprovedAt, w.st.ExpiresAt = w.info.InEffect.ApprovedAt, w.info.InEffect.ExpiresAt
+		} else if err == nil {
+			err = w.setStatus(ctx, activities.ExceptionRequested, w.in.RequesterID, workflow.Now(ctx), "")
 		}
 	}
 	if err != nil {
@@ -80,10 +88,19 @@ func (w *policyException) run(ctx workflow.Context) (PolicyExceptionStatus, erro
 	return w.st, workflow.NewContinueAsNewError(ctx, PolicyExceptionWorkflow, next)
 }
 
-func (w *policyException) setStatus(ctx workflow.Context, status, actor string, at time.Time) error {
+// termInEffect reports whether a renewal run starts while the term before it
+// still runs. Runs from before "renewal-keeps-term" set the status to
+// requested at once instead.
+func (w *policyException) termInEffect(ctx workflow.Context) bool {
+	end := w.info.InEffect.ExpiresAt
+	return end.After(workflow.Now(ctx)) && workflow.GetVersion(ctx, "renewal-keeps-term", workflow.DefaultVersion, 1) == 1
+}
+
+func (w *policyException) setStatus(ctx workflow.Context, status, actor string, at time.Time, note string) error {
 	var term activities.ExceptionTerm
 	err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, recordOptions), policyAct.SetExceptionStatus,
-		activities.ExceptionStatusInput{ID: w.st.ExceptionID, Round: w.in.Round, Status: status, Actor: actor, At: at, Controls: w.info.Controls}).
+		activities.ExceptionStatusInput{ID: w.st.ExceptionID, Round: w.in.Round, Status: status, Actor: actor, At: at, Controls: w.info.Controls,
+			Note: note}).
 		Get(ctx, &term)
 	if err == nil && status == activities.ExceptionApproved {
 		w.st.ApprovedAt, w.st.ExpiresAt = term.ApprovedAt, term.ExpiresAt
@@ -111,6 +128,9 @@ func (w *policyException) describe() string {
 // rejection ends the round and withdraws the other task.
 func (w *policyException) approvals(ctx workflow.Context) (bool, error) {
 	w.st.Stage = StageAwaitingApproval
+	if !w.lapse.IsZero() {
+		w.st.Stage = StageRenewing
+	}
 	term := "until " + w.in.Expires.Format(time.DateOnly)
 	if w.in.Round > 1 {
 		term = "for another term as long as the first"
@@ -142,10 +162,23 @@ func (w *policyException) approvals(ctx workflow.Context) (bool, error) {
 			answers = append(answers, a)
 		})
 	}
+	lapsed := false
+	if !w.lapse.IsZero() {
+		sel.AddFuture(workflow.NewTimer(cctx, w.lapse.Sub(workflow.Now(ctx))), func(workflow.Future) { lapsed = true })
+	}
 	var last TaskOutcome
-	for len(answers) < 2 {
+	for handled := 0; handled < 2; {
 		sel.Select(ctx)
-		a := answers[len(answers)-1]
+		if lapsed && w.st.Stage == StageRenewing {
+			// The term ran out before the renewal was approved.
+			w.st.Stage = StageExpired
+			if err := w.setStatus(ctx, activities.ExceptionExpired, "complyflow", workflow.Now(ctx), "the renewal was not approved before the term ended"); err != nil {
+				return false, err
+			}
+			continue
+		}
+		a := answers[handled]
+		handled++
 		if a.err != nil {
 			return false, fmt.Errorf("%s approval: %w", a.step, a.err)
 		}
@@ -154,19 +187,41 @@ func (w *policyException) approvals(ctx workflow.Context) (bool, error) {
 		}
 		if a.out.Action != ActionApprove {
 			cancel()
+			if w.st.Stage == StageRenewing {
+				return false, w.runOut(ctx)
+			}
 			w.st.Stage = StageRejected
-			return false, w.setStatus(ctx, activities.ExceptionRejected, a.out.By, a.out.At)
+			return false, w.setStatus(ctx, activities.ExceptionRejected, a.out.By, a.out.At, "")
 		}
 		last = a.out
 	}
+	if w.in.Round == 1 && !w.in.Expires.After(last.At) &&
+		workflow.GetVersion(ctx, "exception-expiry-before-approval", workflow.DefaultVersion, 1) == 1 {
+		// The term asked for ended before the approval: approving it would
+		// record a term that ends before it starts.
+		w.st.Stage = StageRejected
+		return false, w.setStatus(ctx, activities.ExceptionRejected, "complyflow", last.At, fmt.Sprintf(
+			"approved on %s, after the expiry asked for (%s): the exception would expire at once; request it again with a new expiry",
+			last.At.Format(time.DateOnly), w.in.Expires.Format(time.DateOnly)))
+	}
 	w.st.Stage = StageApproved
-	if err := w.setStatus(ctx, activities.ExceptionApproved, last.By, last.At); err != nil {
+	if err := w.setStatus(ctx, activities.ExceptionApproved, last.By, last.At, ""); err != nil {
 		return false, err
 	}
 	if w.st.ExpiresAt.After(w.st.ApprovedAt.AddDate(1, 0, 0)) {
 		return false, temporal.NewNonRetryableApplicationError("exception term longer than a year", "BadInput", nil)
 	}
 	return true, nil
+}
+
+// runOut lets the term in effect run to its end after its renewal was
+// rejected, and records it expired then.
+func (w *policyException) runOut(ctx workflow.Context) error {
+	if err := sleepUntil(ctx, w.lapse); err != nil {
+		return err
+	}
+	w.st.Stage = StageExpired
+	return w.setStatus(ctx, activities.ExceptionExpired, "complyflow", workflow.Now(ctx), "the renewal was rejected; the term ended")
 }
 
 // untilReEvaluated waits for the re-evaluation: reminders 30 and 7 days
@@ -212,7 +267,7 @@ func (w *policyException) untilReEvaluated(ctx workflow.Context) (bool, error) {
 				continue
 			}
 			w.st.Stage = StageExpired
-			if err := w.setStatus(ctx, activities.ExceptionExpired, "complyflow", workflow.Now(ctx)); err != nil {
+			if err := w.setStatus(ctx, activities.ExceptionExpired, "complyflow", workflow.Now(ctx), ""); err != nil {
 				return false, err
 			}
 		}
@@ -232,7 +287,7 @@ func (w *policyException) untilReEvaluated(ctx workflow.Context) (bool, error) {
 		return true, nil
 	}
 	w.st.Stage = StageClosed
-	return false, w.setStatus(ctx, activities.ExceptionClosed, out.By, out.At)
+	return false, w.setStatus(ctx, activities.ExceptionClosed, out.By, out.At, "")
 }
 
 // remind emails the requester and the Security Officers that the exception

@@ -131,3 +131,78 @@ func TestPolicyExceptionRemindersAndReEvaluation(t *testing.T) {
 		t.Error("exception not closed in round 2")
 	}
 }
+
+// Approved only after the expiry asked for: the exception is not recorded as
+// approved with a term that ends before it starts.
+func TestPolicyExceptionApprovedAfterItsExpiryIsRefused(t *testing.T) {
+	start := time.Date(2025, 1, 15, 9, 0, 0, 0, time.UTC)
+	h := newPolicyHarness(t, start)
+	id := PolicyExceptionID("access", "late")
+	h.on(HumanTaskID(id, "security_officer/1"), answer{after: 3 * day, by: "sam", action: ActionApprove})
+	h.on(HumanTaskID(id, "coo/1"), answer{after: 7 * day, by: "coby", action: ActionApprove})
+	st, err := h.runException(id, exceptionInput(start.Add(5*day)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Stage != StageRejected || !st.ExpiresAt.IsZero() {
+		t.Errorf("result %+v: want refused, with no term", st)
+	}
+	if n := h.count(`SELECT count(*) FROM policy_exceptions WHERE id = $1 AND status = 'approved'`, id); n != 0 {
+		t.Error("recorded as approved with a term that ended before the approval")
+	}
+	if n := h.count(`SELECT count(*) FROM audit_log WHERE subject = $1 AND action = 'policy.exception.rejected'
+		AND detail->>'note' LIKE '%after the expiry asked for%'`, id); n != 1 {
+		t.Error("the refusal's reason is not recorded")
+	}
+}
+
+// A renewal decided before the expiry keeps the term in effect (and its
+// status approved) while the new approvals are asked for, and the term
+// lapses at its end if they have not come by then.
+func TestPolicyExceptionRenewalKeepsTheTermUntilItLapses(t *testing.T) {
+	start := time.Date(2025, 1, 15, 9, 0, 0, 0, time.UTC)
+	expires := time.Date(2025, 7, 15, 0, 0, 0, 0, time.UTC)
+	h := newPolicyHarness(t, start)
+	id := PolicyExceptionID("access", "renew-early")
+	h.on(HumanTaskID(id, "security_officer/1"), answer{after: day, by: "sam", action: ActionApprove})
+	h.on(HumanTaskID(id, "coo/1"), answer{after: day, by: "coby", action: ActionApprove})
+	h.on(HumanTaskID(id, "re-evaluation/1"), answer{after: 10 * day, by: "sam", action: ActionApprove, note: "renew"})
+	_, err := h.runException(id, exceptionInput(expires))
+	var can *workflow.ContinueAsNewError
+	if !errors.As(err, &can) {
+		t.Fatalf("renewal: %v, want a continue-as-new", err)
+	}
+	var next PolicyExceptionInput
+	if err := converter.GetDefaultDataConverter().FromPayloads(can.Input, &next); err != nil {
+		t.Fatal(err)
+	}
+	renewalStart := expires.Add(-20 * day)
+	h.newEnv(renewalStart)
+	h.on(HumanTaskID(id, "security_officer/2"), answer{after: 5 * day, by: "sam", action: ActionApprove})
+	h.on(HumanTaskID(id, "coo/2"), answer{after: 30 * day, by: "coby", action: ActionApprove})
+	h.on(HumanTaskID(id, "re-evaluation/2"), answer{after: day, by: "sam", action: ActionReject, note: "done"})
+	statusAt := map[string]string{}
+	for _, after := range []time.Duration{10 * day, 25 * day} {
+		h.env.RegisterDelayedCallback(func() {
+			var s string
+			h.db.Owner.Get(&s, `SELECT status FROM policy_exceptions WHERE id = $1`, id)
+			statusAt[after.String()] = s
+		}, after)
+	}
+	st, err := h.runException(id, next)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := statusAt[(10 * day).String()]; got != "approved" {
+		t.Errorf("status while the first term still ran: %q, want approved", got)
+	}
+	if got := statusAt[(25 * day).String()]; got != "expired" {
+		t.Errorf("status after the first term ended with the renewal undecided: %q, want expired", got)
+	}
+	if n := h.count(`SELECT count(*) FROM audit_log WHERE subject = $1 AND action = 'policy.exception.expired' AND (detail->>'round')::int = 2`, id); n != 1 {
+		t.Errorf("%d expiries recorded in the renewal round, want 1", n)
+	}
+	if renewed := renewalStart.Add(30 * day); st.Stage != StageClosed || !st.ApprovedAt.Equal(renewed) {
+		t.Errorf("result %+v: want the renewal approved %v, then closed", st, renewed)
+	}
+}
