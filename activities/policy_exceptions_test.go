@@ -2,9 +2,12 @@ package activities
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"testing"
 	"time"
+
+	"go.temporal.io/sdk/temporal"
 
 	"github.com/complyflow/complyflow/internal/testenv"
 )
@@ -77,5 +80,29 @@ func TestExceptionTerms(t *testing.T) {
 	db.Owner.Get(&audits, `SELECT count(*) FROM audit_log WHERE subject = 'exception/1' AND control_id = 'policy-mgmt'`)
 	if audits != 3 {
 		t.Errorf("%d audit entries, want 3 (requested, approved twice)", audits)
+	}
+}
+
+// An approval that comes after the expiry asked for is refused, and nothing
+// is recorded: no approved row whose term ends before it starts.
+func TestExceptionApprovalAfterExpiryRefused(t *testing.T) {
+	db := testenv.Postgres(t)
+	seedPolicyProgram(t, db)
+	a := &Policies{DB: db.App}
+	ctx := context.Background()
+	at := time.Date(2025, 3, 10, 9, 0, 0, 0, time.UTC)
+	if _, err := a.OpenException(ctx, OpenExceptionInput{ID: "exception/late", PolicyID: "access", RequesterID: "eve",
+		Purpose: "legacy VPN", Reason: "no MFA on the appliance", Expires: at.AddDate(0, 0, 5), At: at}); err != nil {
+		t.Fatal(err)
+	}
+	_, err := a.SetExceptionStatus(ctx, ExceptionStatusInput{ID: "exception/late", Round: 1, Status: ExceptionApproved, Actor: "coby", At: at.AddDate(0, 0, 7)})
+	var appErr *temporal.ApplicationError
+	if !errors.As(err, &appErr) || appErr.Type() != "ExpiredBeforeApproval" || !appErr.NonRetryable() {
+		t.Fatalf("approval after the expiry: %v, want a non-retryable ExpiredBeforeApproval", err)
+	}
+	var status string
+	db.Owner.Get(&status, `SELECT status FROM policy_exceptions WHERE id = 'exception/late'`)
+	if status != ExceptionRequested {
+		t.Errorf("status %q after the refused approval, want still requested", status)
 	}
 }
