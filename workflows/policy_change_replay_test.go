@@ -40,6 +40,10 @@ var policyHistories = []struct {
 	fn       any
 	id       string
 }{
+	{"policy_change_request_current.json", PolicyChangeRequestWorkflow, PolicyChangeRequest, PolicyChangeRequestID("access", "replay")},
+	{"policy_exception_current.json", PolicyExceptionWorkflow, PolicyException, PolicyExceptionID("access", "replay")},
+	{"annual_policy_review_current.json", AnnualPolicyReviewWorkflow, AnnualPolicyReview, "annual-policy-review/replay"},
+	// Before "update-once", "announce-concurrently" and "review-unclear-lines".
 	{"policy_change_request.json", PolicyChangeRequestWorkflow, PolicyChangeRequest, PolicyChangeRequestID("access", "replay")},
 	{"policy_exception.json", PolicyExceptionWorkflow, PolicyException, PolicyExceptionID("access", "replay")},
 	{"annual_policy_review.json", AnnualPolicyReviewWorkflow, AnnualPolicyReview, "annual-policy-review/replay"},
@@ -102,7 +106,7 @@ func recordPolicyHistories(t *testing.T) {
 		"re-evaluation/1":    {after: 3 * time.Second, by: "sam", action: ActionReject, note: "close it"},
 		"open":               {by: "sam", action: ActionDone},
 		"review/1/eve":       {by: "eve", action: ActionApprove},
-		"review/1/pat":       {by: "pat", action: ActionReject, note: "privacy: name the Data Protection Officer"},
+		"review/1/pat":       {by: "pat", action: ActionReject, note: "privacy: name the Data Protection Officer\nand how to reach them"},
 		"sign-off/1":         {by: "sam", action: ActionApprove},
 	}
 	w := worker.New(c, queue, worker.Options{})
