@@ -399,7 +399,9 @@ var errAlreadyAnswered = temporal.NewNonRetryableApplicationError(
 // update answers only once its own answer was taken.
 func (w *policyChange) respond(ctx workflow.Context, r changeResponse) (string, error) {
 	if w.oneAnswer {
-		if w.answered || w.st.Stage != StageReturned {
+		// Checked and sent without yielding: at most one answer per return
+		// is ever in the channel, and returned() drains it if it lost.
+		if w.answered || w.answering || w.st.Stage != StageReturned {
 			return "", errAlreadyAnswered
 		}
 		r.reply = &responseReply{}
