@@ -356,6 +356,7 @@ func (a *Policies) RecordChangeDecision(ctx context.Context, in ChangeDecisionIn
 // approved; its year is the year of the version.
 type PublishInput struct {
 	RequestID   string
+	Round       int // the round approved; named in the record of a refusal
 	PolicyID    string
 	Kind        policy.Kind
 	Summary     string
@@ -490,24 +491,24 @@ func refuseSuperseded(ctx context.Context, tx *sqlx.Tx, in PublishInput, current
 	if !base.Valid || base.String == current {
 		return nil
 	}
+	msg := fmt.Sprintf("policy %s is now at version %s, not %s the change was reviewed against: it must be reviewed again against the current text",
+		in.PolicyID, orUnversioned(current), orUnversioned(base.String))
 	if _, err := tx.ExecContext(ctx, `UPDATE change_requests SET status = $2, updated_at = now() WHERE id = $1`,
 		in.RequestID, CRReturned); err != nil {
 		return err
 	}
 	if err := writeAudit(ctx, tx, auditEntry{
-		Actor: in.PublishedBy, Action: "policy.change.superseded", Subject: in.RequestID, Controls: in.Controls,
-		Detail: map[string]any{"policy": in.PolicyID, "reviewed_against": base.String, "current_version": current},
-		Key:    fmt.Sprintf("%s/superseded/%s/%s", in.RequestID, base.String, current),
+		Actor: "complyflow", Action: "policy.change.superseded", Subject: in.RequestID, Controls: in.Controls,
+		Detail: map[string]any{"policy": in.PolicyID, "reviewed_against": base.String, "current_version": current,
+			"round": in.Round, "note": msg},
+		Key: fmt.Sprintf("%s/superseded/%s/%s", in.RequestID, base.String, current),
 	}); err != nil {
 		return err
 	}
 	if err := tx.Commit(); err != nil {
 		return err
 	}
-	return temporal.NewNonRetryableApplicationError(
-		fmt.Sprintf("policy %s is now at version %s, not %s the change was reviewed against: it must be reviewed again against the current text",
-			in.PolicyID, orUnversioned(current), orUnversioned(base.String)),
-		"Superseded", nil, Superseded{Base: base.String, Current: current})
+	return temporal.NewNonRetryableApplicationError(msg, "Superseded", nil, Superseded{Base: base.String, Current: current})
 }
 
 func orUnversioned(v string) string {

@@ -280,9 +280,15 @@ func changeRequestRecord(ctx context.Context, db *sqlx.DB, id string) (workflows
 		return st, false, err
 	}
 	for i := range st.Rounds {
-		if err := db.SelectContext(ctx, &st.Rounds[i].Decisions, `SELECT step AS "step", task_id AS "taskid", decided_by AS "by",
-			action AS "action", note AS "note", decided_at AS "at" FROM change_request_decisions
-			WHERE request_id = $1 AND round = $2 ORDER BY decided_at`, id, st.Rounds[i].Round); err != nil {
+		// A round approved but not published because the policy moved on
+		// is in the audit trail only (the process, not a person, decided it).
+		if err := db.SelectContext(ctx, &st.Rounds[i].Decisions, `
+			SELECT step AS "step", task_id AS "taskid", decided_by AS "by", action AS "action", note AS "note", decided_at AS "at"
+			FROM change_request_decisions WHERE request_id = $1 AND round = $2
+			UNION
+			SELECT 'superseded', '', actor, 'reject', detail->>'note', at FROM audit_log
+			WHERE subject = $1 AND action = 'policy.change.superseded' AND (detail->>'round')::int = $2
+			ORDER BY 6`, id, st.Rounds[i].Round); err != nil {
 			return st, false, err
 		}
 	}

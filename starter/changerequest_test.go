@@ -237,3 +237,37 @@ func TestExceptionCommandStartsAndReportsStatus(t *testing.T) {
 	c := testenv.Temporal(t)
 	t.Cleanup(func() { c.TerminateWorkflow(context.Background(), id, "", "test over") })
 }
+
+// A request refused at publish because another change was published since
+// its review shows as returned, with the reason, in the status rebuilt from
+// the records.
+func TestChangeRequestStatusFromRecordsShowsSuperseded(t *testing.T) {
+	db := testenv.Postgres(t)
+	seedPolicies(t, db)
+	t.Setenv("TEMPORAL_ADDRESS", testenv.TemporalAddress(t))
+	t.Setenv("TEMPORAL_NAMESPACE", "default")
+	a := &activities.Policies{DB: db.App}
+	ctx := context.Background()
+	at := time.Date(2024, 2, 1, 9, 0, 0, 0, time.UTC)
+	for _, id := range []string{"change-request/access/mine", "change-request/access/theirs"} {
+		if _, err := a.OpenChangeRequest(ctx, activities.OpenChangeRequestInput{ID: id, PolicyID: "access", Kind: policy.Minor,
+			Summary: "wording", RequesterID: "eve", At: at}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := a.PublishPolicyVersion(ctx, activities.PublishInput{RequestID: "change-request/access/theirs", Round: 1, PolicyID: "access",
+		Kind: policy.Minor, Summary: "wording", PublishedBy: "sam", ChangeAt: at}); err != nil {
+		t.Fatal(err)
+	}
+	_, err := a.PublishPolicyVersion(ctx, activities.PublishInput{RequestID: "change-request/access/mine", Round: 1, PolicyID: "access",
+		Kind: policy.Minor, Summary: "wording", PublishedBy: "sam", ChangeAt: at})
+	if err == nil || !strings.Contains(err.Error(), "now at version 2023.1 rev.1") {
+		t.Fatalf("publishing over a newer version: %v, want refused naming 2023.1 rev.1", err)
+	}
+	code, out, errOut := starterIn(t, db, "change-request", "status", "change-request/access/mine")
+	for _, want := range []string{"change-request/access/mine: returned", "superseded by complyflow at", "now at version 2023.1 rev.1"} {
+		if code != 0 || !strings.Contains(out, want) {
+			t.Errorf("status from the records lacks %q: exit %d\n%s%s", want, code, out, errOut)
+		}
+	}
+}

@@ -466,7 +466,7 @@ func (w *policyChange) publish(ctx workflow.Context, approvedAt time.Time) (*act
 	actx := workflow.WithActivityOptions(ctx, recordOptions)
 	var pub activities.PublishedVersion
 	if err := workflow.ExecuteActivity(actx, policyAct.PublishPolicyVersion, activities.PublishInput{
-		RequestID: w.st.RequestID, PolicyID: w.in.PolicyID, Kind: w.kind, Summary: w.in.Summary, Body: w.in.Text,
+		RequestID: w.st.RequestID, Round: w.round().Round, PolicyID: w.in.PolicyID, Kind: w.kind, Summary: w.in.Summary, Body: w.in.Text,
 		Reference: w.in.Reference, PublishedBy: w.lastApprover(), ChangeAt: approvedAt, Controls: w.info.Controls,
 	}).Get(ctx, &pub); err != nil {
 		var appErr *temporal.ApplicationError
