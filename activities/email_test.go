@@ -147,9 +147,8 @@ func TestMailerClassifiesFailures(t *testing.T) {
 // tlsAuthBackend is an SMTP server that offers STARTTLS and accepts AUTH only
 // once TLS is on, so a message arriving proves the Mailer did both.
 type tlsAuthBackend struct {
-	mu      sync.Mutex
-	got     []string // "user tls=bool"
-	expired bool
+	mu  sync.Mutex
+	got []string // "user tls=bool"
 }
 
 type tlsAuthSession struct {
