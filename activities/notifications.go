@@ -45,25 +45,34 @@ type Notification struct {
 func NotificationKey(parts ...string) string { return strings.Join(parts, "/") }
 
 // RecordNotification inserts n unless its idempotency key is already recorded,
-// and returns the row as stored: the earlier one when the key was taken.
+// and returns the row as stored: the earlier one when the key was taken. One
+// statement does both, since an announcement records thousands of these.
 func RecordNotification(ctx context.Context, db sqlx.ExtContext, n Notification) (Notification, error) {
-	_, err := sqlx.NamedExecContext(ctx, db, `
-		INSERT INTO notifications (idempotency_key, channel, recipient_id, address, purpose, task_id, status, error, provider_ref)
-		VALUES (:idempotency_key, :channel, :recipient_id, :address, :purpose, :task_id, :status, :error, :provider_ref)
-		ON CONFLICT (idempotency_key) DO NOTHING`, n)
+	query, args, err := sqlx.Named(`
+		WITH inserted AS (
+			INSERT INTO notifications (idempotency_key, channel, recipient_id, address, purpose, task_id, status, error, provider_ref)
+			VALUES (:idempotency_key, :channel, :recipient_id, :address, :purpose, :task_id, :status, :error, :provider_ref)
+			ON CONFLICT (idempotency_key) DO NOTHING
+			RETURNING `+notificationColumns+`)
+		SELECT `+notificationColumns+` FROM inserted
+		UNION ALL
+		SELECT `+notificationColumns+` FROM notifications WHERE idempotency_key = :idempotency_key AND NOT EXISTS (SELECT FROM inserted)`, n)
 	if err != nil {
+		return Notification{}, err
+	}
+	var stored Notification
+	if err := sqlx.GetContext(ctx, db, &stored, db.Rebind(query), args...); err != nil {
 		return Notification{}, fmt.Errorf("record notification %s: %w", n.IdempotencyKey, err)
 	}
-	stored, _, err := LookupNotification(ctx, db, n.IdempotencyKey)
-	return stored, err
+	return stored, nil
 }
+
+const notificationColumns = "idempotency_key, channel, recipient_id, address, purpose, task_id, status, error, provider_ref"
 
 // LookupNotification returns the notification recorded under key, if any.
 func LookupNotification(ctx context.Context, db sqlx.QueryerContext, key string) (Notification, bool, error) {
 	var n Notification
-	err := sqlx.GetContext(ctx, db, &n, `
-		SELECT idempotency_key, channel, recipient_id, address, purpose, task_id, status, error, provider_ref
-		FROM notifications WHERE idempotency_key = $1`, key)
+	err := sqlx.GetContext(ctx, db, &n, `SELECT `+notificationColumns+` FROM notifications WHERE idempotency_key = $1`, key)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Notification{}, false, nil
 	}
