@@ -110,8 +110,7 @@ func roleHolders(ctx context.Context, q sqlx.QueryerContext, roles ...string) ([
 		var ids []string
 		if err := sqlx.SelectContext(ctx, q, &ids, `
 			SELECT r.person_id FROM roles r JOIN people p ON p.id = r.person_id
-			WHERE r.role = $1 AND (p.end_date IS NULL OR p.end_date > current_date)
-			ORDER BY r.person_id`, r); err != nil {
+			WHERE r.role = $1 AND `+notLeft+` ORDER BY r.person_id`, r); err != nil {
 			return nil, err
 		}
 		if len(ids) > 0 {
@@ -122,15 +121,16 @@ func roleHolders(ctx context.Context, q sqlx.QueryerContext, roles ...string) ([
 }
 
 func activePerson(ctx context.Context, q sqlx.QueryerContext, id string) error {
-	var ok bool
-	err := sqlx.GetContext(ctx, q, &ok, `SELECT end_date IS NULL OR end_date > current_date FROM people WHERE id = $1`, id)
-	if errors.Is(err, sql.ErrNoRows) {
+	found, active, err := PersonActive(ctx, q, id)
+	switch {
+	case err != nil:
+		return err
+	case !found:
 		return badInput("person %q is not in the directory", id)
-	}
-	if err == nil && !ok {
+	case !active:
 		return badInput("person %q has left", id)
 	}
-	return err
+	return nil
 }
 
 // PolicyRef is a policy as a workflow needs to name it.

@@ -173,8 +173,7 @@ func (a *Tasks) ResolveEscalation(ctx context.Context, in ResolveEscalationInput
 		}
 	case strings.HasPrefix(in.To, "role:"):
 		role := strings.TrimPrefix(in.To, "role:")
-		err = a.DB.SelectContext(ctx, &ids, `SELECT r.person_id FROM roles r JOIN people p ON p.id = r.person_id
-			WHERE r.role = $1 AND `+notLeft+` ORDER BY r.person_id`, role)
+		ids, err = roleHolders(ctx, a.DB, role)
 		reason = fmt.Sprintf("nobody who has not left holds the role %s", role)
 	default:
 		err = a.DB.SelectContext(ctx, &ids, `SELECT id FROM people p WHERE id = $1 AND `+notLeft, in.To)
@@ -189,8 +188,22 @@ func (a *Tasks) ResolveEscalation(ctx context.Context, in ResolveEscalationInput
 	return ResolveEscalationResult{PersonIDs: ids}, nil
 }
 
-// notLeft keeps people (aliased p) whose end_date has not come, as roleHolders does.
+// notLeft keeps people (aliased p) whose end_date has not come: the one
+// rule for who has left, however a person is looked up.
 const notLeft = `(p.end_date IS NULL OR p.end_date > current_date)`
+
+// PersonActive reports whether id is in the directory, and if so whether they
+// have not left.
+func PersonActive(ctx context.Context, q sqlx.QueryerContext, id string) (found, active bool, err error) {
+	err = sqlx.GetContext(ctx, q, &active, `SELECT `+notLeft+` FROM people p WHERE id = $1`, id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, false, nil
+	}
+	if err != nil {
+		return false, false, fmt.Errorf("look up person %s: %w", id, err)
+	}
+	return true, active, nil
+}
 
 // CheckNotLeft returns a non-retryable "PersonLeft" error, worded for the
 // person, when personID's end_date has come: people who have left may no

@@ -2,9 +2,7 @@ package portal
 
 import (
 	"context"
-	"database/sql"
 	"embed"
-	"errors"
 	"fmt"
 	"html/template"
 	"net/http"
@@ -13,6 +11,7 @@ import (
 
 	"go.temporal.io/sdk/client"
 
+	"github.com/complyflow/complyflow/activities"
 	"github.com/complyflow/complyflow/policy"
 	"github.com/complyflow/complyflow/workflows"
 )
@@ -104,14 +103,13 @@ func (s *Server) checkChangeRequest(ctx context.Context, f changeRequestForm, po
 	if f.Summary == "" {
 		errs = append(errs, "Summarise the change: it is what everyone is told once it is published.")
 	}
-	var active bool
-	err := s.DB.GetContext(ctx, &active, `SELECT end_date IS NULL OR end_date > current_date FROM people WHERE id = $1`, f.Requester)
+	found, active, err := activities.PersonActive(ctx, s.DB, f.Requester)
 	switch {
-	case errors.Is(err, sql.ErrNoRows) || (err == nil && !active):
-		errs = append(errs, fmt.Sprintf("%q is not the ID of anyone in the workforce.", f.Requester))
 	case err != nil:
 		s.Logger.Error("check requester", "err", err)
 		errs = append(errs, "Your person ID could not be checked; please try again.")
+	case !found || !active:
+		errs = append(errs, fmt.Sprintf("%q is not the ID of anyone in the workforce.", f.Requester))
 	}
 	return errs
 }

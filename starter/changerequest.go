@@ -13,6 +13,7 @@ import (
 	"github.com/jmoiron/sqlx"
 	"go.temporal.io/sdk/client"
 
+	"github.com/complyflow/complyflow/activities"
 	"github.com/complyflow/complyflow/policy"
 	"github.com/complyflow/complyflow/workflows"
 )
@@ -116,15 +117,13 @@ func checkPolicyAndPerson(ctx context.Context, db *sqlx.DB, policyID, as string)
 	if as == "" {
 		return owner, nil
 	}
-	var active bool
-	err = db.GetContext(ctx, &active, `SELECT end_date IS NULL OR end_date > current_date FROM people WHERE id = $1`, as)
-	if errors.Is(err, sql.ErrNoRows) {
-		return "", usagef("--as: person %q is not in the directory", as)
-	}
-	if err != nil {
+	found, active, err := activities.PersonActive(ctx, db, as)
+	switch {
+	case err != nil:
 		return "", err
-	}
-	if !active {
+	case !found:
+		return "", usagef("--as: person %q is not in the directory", as)
+	case !active:
 		return "", usagef("--as: person %q has left", as)
 	}
 	return as, nil
