@@ -83,7 +83,10 @@ complyflow is ready.
 Ctrl-C stops everything started here.
 MSG
 
-wait -n "${started[@]}" || true
-# On Ctrl-C the children exit too; give the INT trap its turn before blaming one.
-sleep 0.5
-echo "run: a process exited; stopping the rest (see its messages above)" >&2
+status=0
+wait -n "${started[@]}" || status=$?
+# Ctrl-C ends the children too, cleanly (0) or by the signal (>128): only a
+# failure of their own is worth a word before everything stops.
+if [ "$status" -ne 0 ] && [ "$status" -lt 128 ]; then
+  echo "run: a process failed (exit $status); stopping the rest (see its messages above)" >&2
+fi
