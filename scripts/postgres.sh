@@ -8,12 +8,17 @@
 # idempotently. Needs root (or the postgres user) for that part.
 set -euo pipefail
 
+# Only the assignments go to stdout (fd 3): anything else a tool prints — such
+# as pg_ctlcluster's "Removed stale pid file." — would be eval'd by the caller.
+exec 3>&1 1>&2
+emit() { echo "$*" >&3; }
+
 log() { echo "postgres: $*" >&2; }
 
 if [ -n "${DATABASE_URL:-}" ]; then
   if psql "$DATABASE_URL" -Atqc 'SELECT 1' >/dev/null 2>&1; then
-    echo "export DATABASE_URL='$DATABASE_URL' DATABASE_URL_WAS_SET=1"
-    echo "export DATABASE_OWNER_URL='${DATABASE_OWNER_URL:-$DATABASE_URL}'"
+    emit "export DATABASE_URL='$DATABASE_URL' DATABASE_URL_WAS_SET=1"
+    emit "export DATABASE_OWNER_URL='${DATABASE_OWNER_URL:-$DATABASE_URL}'"
     exit 0
   fi
   log "DATABASE_URL is set but not reachable; falling back to this machine's PostgreSQL"
@@ -22,7 +27,7 @@ fi
 if ! command -v pg_ctlcluster >/dev/null 2>&1; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     log "installing PostgreSQL (apt-get install postgresql)"
-    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql; } >&2
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql
   else
     echo "complyflow: no Postgres: set DATABASE_URL to a reachable database, or install PostgreSQL (apt-get install postgresql)" >&2
     exit 1
@@ -37,13 +42,14 @@ as_postgres() {
 cluster=$(pg_lsclusters --no-header 2>/dev/null | awk 'NR==1 {print $1" "$2" "$3" "$4}')
 if [ -z "$cluster" ]; then
   log "creating cluster 15 main"
-  pg_createcluster 15 main >/dev/null
+  pg_createcluster 15 main 3>&-
   cluster=$(pg_lsclusters --no-header | awk 'NR==1 {print $1" "$2" "$3" "$4}')
 fi
 read -r version name port status <<<"$cluster"
 if [ "$status" != online ]; then
   log "starting cluster $version/$name on port $port"
-  pg_ctlcluster "$version" "$name" start
+  # 3>&- : the server must not inherit (and hold open) the caller's pipe.
+  pg_ctlcluster "$version" "$name" start 3>&-
 fi
 for _ in $(seq 1 50); do
   as_postgres psql -p "$port" -Atqc 'SELECT 1' >/dev/null 2>&1 && break
@@ -63,5 +69,5 @@ SELECT 'CREATE DATABASE complyflow OWNER complyflow_owner'
 WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = 'complyflow') \gexec
 SQL
 
-echo "export DATABASE_URL='postgres://complyflow_app:complyflow_app@127.0.0.1:$port/complyflow?sslmode=disable'"
-echo "export DATABASE_OWNER_URL='postgres://complyflow_owner:complyflow_owner@127.0.0.1:$port/complyflow?sslmode=disable'"
+emit "export DATABASE_URL='postgres://complyflow_app:complyflow_app@127.0.0.1:$port/complyflow?sslmode=disable'"
+emit "export DATABASE_OWNER_URL='postgres://complyflow_owner:complyflow_owner@127.0.0.1:$port/complyflow?sslmode=disable'"

@@ -32,7 +32,8 @@ export PORTAL_BASE_URL="${PORTAL_BASE_URL:-http://$PORTAL_ADDR}"
 
 # Postgres first: it decides whether there is anything to run against.
 was_online=$(pg_lsclusters --no-header 2>/dev/null | awk 'NR==1 {print $4}' || true)
-eval "$(scripts/postgres.sh)"
+pg_env=$(scripts/postgres.sh)
+eval "$pg_env"
 if [ -z "${DATABASE_URL_WAS_SET:-}" ] && [ "$was_online" = down ]; then
   stop_cluster=$(pg_lsclusters --no-header | awk 'NR==1 {print $1" "$2}')
 fi

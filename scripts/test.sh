@@ -5,7 +5,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-eval "$(scripts/postgres.sh)"
+pg_env=$(scripts/postgres.sh)
+eval "$pg_env"
 make -s tools
 
 if [ "${1:-}" = bench ]; then
