@@ -34,7 +34,7 @@ func newNotifier(t *testing.T, sink *devmail.Sink, slackURL string) (*activities
 			t.Fatal(err)
 		}
 	}
-	signer, _ := links.NewSigner([][]byte{[]byte("notifier-test-key-0123456")})
+	signer, _ := links.NewSigner([]links.Key{{Secret: []byte("notifier-test-key-0123456")}})
 	n := &activities.Notifier{DB: db.App, Mailer: &activities.Mailer{Addr: sink.Addr(), From: "complyflow@example.com"},
 		Links: signer, BaseURL: "http://portal.test", LinkTTL: time.Hour}
 	if slackURL != "" {

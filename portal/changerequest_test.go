@@ -104,7 +104,7 @@ func TestChangeRequestApprovedThroughEmailedLinks(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { sink.Close() })
-	keys := [][]byte{[]byte("portal-test-link-key-0123456789")}
+	keys := []links.Key{{Secret: []byte("portal-test-link-key-0123456789")}}
 	signer, err := links.NewSigner(keys)
 	if err != nil {
 		t.Fatal(err)

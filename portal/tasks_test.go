@@ -84,7 +84,7 @@ func newTaskSystem(t *testing.T) *taskSystem {
 	slackSrv.Start()
 	t.Cleanup(slackSrv.Stop)
 
-	keys := [][]byte{[]byte("portal-test-link-key-0123456789")}
+	keys := []links.Key{{Secret: []byte("portal-test-link-key-0123456789")}}
 	signer, err := links.NewSigner(keys)
 	if err != nil {
 		t.Fatal(err)
@@ -309,9 +309,9 @@ func TestTaskByEmailLink(t *testing.T) {
 
 func TestTaskLinkRefused(t *testing.T) {
 	s := newTaskSystem(t)
-	other, _ := links.NewSigner([][]byte{[]byte("some-other-deployment-key")})
+	other, _ := links.NewSigner([]links.Key{{Secret: []byte("some-other-deployment-key")}})
 	foreign := other.Sign(links.Claims{TaskID: "task/x", PersonID: "ann", Expires: time.Now().Add(time.Hour)})
-	mine, _ := links.NewSigner([][]byte{[]byte("portal-test-link-key-0123456789")})
+	mine, _ := links.NewSigner([]links.Key{{Secret: []byte("portal-test-link-key-0123456789")}})
 	expired := mine.Sign(links.Claims{TaskID: "task/x", PersonID: "ann", Expires: time.Now().Add(-time.Minute)})
 	good := mine.Sign(links.Claims{TaskID: "task/x", PersonID: "ann", Expires: time.Now().Add(time.Hour)})
 	tampered := strings.Replace(good, good[:4], "AAAA", 1)
@@ -430,7 +430,7 @@ func saveHistory(t *testing.T, c client.Client, workflowID, path string) {
 // link signs a task link for person the way the Notifier does.
 func (s *taskSystem) link(t *testing.T, taskID, person string) string {
 	t.Helper()
-	signer, err := links.NewSigner([][]byte{[]byte("portal-test-link-key-0123456789")})
+	signer, err := links.NewSigner([]links.Key{{Secret: []byte("portal-test-link-key-0123456789")}})
 	if err != nil {
 		t.Fatal(err)
 	}

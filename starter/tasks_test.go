@@ -23,7 +23,7 @@ func humanTaskWorker(t *testing.T, db *testenv.DB) *devmail.Sink {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { sink.Close() })
-	signer, _ := links.NewSigner([][]byte{[]byte("starter-test-link-key-0123")})
+	signer, _ := links.NewSigner([]links.Key{{Secret: []byte("starter-test-link-key-0123")}})
 	w := worker.New(testenv.Temporal(t), workflows.TaskQueue, worker.Options{})
 	w.RegisterWorkflowWithOptions(workflows.HumanTask, workflow.RegisterOptions{Name: workflows.HumanTaskWorkflow})
 	w.RegisterActivity(&activities.Tasks{DB: db.App})

@@ -7,6 +7,8 @@ import (
 	"os"
 	"strings"
 	"time"
+
+	"github.com/complyflow/complyflow/internal/links"
 )
 
 // Config is every setting a complyflow process reads.
@@ -36,7 +38,7 @@ type Config struct {
 	PortalBaseURL string
 	// LinkSigningKeys signs the links in emails. The first key signs; every
 	// key verifies, so a rotated-out key keeps working for its grace period.
-	LinkSigningKeys [][]byte
+	LinkSigningKeys []links.Key
 	// LinkTTL is how long a task link stays valid.
 	LinkTTL time.Duration
 
@@ -98,13 +100,16 @@ func FromEnv() (Config, error) {
 		}
 		keys = devLinkSigningKey
 	}
-	for _, k := range strings.Split(keys, ",") {
-		k = strings.TrimSpace(k)
-		if len(k) < 16 {
+	parsed, err := links.ParseKeys(keys)
+	if err != nil {
+		return Config{}, fmt.Errorf("LINK_SIGNING_KEY: %w", err)
+	}
+	for _, k := range parsed {
+		if len(k.Secret) < 16 {
 			return Config{}, fmt.Errorf("LINK_SIGNING_KEY: each comma-separated key must be at least 16 characters")
 		}
-		c.LinkSigningKeys = append(c.LinkSigningKeys, []byte(k))
 	}
+	c.LinkSigningKeys = parsed
 	if v := os.Getenv("LINK_TTL"); v != "" {
 		d, err := time.ParseDuration(v)
 		if err != nil || d <= 0 {

@@ -45,7 +45,7 @@ func TestExplicitSettings(t *testing.T) {
 	if c.PortalBaseURL != "https://comply.example.com" {
 		t.Errorf("base URL %q", c.PortalBaseURL)
 	}
-	if len(c.LinkSigningKeys) != 2 || string(c.LinkSigningKeys[1]) != "old-key-0123456789" || c.LinkTTL != 48*time.Hour {
+	if len(c.LinkSigningKeys) != 2 || string(c.LinkSigningKeys[1].Secret) != "old-key-0123456789" || c.LinkTTL != 48*time.Hour {
 		t.Errorf("keys %q ttl %v", c.LinkSigningKeys, c.LinkTTL)
 	}
 }

@@ -13,7 +13,16 @@ var (
 	now    = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 )
 
-func signer(t *testing.T, keys ...[]byte) *Signer {
+func signer(t *testing.T, secrets ...[]byte) *Signer {
+	t.Helper()
+	var keys []Key
+	for _, k := range secrets {
+		keys = append(keys, Key{Secret: k})
+	}
+	return signerWith(t, keys...)
+}
+
+func signerWith(t *testing.T, keys ...Key) *Signer {
 	t.Helper()
 	s, err := NewSigner(keys)
 	if err != nil {
@@ -77,8 +86,57 @@ func TestRotation(t *testing.T) {
 	}
 }
 
+func TestRetiredKeyVerifiesUntilItsGracePeriodEnds(t *testing.T) {
+	old := signer(t, oldKey).Sign(Claims{TaskID: "t1", PersonID: "bob", Expires: now.Add(48 * time.Hour)})
+	during := signerWith(t, Key{Secret: newKey}, Key{Secret: oldKey, Until: now.Add(time.Hour)})
+	if _, err := during.Verify(old); err != nil {
+		t.Fatalf("within the grace period: %v", err)
+	}
+	after := signerWith(t, Key{Secret: newKey}, Key{Secret: oldKey, Until: now})
+	if _, err := after.Verify(old); !errors.Is(err, ErrRetiredKey) {
+		t.Fatalf("after the grace period: got %v, want ErrRetiredKey", err)
+	}
+	fresh := after.Sign(Claims{TaskID: "t1", PersonID: "bob", Expires: now.Add(time.Hour)})
+	if _, err := after.Verify(fresh); err != nil {
+		t.Fatalf("the signing key is not retired: %v", err)
+	}
+	if _, err := NewSigner([]Key{{Secret: newKey, Until: now}}); err == nil {
+		t.Fatal("a signing key with an until must be refused")
+	}
+}
+
+func TestParseKeys(t *testing.T) {
+	keys, err := ParseKeys(" new-key-0123456789abcdef , old-key-0123456789abcdef until 2026-12-31, older-key-0123456789 until 2026-12-01T18:00:00+01:00")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []Key{
+		{Secret: newKey},
+		{Secret: oldKey, Until: time.Date(2026, 12, 31, 0, 0, 0, 0, time.UTC)},
+		{Secret: []byte("older-key-0123456789"), Until: time.Date(2026, 12, 1, 17, 0, 0, 0, time.UTC)},
+	}
+	if len(keys) != len(want) {
+		t.Fatalf("keys = %d, want %d", len(keys), len(want))
+	}
+	for i := range want {
+		if string(keys[i].Secret) != string(want[i].Secret) || !keys[i].Until.Equal(want[i].Until) {
+			t.Errorf("key %d = %s until %v, want %s until %v", i+1, keys[i].Secret, keys[i].Until, want[i].Secret, want[i].Until)
+		}
+	}
+	for input, reason := range map[string]string{
+		"new-key-0123456789abcdef until 2026-12-31":                       "key 1 signs new links, so it cannot have an until",
+		"new-key-0123456789abcdef, old-key-0123456789abcdef until Friday": `key 2: "Friday" is not a time`,
+		"new-key-0123456789abcdef, old key with spaces":                   "key 2: expected KEY or KEY until TIME",
+		"new-key-0123456789abcdef,":                                       "key 2: expected KEY or KEY until TIME",
+	} {
+		if _, err := ParseKeys(input); err == nil || !strings.HasPrefix(err.Error(), reason) {
+			t.Errorf("ParseKeys(%q) = %v, want %q", input, err, reason)
+		}
+	}
+}
+
 func TestShortKeyRefused(t *testing.T) {
-	if _, err := NewSigner([][]byte{[]byte("short")}); err == nil {
+	if _, err := NewSigner([]Key{{Secret: []byte("short")}}); err == nil {
 		t.Fatal("a short key must be refused")
 	}
 	if _, err := NewSigner(nil); err == nil {
