@@ -1,10 +1,14 @@
 package program
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"sort"
@@ -27,6 +31,10 @@ type Options struct {
 	People map[string]bool
 	// Now is where interval checks start; zero means time.Now().
 	Now time.Time
+	// PolicyDir is where a policy's `file:` is read from, to check it is
+	// there and record its SHA-256; Load sets it to the program file's
+	// directory. Empty skips reading the texts.
+	PolicyDir string
 }
 
 // Load reads and validates a program file. An invalid file returns Errors.
@@ -34,6 +42,9 @@ func Load(path string, opts Options) (*Program, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, err
+	}
+	if opts.PolicyDir == "" {
+		opts.PolicyDir = filepath.Dir(path)
 	}
 	return Parse(path, data, opts)
 }
@@ -297,6 +308,12 @@ func (p *parser) policy(n *yaml.Node, field string) {
 		pol.Source = p.text(v, f)
 		sources++
 	}
+	file := func(v *yaml.Node, f string) {
+		source(v, f)
+		if pol.Source != "" && p.opts.PolicyDir != "" {
+			pol.TextSHA256 = p.policyText(v, f, pol.Source)
+		}
+	}
 	p.mapping(n, field, map[string]func(*yaml.Node, string){
 		"id":    func(v *yaml.Node, f string) { pol.ID = p.id(v, f, p.policies) },
 		"title": func(v *yaml.Node, f string) { pol.Title = p.text(v, f) },
@@ -305,13 +322,36 @@ func (p *parser) policy(n *yaml.Node, field string) {
 				p.person(pol.OwnerID, v.Line, f)
 			}
 		},
-		"file": source,
+		"file": file,
 		"url":  source,
 	}, "id", "title", "owner")
 	if n.Kind == yaml.MappingNode && sources != 1 {
 		p.fail(n, field, "give the policy text's location as exactly one of file or url")
 	}
 	p.prog.Policies = append(p.prog.Policies, pol)
+}
+
+// policyText hashes a policy's text file, so the version registered from it
+// names the exact text that was in effect.
+func (p *parser) policyText(n *yaml.Node, field, file string) string {
+	path := file
+	if !filepath.IsAbs(path) {
+		path = filepath.Join(p.opts.PolicyDir, file)
+	}
+	data, err := os.ReadFile(path)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		p.fail(n, field, "no policy text at %s", path)
+		return ""
+	case err != nil:
+		p.fail(n, field, "cannot read the policy text: %v", err)
+		return ""
+	case len(bytes.TrimSpace(data)) == 0:
+		p.fail(n, field, "the policy text at %s is empty", path)
+		return ""
+	}
+	sum := sha256.Sum256(data)
+	return hex.EncodeToString(sum[:])
 }
 
 // Framework reference formats: a typo in a requirement would silently drop a

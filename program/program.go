@@ -36,6 +36,9 @@ type Policy struct {
 	Title   string
 	OwnerID string
 	Source  string
+	// TextSHA256 is the hex SHA-256 of the text file (empty for a URL):
+	// registering the policy records it as the first version's content.
+	TextSHA256 string
 }
 
 // Control is a control procedure, the policies it implements, the processes

@@ -135,10 +135,12 @@ func Record(ctx context.Context, db *sqlx.DB, p *Program, appliedBy string, chan
 
 func recordPolicies(ctx context.Context, tx *sqlx.Tx, p *Program) error {
 	for _, pol := range p.Policies {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO policies (id, title, owner_id, source) VALUES ($1, $2, $3, $4)
+		// content_sha256 is taken only on registration: after that it is the
+		// published version's, which only a change request moves.
+		if _, err := tx.ExecContext(ctx, `INSERT INTO policies (id, title, owner_id, source, content_sha256) VALUES ($1, $2, $3, $4, $5)
 			ON CONFLICT (id) DO UPDATE SET title = EXCLUDED.title, owner_id = EXCLUDED.owner_id, source = EXCLUDED.source, updated_at = now()
 			WHERE (policies.title, policies.owner_id, policies.source) IS DISTINCT FROM (EXCLUDED.title, EXCLUDED.owner_id, EXCLUDED.source)`,
-			pol.ID, pol.Title, pol.OwnerID, pol.Source); err != nil {
+			pol.ID, pol.Title, pol.OwnerID, pol.Source, pol.TextSHA256); err != nil {
 			return fmt.Errorf("policy %s: %w", pol.ID, err)
 		}
 	}

@@ -36,8 +36,7 @@ func TestProgramCheckReportsEveryProblem(t *testing.T) {
 		`schedule: {cron: "0 9 15 1 mon-fry", time_zone: America/New_Yrok}`,
 		"coo: [p-coo]", "coo: [p-cooo]",
 	).Replace(string(demo))
-	file := filepath.Join(t.TempDir(), "program.yaml")
-	os.WriteFile(file, []byte(bad), 0o644)
+	file := besideDemoTexts(t, bad)
 
 	code, out, errOut := starterCmd(t, "program", "check", "--people", "../demo/people.csv", file)
 	if code != 2 || out != "" {
@@ -69,6 +68,26 @@ func TestProgramCheckDemoPrintsNextRuns(t *testing.T) {
 	if first := next[0][1]; first != strconv.Itoa(year) && first != strconv.Itoa(year+1) {
 		t.Errorf("first run in %s, want %d or %d", first, year, year+1)
 	}
+}
+
+// besideDemoTexts writes a variant of the demo program where the demo's
+// policy texts are found (policies/ beside it), so only the changes made to it
+// can fail its check.
+func besideDemoTexts(t *testing.T, content string) string {
+	t.Helper()
+	dir := t.TempDir()
+	texts, err := filepath.Abs("../demo/policies")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(texts, filepath.Join(dir, "policies")); err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(dir, "program.yaml")
+	if err := os.WriteFile(file, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return file
 }
 
 func mustLoad(t *testing.T, name string) *time.Location {
@@ -146,8 +165,7 @@ func TestProgramApply(t *testing.T) {
 	demo, _ := os.ReadFile("../demo/program.yaml")
 	text := string(demo)
 	withoutReview := text[:strings.Index(text, "  - id: annual-policy-review")] + "  []\n"
-	file := filepath.Join(t.TempDir(), "program.yaml")
-	os.WriteFile(file, []byte(strings.Replace(withoutReview, "obligations:\n  []", "obligations: []", 1)), 0o644)
+	file := besideDemoTexts(t, strings.Replace(withoutReview, "obligations:\n  []", "obligations: []", 1))
 	code, out, errOut = starterIn(t, db, "program", "apply", file)
 	t.Logf("apply without the obligation:\n%s", out)
 	if code != 0 || !strings.Contains(out, "  delete complyflow/annual-policy-review\n") || !strings.Contains(out, "0 created, 0 updated, 1 deleted") {
