@@ -3,17 +3,14 @@ package portal
 import (
 	"context"
 	"embed"
+	"errors"
 	"fmt"
 	"html/template"
 	"net/http"
 	"strings"
-	"time"
-
-	"go.temporal.io/sdk/client"
 
 	"github.com/complyflow/complyflow/activities"
 	"github.com/complyflow/complyflow/policy"
-	"github.com/complyflow/complyflow/workflows"
 )
 
 //go:embed templates/changerequest*.html
@@ -52,9 +49,10 @@ func (s *Server) changeRequestNew(w http.ResponseWriter, r *http.Request) {
 	s.renderChangeRequest(w, http.StatusOK, "changerequest_new.html", page)
 }
 
-// changeRequestCreate checks the form and starts the PolicyChangeRequest; a
-// problem shows the form again with every reason. The requester is who the
-// form names: the portal has no sign-in, and the officer's review is the check.
+// changeRequestCreate checks the form and asks the person it names to confirm
+// it by email (changerequest_confirm.go): the portal has no sign-in, so the
+// request starts only from the link only they receive. A problem shows the
+// form again with every reason.
 func (s *Server) changeRequestCreate(w http.ResponseWriter, r *http.Request) {
 	if err := r.ParseForm(); err != nil {
 		http.Error(w, "bad form", http.StatusBadRequest)
@@ -74,18 +72,17 @@ func (s *Server) changeRequestCreate(w http.ResponseWriter, r *http.Request) {
 		s.renderChangeRequest(w, http.StatusUnprocessableEntity, "changerequest_new.html", page)
 		return
 	}
-	id := workflows.PolicyChangeRequestID(f.PolicyID, time.Now().UTC().Format("20060102-150405.000"))
-	_, err := s.Temporal.ExecuteWorkflow(r.Context(), client.StartWorkflowOptions{ID: id, TaskQueue: workflows.TaskQueue},
-		workflows.PolicyChangeRequestWorkflow, workflows.PolicyChangeInput{
-			PolicyID: f.PolicyID, Kind: f.Kind, Summary: f.Summary, Text: f.Text, Reference: f.Reference,
-			NeedsProductionChange: f.NeedsProductionChange, RequesterID: f.Requester,
-		})
-	if err != nil {
-		s.Logger.Error("start change request", "err", err)
-		http.Error(w, "The request could not be started; please try again.", http.StatusServiceUnavailable)
+	name, err := s.saveDraftAndAsk(r.Context(), f)
+	switch {
+	case errors.Is(err, errNoEmail), errors.Is(err, errUndeliverable):
+		page.Errors = []string{fmt.Sprintf("%q has no email address the confirmation can reach (%v); an officer can file the request with `starter change-request`.", f.Requester, err)}
+		s.renderChangeRequest(w, http.StatusUnprocessableEntity, "changerequest_new.html", page)
+		return
+	case err != nil:
+		s.unavailable(w, "save change request", err)
 		return
 	}
-	s.renderChangeRequest(w, http.StatusCreated, "changerequest_created.html", map[string]string{"ID": id, "Policy": f.PolicyID})
+	s.renderChangeRequest(w, http.StatusAccepted, "changerequest_sent.html", map[string]string{"Name": name, "Policy": f.PolicyID})
 }
 
 func (s *Server) checkChangeRequest(ctx context.Context, f changeRequestForm, policies []policyOption) []string {

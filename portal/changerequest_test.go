@@ -4,14 +4,18 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"mime/quotedprintable"
 	"net/http"
 	"net/http/httptest"
+	"net/mail"
 	"net/url"
 	"os"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
 
+	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
@@ -23,37 +27,92 @@ import (
 	"github.com/complyflow/complyflow/internal/testenv"
 	"github.com/complyflow/complyflow/portal"
 	"github.com/complyflow/complyflow/workflows"
+	"github.com/jmoiron/sqlx"
 )
+
+// changeRequestPortal is a portal whose mail goes to a real SMTP sink.
+type changeRequestPortal struct {
+	URL    string
+	sink   *devmail.Sink
+	signer *links.Signer
+}
+
+func newChangeRequestPortal(t *testing.T, db *sqlx.DB, tc client.Client) *changeRequestPortal {
+	t.Helper()
+	sink := &devmail.Sink{}
+	if err := sink.Start("127.0.0.1:0"); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sink.Close() })
+	keys := []links.Key{{Secret: []byte("portal-test-link-key-0123456789")}}
+	signer, err := links.NewSigner(keys)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var handler http.Handler
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { handler.ServeHTTP(w, r) }))
+	t.Cleanup(srv.Close)
+	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	handler = (&portal.Server{
+		Config: config.Config{LinkSigningKeys: keys, PortalBaseURL: srv.URL, LinkTTL: time.Hour},
+		DB:     db, Temporal: tc, Logger: logger,
+		Mailer: &activities.Mailer{Addr: sink.Addr(), From: "Complyflow <complyflow@example.com>"},
+	}).Handler()
+	return &changeRequestPortal{URL: srv.URL, sink: sink, signer: signer}
+}
+
+var confirmLinkRE = regexp.MustCompile(`http://\S+/change-requests/confirm/[A-Za-z0-9_\-.]+`)
+
+// confirmLink is the link in the confirmation email to address.
+func (p *changeRequestPortal) confirmLink(t *testing.T, to string) string {
+	t.Helper()
+	var link string
+	eventually(t, "the confirmation email to "+to, func() bool {
+		for _, m := range p.sink.Messages() {
+			if m.To[0] == to {
+				link = confirmLinkRE.FindString(plainBody(t, m.Raw))
+			}
+		}
+		return link != ""
+	})
+	return link
+}
+
+// plainBody is a text-only message's body, quoted-printable decoded.
+func plainBody(t *testing.T, raw []byte) string {
+	t.Helper()
+	m, err := mail.ReadMessage(strings.NewReader(string(raw)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var body io.Reader = m.Body
+	if strings.EqualFold(m.Header.Get("Content-Transfer-Encoding"), "quoted-printable") {
+		body = quotedprintable.NewReader(m.Body)
+	}
+	b, err := io.ReadAll(body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
 
 func TestChangeRequestForm(t *testing.T) {
 	db := testenv.Postgres(t)
 	db.Owner.MustExec(`
-		INSERT INTO people (id, email, name) VALUES ('sam', 'sam@example.com', 'Sam Officer'), ('eve', 'eve@example.com', 'Eve Employee');
+		INSERT INTO people (id, email, name) VALUES ('sam', 'sam@example.com', 'Sam Officer'), ('eve', 'eve@example.com', 'Eve Employee'),
+			('nat', '', 'Nat No-Mail');
 		INSERT INTO people (id, email, name, end_date) VALUES ('lee', 'lee@example.com', 'Lee Left', '2020-01-01');
 		INSERT INTO policies (id, title, owner_id, created_at) VALUES ('access', 'Access Control Policy', 'sam', '2023-01-10');`)
 	tc := testenv.Temporal(t)
-	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	srv := httptest.NewServer((&portal.Server{DB: db.App, Temporal: tc, Logger: logger}).Handler())
-	t.Cleanup(srv.Close)
+	p := newChangeRequestPortal(t, db.App, tc)
 
-	res, err := http.Get(srv.URL + "/change-requests/new?policy=access")
-	if err != nil {
-		t.Fatal(err)
-	}
-	body, _ := io.ReadAll(res.Body)
-	res.Body.Close()
-	if res.StatusCode != http.StatusOK || !strings.Contains(string(body), `<option value="access" selected>Access Control Policy (access, version 2023.1)</option>`) {
-		t.Fatalf("form: %d\n%s", res.StatusCode, body)
+	code, body := send(t, http.MethodGet, p.URL+"/change-requests/new?policy=access", nil)
+	if code != http.StatusOK || !strings.Contains(body, `<option value="access" selected>Access Control Policy (access, version 2023.1)</option>`) {
+		t.Fatalf("form: %d\n%s", code, body)
 	}
 
 	post := func(form url.Values) (int, string) {
-		res, err := http.PostForm(srv.URL+"/change-requests/new", form)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer res.Body.Close()
-		b, _ := io.ReadAll(res.Body)
-		return res.StatusCode, string(b)
+		return send(t, http.MethodPost, p.URL+"/change-requests/new", form)
 	}
 	code, page := post(url.Values{"requester": {"lee"}, "policy": {"nope"}, "kind": {"major"}, "summary": {" "}})
 	for _, want := range []string{"Choose the policy", "Choose material or minor", "Summarise the change", "&#34;lee&#34; is not the ID"} {
@@ -61,11 +120,47 @@ func TestChangeRequestForm(t *testing.T) {
 			t.Errorf("bad form: %d, page lacks %q", code, want)
 		}
 	}
+	if code, page := post(url.Values{"requester": {"nat"}, "policy": {"access"}, "kind": {"minor"}, "summary": {"typo"}}); code != http.StatusUnprocessableEntity ||
+		!strings.Contains(page, "&#34;nat&#34; has no email address the confirmation can reach") {
+		t.Errorf("requester without email: %d\n%s", code, page)
+	}
 
 	code, page = post(url.Values{"requester": {"eve"}, "policy": {"access"}, "kind": {"material"}, "summary": {"require MFA"},
 		"reference": {"https://git.example.com/pull/9"}, "needs_production_change": {"1"}})
-	if code != http.StatusCreated || !strings.Contains(page, "change-request/access/") {
+	if code != http.StatusAccepted || !strings.Contains(page, "We have emailed Eve Employee a link to confirm") {
 		t.Fatalf("submit: %d\n%s", code, page)
+	}
+	link := p.confirmLink(t, "eve@example.com")
+	unconfirmed := func() int {
+		var n int
+		db.App.Get(&n, `SELECT count(*) FROM change_request_drafts WHERE requester_id = 'eve' AND request_id IS NULL`)
+		return n
+	}
+
+	// Opening the link shows the request and starts nothing (mail scanners fetch links).
+	if code, page := send(t, http.MethodGet, link, nil); code != http.StatusOK || !strings.Contains(page, "Confirm your policy change request") ||
+		!strings.Contains(page, "require MFA") || !strings.Contains(page, "https://git.example.com/pull/9") {
+		t.Fatalf("confirmation page: %d\n%s", code, page)
+	}
+	if unconfirmed() != 1 {
+		t.Fatal("GET of the confirmation link confirmed the request")
+	}
+
+	// A tampered link, and a valid task link for the same person, confirm nothing.
+	tampered := link[:len(link)-3] + "AAA"
+	taskLink := p.URL + "/change-requests/confirm/" + p.signer.Sign(links.Claims{TaskID: "task/x", PersonID: "eve", Expires: time.Now().Add(time.Hour)})
+	for name, u := range map[string]string{"tampered": tampered, "task link": taskLink} {
+		if code, _ := send(t, http.MethodPost, u, nil); code != http.StatusForbidden {
+			t.Errorf("%s: %d, want 403", name, code)
+		}
+	}
+	if unconfirmed() != 1 {
+		t.Fatal("a refused link confirmed the request")
+	}
+
+	code, page = send(t, http.MethodPost, link, nil)
+	if code != http.StatusCreated || !strings.Contains(page, "change-request/access/") {
+		t.Fatalf("confirm: %d\n%s", code, page)
 	}
 	id := page[strings.Index(page, "change-request/access/"):]
 	id = id[:strings.Index(id, "<")]
@@ -85,6 +180,16 @@ func TestChangeRequestForm(t *testing.T) {
 		!in.NeedsProductionChange || in.Reference != "https://git.example.com/pull/9" {
 		t.Errorf("started %s with %+v", attrs.GetWorkflowType().GetName(), in)
 	}
+
+	// Confirming again shows the request the first confirmation started.
+	if code, again := send(t, http.MethodPost, link, nil); code != http.StatusOK || !strings.Contains(again, "already confirmed") || !strings.Contains(again, id) {
+		t.Errorf("second confirmation: %d\n%s", code, again)
+	}
+	var recorded string
+	db.App.Get(&recorded, `SELECT request_id FROM change_request_drafts WHERE requester_id = 'eve'`)
+	if recorded != id || unconfirmed() != 0 {
+		t.Errorf("draft records request %q, want %q", recorded, id)
+	}
 }
 
 // TestChangeRequestApprovedThroughEmailedLinks is the whole path on the real
@@ -99,28 +204,15 @@ func TestChangeRequestApprovedThroughEmailedLinks(t *testing.T) {
 		INSERT INTO roles (role, person_id) VALUES ('security_officer', 'sam'), ('ceo', 'cleo');
 		INSERT INTO policies (id, title, owner_id, created_at) VALUES ('access', 'Access Control Policy', 'sam', '2023-01-10');`)
 	tc := testenv.Temporal(t)
-	sink := &devmail.Sink{}
-	if err := sink.Start("127.0.0.1:0"); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { sink.Close() })
-	keys := []links.Key{{Secret: []byte("portal-test-link-key-0123456789")}}
-	signer, err := links.NewSigner(keys)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var handler http.Handler
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { handler.ServeHTTP(w, r) }))
-	t.Cleanup(srv.Close)
-	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	handler = (&portal.Server{Config: config.Config{LinkSigningKeys: keys}, DB: db.App, Temporal: tc, Logger: logger}).Handler()
+	p := newChangeRequestPortal(t, db.App, tc)
+	sink, signer := p.sink, p.signer
 
 	mailer := &activities.Mailer{Addr: sink.Addr(), From: "Complyflow <complyflow@example.com>"}
 	w := worker.New(tc, workflows.TaskQueue, worker.Options{})
 	w.RegisterWorkflowWithOptions(workflows.HumanTask, workflow.RegisterOptions{Name: workflows.HumanTaskWorkflow})
 	w.RegisterWorkflowWithOptions(workflows.PolicyChangeRequest, workflow.RegisterOptions{Name: workflows.PolicyChangeRequestWorkflow})
 	w.RegisterActivity(&activities.Tasks{DB: db.App})
-	w.RegisterActivity(&activities.Notifier{DB: db.App, Mailer: mailer, Links: signer, BaseURL: srv.URL, LinkTTL: time.Hour})
+	w.RegisterActivity(&activities.Notifier{DB: db.App, Mailer: mailer, Links: signer, BaseURL: p.URL, LinkTTL: time.Hour})
 	w.RegisterActivity(&activities.Policies{DB: db.App})
 	w.RegisterActivity(&activities.Announcer{DB: db.App, Mailer: mailer})
 	if err := w.Start(); err != nil {
@@ -128,10 +220,13 @@ func TestChangeRequestApprovedThroughEmailedLinks(t *testing.T) {
 	}
 	t.Cleanup(w.Stop)
 
-	code, page := send(t, http.MethodPost, srv.URL+"/change-requests/new", url.Values{"requester": {"eve"}, "policy": {"access"},
+	code, page := send(t, http.MethodPost, p.URL+"/change-requests/new", url.Values{"requester": {"eve"}, "policy": {"access"},
 		"kind": {"material"}, "summary": {"require MFA for every production login"}, "text": {"2024.1: MFA everywhere"}})
-	if code != http.StatusCreated {
+	if code != http.StatusAccepted {
 		t.Fatalf("submit: %d\n%s", code, page)
+	}
+	if code, page = send(t, http.MethodPost, p.confirmLink(t, "eve@example.com"), nil); code != http.StatusCreated {
+		t.Fatalf("confirm: %d\n%s", code, page)
 	}
 	id := page[strings.Index(page, "change-request/access/"):]
 	id = id[:strings.Index(id, "<")]

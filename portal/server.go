@@ -10,6 +10,7 @@ import (
 	"github.com/jmoiron/sqlx"
 	"go.temporal.io/sdk/client"
 
+	"github.com/complyflow/complyflow/activities"
 	"github.com/complyflow/complyflow/internal/config"
 	"github.com/complyflow/complyflow/internal/platform"
 	"github.com/complyflow/complyflow/schema"
@@ -21,6 +22,9 @@ type Server struct {
 	DB       *sqlx.DB
 	Temporal client.Client
 	Logger   *slog.Logger
+	// Mailer sends the portal's own mail: the link confirming a change
+	// request made in the portal.
+	Mailer *activities.Mailer
 	// Extra routes mounted by the embedded mode (the dev mail viewer).
 	Extra map[string]http.Handler
 }
@@ -31,6 +35,8 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /healthz", s.healthz)
 	mux.HandleFunc("GET /change-requests/new", s.changeRequestNew)
 	mux.HandleFunc("POST /change-requests/new", s.changeRequestCreate)
+	mux.HandleFunc("GET /change-requests/confirm/{token}", s.changeRequestConfirmGet)
+	mux.HandleFunc("POST /change-requests/confirm/{token}", s.changeRequestConfirmPost)
 	mux.HandleFunc("GET /t/{token}", s.taskGet)
 	mux.HandleFunc("POST /t/{token}", s.taskPost)
 	mux.HandleFunc("POST /slack/interactions", s.slackInteraction)

@@ -47,7 +47,7 @@ type taskPage struct {
 // taskGet shows the task behind a signed link. It changes nothing: mail
 // scanners fetch links before people click them.
 func (s *Server) taskGet(w http.ResponseWriter, r *http.Request) {
-	claims, ok := s.taskClaims(w, r)
+	claims, ok := s.linkClaims(w, r)
 	if !ok {
 		return
 	}
@@ -61,7 +61,7 @@ func (s *Server) taskGet(w http.ResponseWriter, r *http.Request) {
 // taskPost performs the chosen action through the workflow's update, which
 // decides whether it is allowed, and shows the result.
 func (s *Server) taskPost(w http.ResponseWriter, r *http.Request) {
-	claims, ok := s.taskClaims(w, r)
+	claims, ok := s.linkClaims(w, r)
 	if !ok {
 		return
 	}
@@ -144,9 +144,9 @@ func cancelledAt(history []activities.TaskEvent) time.Time {
 	return time.Time{}
 }
 
-// taskClaims verifies the link's token; a bad one gets a plain 403 page that
+// linkClaims verifies the link's token; a bad one gets a plain 403 page that
 // says nothing about why.
-func (s *Server) taskClaims(w http.ResponseWriter, r *http.Request) (links.Claims, bool) {
+func (s *Server) linkClaims(w http.ResponseWriter, r *http.Request) (links.Claims, bool) {
 	signer, err := links.NewSigner(s.Config.LinkSigningKeys)
 	if err == nil {
 		var c links.Claims

@@ -12,6 +12,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/complyflow/complyflow/activities"
 	"github.com/complyflow/complyflow/internal/devmail"
 	"github.com/complyflow/complyflow/internal/platform"
 	"github.com/complyflow/complyflow/portal"
@@ -34,7 +35,8 @@ func run() error {
 	defer p.Close()
 	cfg, logger := p.Config, p.Logger
 
-	srv := &portal.Server{Config: cfg, DB: p.DB, Temporal: p.Temporal, Logger: logger, Extra: map[string]http.Handler{}}
+	mailer := &activities.Mailer{Addr: cfg.SMTPAddr, From: cfg.SMTPFrom, Username: cfg.SMTPUsername, Password: cfg.SMTPPassword}
+	srv := &portal.Server{Config: cfg, DB: p.DB, Temporal: p.Temporal, Logger: logger, Mailer: mailer, Extra: map[string]http.Handler{}}
 	if cfg.DevMail {
 		sink := &devmail.Sink{Dir: envOr("DEV_MAIL_DIR", ".data/mail")}
 		if err := sink.Start(cfg.SMTPAddr); err != nil {

@@ -1,0 +1,204 @@
+package portal
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/sdk/client"
+
+	"github.com/complyflow/complyflow/activities"
+	"github.com/complyflow/complyflow/internal/links"
+	"github.com/complyflow/complyflow/workflows"
+)
+
+// A confirmation link's claims name the draft as "change-request-draft/ID",
+// so a task link can never confirm a draft, nor a draft link act on a task.
+const draftLinkPrefix = "change-request-draft/"
+
+// changeRequestDraft is a portal request waiting for its requester's
+// confirmation (table change_request_drafts).
+type changeRequestDraft struct {
+	ID                    string         `db:"id"`
+	PolicyID              string         `db:"policy_id"`
+	PolicyTitle           string         `db:"policy_title"`
+	Kind                  string         `db:"kind"`
+	Summary               string         `db:"summary"`
+	Body                  string         `db:"body"`
+	Reference             string         `db:"reference"`
+	NeedsProductionChange bool           `db:"needs_production_change"`
+	RequesterID           string         `db:"requester_id"`
+	CreatedAt             time.Time      `db:"created_at"`
+	RequestID             sql.NullString `db:"request_id"`
+}
+
+// requestID is the PolicyChangeRequest the draft starts: derived from the
+// draft, so a confirmation retried after a crash finds the one it started.
+func (d changeRequestDraft) requestID() string {
+	return workflows.PolicyChangeRequestID(d.PolicyID, d.CreatedAt.UTC().Format("20060102-150405.000")+"-"+d.ID[:8])
+}
+
+// saveDraftAndAsk records the form as a draft and emails the person it names
+// a link to confirm it. It returns the requester's name for the page.
+func (s *Server) saveDraftAndAsk(ctx context.Context, f changeRequestForm) (string, error) {
+	p, err := activities.LookupPerson(ctx, s.DB, f.Requester)
+	if err != nil {
+		return "", err
+	}
+	if p.Email == "" {
+		return "", errNoEmail
+	}
+	raw := make([]byte, 16)
+	rand.Read(raw)
+	id := hex.EncodeToString(raw)
+	if _, err := s.DB.ExecContext(ctx, `INSERT INTO change_request_drafts
+		(id, policy_id, kind, summary, body, reference, needs_production_change, requester_id)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+		id, f.PolicyID, f.Kind, f.Summary, f.Text, f.Reference, f.NeedsProductionChange, f.Requester); err != nil {
+		return "", fmt.Errorf("record draft: %w", err)
+	}
+	signer, err := links.NewSigner(s.Config.LinkSigningKeys)
+	if err != nil {
+		return "", err
+	}
+	link := s.Config.PortalBaseURL + "/change-requests/confirm/" +
+		signer.Sign(links.Claims{TaskID: draftLinkPrefix + id, PersonID: p.ID, Expires: time.Now().Add(s.Config.LinkTTL)})
+	text := fmt.Sprintf(`Hello %s,
+
+A request to change the policy %s was made in the complyflow portal in your name:
+
+%s
+
+It goes to the officers for review only once you confirm it. Open this link to
+see the request and confirm it:
+
+%s
+
+If you did not make this request, ignore this email: nothing happens without
+your confirmation.
+`, p.Name, f.PolicyID, f.Summary, link)
+	sent, err := activities.SendOnce(ctx, s.DB, activities.Notification{
+		IdempotencyKey: activities.NotificationKey(draftLinkPrefix+id, "confirm"), Channel: activities.ChannelEmail,
+		RecipientID: p.ID, Purpose: "change-request-confirmation",
+	}, func(ctx context.Context, n *activities.Notification) error {
+		n.Address = p.Email
+		ref, err := s.Mailer.Send(ctx, activities.Email{To: p.Email, ToName: p.Name,
+			Subject: "Confirm your policy change request: " + f.PolicyID, Text: text, IdempotencyKey: n.IdempotencyKey})
+		n.ProviderRef = ref
+		return err
+	})
+	switch {
+	case err != nil:
+		return "", fmt.Errorf("send the confirmation: %w", err)
+	case sent.Status == activities.StatusFailed:
+		return "", fmt.Errorf("%w: %s", errUndeliverable, sent.Error)
+	}
+	return p.Name, nil
+}
+
+var (
+	errNoEmail       = errors.New("no email address")
+	errUndeliverable = errors.New("the mail server refused the address")
+)
+
+// changeRequestConfirmGet shows the draft behind a confirmation link. Like a
+// task page it changes nothing: mail scanners fetch links.
+func (s *Server) changeRequestConfirmGet(w http.ResponseWriter, r *http.Request) {
+	d, ok := s.loadDraft(w, r)
+	if !ok {
+		return
+	}
+	if d.RequestID.Valid {
+		s.renderChangeRequest(w, http.StatusOK, "changerequest_created.html", createdPage{ID: d.RequestID.String, Policy: d.PolicyID, Already: true})
+		return
+	}
+	s.renderChangeRequest(w, http.StatusOK, "changerequest_confirm.html", d)
+}
+
+// changeRequestConfirmPost starts the PolicyChangeRequest the draft
+// describes, as its requester, and marks the draft confirmed. A second
+// confirmation shows the request the first one started.
+func (s *Server) changeRequestConfirmPost(w http.ResponseWriter, r *http.Request) {
+	d, ok := s.loadDraft(w, r)
+	if !ok {
+		return
+	}
+	if d.RequestID.Valid {
+		s.renderChangeRequest(w, http.StatusOK, "changerequest_created.html", createdPage{ID: d.RequestID.String, Policy: d.PolicyID, Already: true})
+		return
+	}
+	found, active, err := activities.PersonActive(r.Context(), s.DB, d.RequesterID)
+	if err != nil {
+		s.unavailable(w, "check requester", err)
+		return
+	}
+	if !found || !active {
+		http.Error(w, "The person this request names is no longer in the workforce.", http.StatusConflict)
+		return
+	}
+	id := d.requestID()
+	_, err = s.Temporal.ExecuteWorkflow(r.Context(), client.StartWorkflowOptions{
+		ID: id, TaskQueue: workflows.TaskQueue, WorkflowExecutionErrorWhenAlreadyStarted: true,
+	}, workflows.PolicyChangeRequestWorkflow, workflows.PolicyChangeInput{
+		PolicyID: d.PolicyID, Kind: d.Kind, Summary: d.Summary, Text: d.Body, Reference: d.Reference,
+		NeedsProductionChange: d.NeedsProductionChange, RequesterID: d.RequesterID,
+	})
+	var started *serviceerror.WorkflowExecutionAlreadyStarted
+	if err != nil && !errors.As(err, &started) {
+		s.unavailable(w, "start change request", err)
+		return
+	}
+	if _, err := s.DB.ExecContext(r.Context(), `UPDATE change_request_drafts SET request_id = $2, confirmed_at = now()
+		WHERE id = $1 AND request_id IS NULL`, d.ID, id); err != nil {
+		s.unavailable(w, "confirm draft", err)
+		return
+	}
+	s.renderChangeRequest(w, http.StatusCreated, "changerequest_created.html", createdPage{ID: id, Policy: d.PolicyID})
+}
+
+// loadDraft verifies the confirmation link and loads the draft it names.
+func (s *Server) loadDraft(w http.ResponseWriter, r *http.Request) (changeRequestDraft, bool) {
+	claims, ok := s.linkClaims(w, r)
+	if !ok {
+		return changeRequestDraft{}, false
+	}
+	id, isDraft := strings.CutPrefix(claims.TaskID, draftLinkPrefix)
+	if !isDraft {
+		s.Logger.Info("confirmation link refused: not a draft link", "claims", claims.TaskID, "remote", r.RemoteAddr)
+		s.renderTask(w, http.StatusForbidden, "task_denied.html", nil)
+		return changeRequestDraft{}, false
+	}
+	var d changeRequestDraft
+	err := s.DB.GetContext(r.Context(), &d, `
+		SELECT d.id, d.policy_id, p.title AS policy_title, d.kind, d.summary, d.body, d.reference,
+		       d.needs_production_change, d.requester_id, d.created_at, d.request_id
+		FROM change_request_drafts d JOIN policies p ON p.id = d.policy_id
+		WHERE d.id = $1 AND d.requester_id = $2`, id, claims.PersonID)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		http.Error(w, "This change request does not exist.", http.StatusNotFound)
+		return changeRequestDraft{}, false
+	case err != nil:
+		s.unavailable(w, "load draft", err)
+		return changeRequestDraft{}, false
+	}
+	return d, true
+}
+
+func (s *Server) unavailable(w http.ResponseWriter, what string, err error) {
+	s.Logger.Error(what, "err", err)
+	http.Error(w, "Something went wrong on our side; please try again in a minute.", http.StatusServiceUnavailable)
+}
+
+// createdPage is what changerequest_created.html shows.
+type createdPage struct {
+	ID, Policy string
+	Already    bool
+}
