@@ -18,6 +18,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/complyflow/complyflow/policy"
 	"github.com/complyflow/complyflow/workflows"
 )
 
@@ -324,6 +325,25 @@ func (p *parser) policy(n *yaml.Node, field string) {
 		},
 		"file": file,
 		"url":  source,
+		"version": func(v *yaml.Node, f string) {
+			text := p.text(v, f)
+			if text == "" {
+				return
+			}
+			switch ver, err := policy.Parse(text); {
+			case err != nil:
+				p.fail(v, f, "%v", err)
+			case ver.Rev != 0:
+				p.fail(v, f, "%q: give the version as YYYY.N; its revisions are recorded by the changes complyflow makes", text)
+			default:
+				pol.Version = ver.String()
+			}
+		},
+		"deprecated": func(v *yaml.Node, f string) {
+			if err := v.Decode(&pol.Deprecated); err != nil || v.Kind != yaml.ScalarNode {
+				p.fail(v, f, "expected true or false, found %s", describe(v))
+			}
+		},
 	}, "id", "title", "owner")
 	if n.Kind == yaml.MappingNode && sources != 1 {
 		p.fail(n, field, "give the policy text's location as exactly one of file or url")

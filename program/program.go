@@ -39,6 +39,14 @@ type Policy struct {
 	// TextSHA256 is the hex SHA-256 of the text file (empty for a URL):
 	// registering the policy records it as the first version's content.
 	TextSHA256 string
+	// Version is the number (YYYY.N) the text already has when complyflow
+	// registers it; empty means YYYY.1 of that year. Later versions come
+	// from change requests.
+	Version string
+	// Deprecated policies stay on record with their versions but are no
+	// longer reviewed, offered for change, or in force (policy-management:
+	// mark a policy deprecated instead of removing it).
+	Deprecated bool
 }
 
 // Control is a control procedure, the policies it implements, the processes

@@ -134,15 +134,31 @@ func Record(ctx context.Context, db *sqlx.DB, p *Program, appliedBy string, chan
 }
 
 func recordPolicies(ctx context.Context, tx *sqlx.Tx, p *Program) error {
-	for _, pol := range p.Policies {
-		// content_sha256 is taken only on registration: after that it is the
-		// published version's, which only a change request moves.
-		if _, err := tx.ExecContext(ctx, `INSERT INTO policies (id, title, owner_id, source, content_sha256) VALUES ($1, $2, $3, $4, $5)
+	ids := make([]string, len(p.Policies))
+	var deprecated []string
+	for i, pol := range p.Policies {
+		ids[i] = pol.ID
+		if pol.Deprecated {
+			deprecated = append(deprecated, pol.ID)
+		}
+		// content_sha256 and version are taken only on registration: after
+		// that they are the published version's, which only a change moves.
+		if _, err := tx.ExecContext(ctx, `INSERT INTO policies (id, title, owner_id, source, content_sha256, version)
+			VALUES ($1, $2, $3, $4, $5, nullif($6, ''))
 			ON CONFLICT (id) DO UPDATE SET title = EXCLUDED.title, owner_id = EXCLUDED.owner_id, source = EXCLUDED.source, updated_at = now()
 			WHERE (policies.title, policies.owner_id, policies.source) IS DISTINCT FROM (EXCLUDED.title, EXCLUDED.owner_id, EXCLUDED.source)`,
-			pol.ID, pol.Title, pol.OwnerID, pol.Source, pol.TextSHA256); err != nil {
+			pol.ID, pol.Title, pol.OwnerID, pol.Source, pol.TextSHA256, pol.Version); err != nil {
 			return fmt.Errorf("policy %s: %w", pol.ID, err)
 		}
+	}
+	// A policy marked deprecated, or gone from the file, is deprecated; one
+	// listed again without the mark is back in force.
+	if _, err := tx.ExecContext(ctx, `UPDATE policies SET updated_at = now(),
+			status = CASE WHEN id = ANY($2) OR NOT id = ANY($1) THEN 'deprecated' ELSE 'published' END
+		WHERE status <> 'unversioned'
+			AND status IS DISTINCT FROM CASE WHEN id = ANY($2) OR NOT id = ANY($1) THEN 'deprecated' ELSE 'published' END`,
+		pq.Array(ids), pq.Array(nonNil(deprecated))); err != nil {
+		return fmt.Errorf("policy status: %w", err)
 	}
 	return nil
 }

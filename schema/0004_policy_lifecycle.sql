@@ -262,16 +262,14 @@ CREATE TABLE policy_review_items (
 -- it is recorded as its first version at once, under the number the program
 -- gives it (policies.version, when the apply sets it) or else YYYY.1 of the
 -- year it was registered, so its first change archives it like any other.
--- Its text lives at its source, pinned by the SHA-256 the apply read there
--- (policies.content_sha256 on insert); the complyflow copy starts with its
--- first change.
+-- Its text lives at its source; the complyflow copy starts with that change.
 CREATE FUNCTION policies_register_version() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
     m text[] := regexp_match(coalesce(NEW.version, ''), '^(\d{4})\.(\d+)$');
 BEGIN
     INSERT INTO policy_versions (policy_id, year, seq, kind, summary, reference, content_sha256, published_by, published_at)
     VALUES (NEW.id, coalesce(m[1]::int, extract(year FROM NEW.created_at AT TIME ZONE 'UTC')::int), coalesce(m[2]::int, 1),
-            'material', 'registered from the program file', NEW.source, NEW.content_sha256, 'program', NEW.created_at);
+            'material', 'registered from the program file', NEW.source, '', 'program', NEW.created_at);
     RETURN NULL;
 END
 $$;
