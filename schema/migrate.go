@@ -4,7 +4,9 @@ package schema
 
 import (
 	"context"
+	"crypto/sha256"
 	"embed"
+	"encoding/hex"
 	"fmt"
 	"io/fs"
 	"sort"
@@ -23,6 +25,7 @@ const migrationLock = 7405563240
 type Migration struct {
 	Version string // file name without .sql, e.g. "0001_directory"
 	SQL     string
+	SHA256  string // of SQL: an applied migration must never change
 }
 
 // All returns the embedded migrations in the order they apply.
@@ -38,7 +41,8 @@ func All() ([]Migration, error) {
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, Migration{Version: strings.TrimSuffix(n, ".sql"), SQL: string(b)})
+		sum := sha256.Sum256(b)
+		out = append(out, Migration{Version: strings.TrimSuffix(n, ".sql"), SQL: string(b), SHA256: hex.EncodeToString(sum[:])})
 	}
 	return out, nil
 }
@@ -71,16 +75,13 @@ func Migrate(ctx context.Context, db *sqlx.DB) ([]string, error) {
 	defer conn.ExecContext(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock($1)`, migrationLock)
 
 	if _, err := conn.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
-		version text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())`); err != nil {
+		version text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now());
+		ALTER TABLE schema_migrations ADD COLUMN IF NOT EXISTS sha256 text NOT NULL DEFAULT ''`); err != nil {
 		return nil, fmt.Errorf("create schema_migrations: %w", err)
 	}
-	var done []string
-	if err := conn.SelectContext(ctx, &done, `SELECT version FROM schema_migrations`); err != nil {
+	seen, err := checkApplied(ctx, conn, all)
+	if err != nil {
 		return nil, err
-	}
-	seen := make(map[string]bool, len(done))
-	for _, v := range done {
-		seen[v] = true
 	}
 	var applied []string
 	for _, m := range all {
@@ -99,6 +100,41 @@ func Migrate(ctx context.Context, db *sqlx.DB) ([]string, error) {
 	return applied, nil
 }
 
+// checkApplied returns the applied versions, after making sure none of them
+// was edited since: a database that ran the old text would silently differ
+// from one that runs the new. Rows recorded before checksums were kept take
+// the file's checksum now.
+func checkApplied(ctx context.Context, conn *sqlx.Conn, all []Migration) (map[string]bool, error) {
+	var rows []struct {
+		Version string `db:"version"`
+		SHA256  string `db:"sha256"`
+	}
+	if err := conn.SelectContext(ctx, &rows, `SELECT version, sha256 FROM schema_migrations`); err != nil {
+		return nil, err
+	}
+	files := make(map[string]Migration, len(all))
+	for _, m := range all {
+		files[m.Version] = m
+	}
+	seen := make(map[string]bool, len(rows))
+	for _, r := range rows {
+		seen[r.Version] = true
+		m, ok := files[r.Version]
+		switch {
+		case !ok:
+			continue // applied by a newer build; Current reports it
+		case r.SHA256 == "":
+			if _, err := conn.ExecContext(ctx, `UPDATE schema_migrations SET sha256 = $2 WHERE version = $1`, m.Version, m.SHA256); err != nil {
+				return nil, fmt.Errorf("record checksum of %s: %w", m.Version, err)
+			}
+		case r.SHA256 != m.SHA256:
+			return nil, fmt.Errorf("migration %s.sql was changed after this database applied it (sha256 %.12s then, %.12s now): "+
+				"an applied migration is never edited; put the change in a new numbered file", m.Version, r.SHA256, m.SHA256)
+		}
+	}
+	return seen, nil
+}
+
 func apply(ctx context.Context, conn *sqlx.Conn, m Migration) error {
 	tx, err := conn.BeginTxx(ctx, nil)
 	if err != nil {
@@ -108,7 +144,7 @@ func apply(ctx context.Context, conn *sqlx.Conn, m Migration) error {
 	if _, err := tx.ExecContext(ctx, m.SQL); err != nil {
 		return fmt.Errorf("migration %s: %w", m.Version, err)
 	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version) VALUES ($1)`, m.Version); err != nil {
+	if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, sha256) VALUES ($1, $2)`, m.Version, m.SHA256); err != nil {
 		return fmt.Errorf("record migration %s: %w", m.Version, err)
 	}
 	return tx.Commit()

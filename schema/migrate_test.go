@@ -107,3 +107,33 @@ func TestApplicationRoleCannotRewriteAuditLog(t *testing.T) {
 		t.Fatalf("audit_log actor %q after refused rewrites", actor)
 	}
 }
+
+// An applied migration whose file has since changed stops the migrator with
+// its name; a row from before checksums takes the file's.
+func TestMigrateRefusesAnEditedMigration(t *testing.T) {
+	db := testenv.EmptyPostgres(t)
+	ctx := context.Background()
+	if _, err := schema.Migrate(ctx, db.Owner); err != nil {
+		t.Fatal(err)
+	}
+	all, _ := schema.All()
+	db.Owner.MustExec(`UPDATE schema_migrations SET sha256 = '' WHERE version = $1`, all[1].Version)
+	if _, err := schema.Migrate(ctx, db.Owner); err != nil {
+		t.Fatalf("a row without a checksum: %v", err)
+	}
+	var backfilled string
+	db.Owner.Get(&backfilled, `SELECT sha256 FROM schema_migrations WHERE version = $1`, all[1].Version)
+	if backfilled != all[1].SHA256 {
+		t.Fatalf("checksum %q, want the file's %q", backfilled, all[1].SHA256)
+	}
+
+	db.Owner.MustExec(`UPDATE schema_migrations SET sha256 = 'e0e0e0e0e0e0e0e0' WHERE version = $1`, all[0].Version)
+	db.Owner.MustExec(`DELETE FROM schema_migrations WHERE version = $1`, all[len(all)-1].Version)
+	applied, err := schema.Migrate(ctx, db.Owner)
+	if err == nil || !strings.Contains(err.Error(), "migration "+all[0].Version+".sql was changed after this database applied it") {
+		t.Fatalf("error %v, want the edited migration named", err)
+	}
+	if len(applied) != 0 {
+		t.Fatalf("applied %v after finding an edited migration", applied)
+	}
+}
