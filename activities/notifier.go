@@ -243,7 +243,8 @@ func (m taskMessage) html() string {
 }
 
 // Paragraphs splits a task's Markdown body on blank lines. Email and the
-// portal show each as text, never as markup, so a body cannot inject anything.
+// portal show each as text, never as markup (Slack gets it escaped, see
+// escapeMrkdwn), so a body cannot inject links or markup.
 func Paragraphs(s string) []string {
 	var out []string
 	for _, p := range strings.Split(strings.ReplaceAll(s, "\r\n", "\n"), "\n\n") {
@@ -260,10 +261,8 @@ const slackSectionMax = 2900
 func (m taskMessage) blocks() []slack.Block {
 	head := fmt.Sprintf("%s\n*%s*\nDue: %s", escapeMrkdwn(m.intro), escapeMrkdwn(m.task.Subject), m.task.Due.UTC().Format("Mon 2 Jan 2006 15:04 MST"))
 	blocks := []slack.Block{slack.NewSectionBlock(slack.NewTextBlockObject(slack.MarkdownType, head, false, false), nil, nil)}
-	if body := m.task.Body; body != "" {
-		if len(body) > slackSectionMax {
-			body = body[:slackSectionMax] + "…"
-		}
+	if m.task.Body != "" {
+		body := escapeMrkdwnMax(m.task.Body, slackSectionMax)
 		blocks = append(blocks, slack.NewSectionBlock(slack.NewTextBlockObject(slack.MarkdownType, body, false, false), nil, nil))
 	}
 	var buttons []slack.BlockElement
@@ -285,6 +284,26 @@ func (m taskMessage) blocks() []slack.Block {
 	return append(blocks, slack.NewActionBlock("task", buttons...))
 }
 
+// escapeMrkdwn keeps Slack's formatting (*bold*, _italic_) but not its
+// control sequences: a <link|label>, <!channel> or <@user> in text someone
+// typed shows as typed instead of becoming a disguised link or a mention.
 func escapeMrkdwn(s string) string {
-	return strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;").Replace(s)
+	return mrkdwnEscaper.Replace(s)
+}
+
+var mrkdwnEscaper = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;")
+
+// escapeMrkdwnMax escapes s and cuts it to at most max bytes (plus an
+// ellipsis) between characters, never inside a character or an escape.
+func escapeMrkdwnMax(s string, max int) string {
+	var b strings.Builder
+	for _, r := range s {
+		e := escapeMrkdwn(string(r))
+		if b.Len()+len(e) > max {
+			b.WriteString("…")
+			break
+		}
+		b.WriteString(e)
+	}
+	return b.String()
 }
