@@ -64,7 +64,10 @@ else
   mailview="(mail goes to $SMTP_ADDR)"
 fi
 
-METRICS_ADDR="${METRICS_ADDR:-127.0.0.1:9464}" bin/worker &
+# Unset means the default; set but empty turns metrics off (.env.example).
+export METRICS_ADDR="${METRICS_ADDR-127.0.0.1:9464}"
+if [ -n "$METRICS_ADDR" ]; then metrics="http://$METRICS_ADDR/metrics"; else metrics="(off: METRICS_ADDR is empty)"; fi
+bin/worker &
 started+=($!)
 bin/portal &
 started+=($!)
@@ -79,7 +82,7 @@ complyflow is ready.
   Portal:       $PORTAL_BASE_URL   (health: $PORTAL_BASE_URL/healthz)
   Temporal UI:  $temporal_ui
   Dev mail:     $mailview
-  Metrics:      http://${METRICS_ADDR:-127.0.0.1:9464}/metrics
+  Metrics:      $metrics
   CLI:          bin/starter -h     (e.g. bin/starter tasks)
 Ctrl-C stops everything started here.
 MSG

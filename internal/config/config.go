@@ -4,6 +4,7 @@ package config
 
 import (
 	"fmt"
+	"net/mail"
 	"os"
 	"strings"
 	"time"
@@ -85,6 +86,11 @@ func FromEnv() (Config, error) {
 	c.DatabaseOwnerURL = env("DATABASE_OWNER_URL", c.DatabaseURL)
 	if os.Getenv("DATABASE_URL") == "" {
 		c.DatabaseOwnerURL = env("DATABASE_OWNER_URL", DefaultOwnerURL)
+	}
+	// Checked here because every email would otherwise fail at send time,
+	// long after start-up, with the process already committed to it.
+	if _, err := mail.ParseAddress(c.SMTPFrom); err != nil {
+		return Config{}, fmt.Errorf("SMTP_FROM: %q is not an address such as complyflow@example.com or \"Complyflow <complyflow@example.com>\"", c.SMTPFrom)
 	}
 	if c.SMTPAddr == "" {
 		c.DevMail = true

@@ -59,9 +59,15 @@ func TestRealMailNeedsARealLinkKey(t *testing.T) {
 }
 
 func TestMalformedSettingsNameTheVariable(t *testing.T) {
-	for name, value := range map[string]string{"LINK_SIGNING_KEY": "short", "LINK_TTL": "a month"} {
+	for _, c := range []struct{ name, value string }{
+		{"LINK_SIGNING_KEY", "short"},
+		{"LINK_SIGNING_KEY", "new-key-0123456789abcdef, old-key-0123456789abcdef until someday"},
+		{"LINK_TTL", "a month"},
+		{"SMTP_FROM", "complyflow at example"},
+	} {
+		name := c.name
 		t.Run(name, func(t *testing.T) {
-			t.Setenv(name, value)
+			t.Setenv(name, c.value)
 			_, err := FromEnv()
 			if err == nil || !strings.HasPrefix(err.Error(), name+":") {
 				t.Fatalf("error %v, want one starting with %s:", err, name)
