@@ -182,6 +182,7 @@ func (a *Policies) SetExceptionStatus(ctx context.Context, in ExceptionStatusInp
 	}
 	defer tx.Rollback()
 	var term ExceptionTerm
+	var ended sql.NullTime // the end of the term in effect, for any other status
 	if in.Status == ExceptionApproved {
 		err = tx.GetContext(ctx, &term, `
 			UPDATE policy_exceptions SET status = $2, round = $3, approved_at = $4, updated_at = now(),
@@ -194,8 +195,11 @@ func (a *Policies) SetExceptionStatus(ctx context.Context, in ExceptionStatusInp
 				in.ID, term.ApprovedAt.Format(time.DateOnly), term.ExpiresAt.Format(time.DateOnly)), "ExpiredBeforeApproval", nil)
 		}
 	} else {
-		_, err = tx.ExecContext(ctx, `UPDATE policy_exceptions SET status = $2, round = $3, updated_at = now() WHERE id = $1`,
-			in.ID, in.Status, in.Round)
+		err = tx.GetContext(ctx, &ended, `UPDATE policy_exceptions SET status = $2, round = $3, updated_at = now() WHERE id = $1
+			RETURNING expires_at`, in.ID, in.Status, in.Round)
+	}
+	if errors.Is(err, sql.ErrNoRows) {
+		return ExceptionTerm{}, badInput("exception %s was never requested", in.ID)
 	}
 	if err != nil {
 		return ExceptionTerm{}, fmt.Errorf("exception %s to %s: %w", in.ID, in.Status, err)
@@ -204,12 +208,20 @@ func (a *Policies) SetExceptionStatus(ctx context.Context, in ExceptionStatusInp
 	if in.Note != "" {
 		detail["note"] = in.Note
 	}
-	if in.Status == ExceptionApproved {
+	key := fmt.Sprintf("%s/round/%d/%s", in.ID, in.Round, in.Status)
+	switch {
+	case in.Status == ExceptionApproved:
 		detail["approved_at"], detail["expires_at"] = term.ApprovedAt, term.ExpiresAt
+	case in.Status == ExceptionExpired && ended.Valid:
+		// One round can see two terms end: the one in effect while its
+		// renewal is decided, and then the renewed one. The term's end tells
+		// the two apart; a retry ends the same term and writes nothing new.
+		detail["expires_at"] = ended.Time
+		key += "/" + ended.Time.UTC().Format(time.RFC3339Nano)
 	}
 	if err := writeAudit(ctx, tx, auditEntry{
 		Actor: in.Actor, Action: "policy.exception." + in.Status, Subject: in.ID, Controls: in.Controls,
-		Detail: detail, Key: fmt.Sprintf("%s/round/%d/%s", in.ID, in.Round, in.Status),
+		Detail: detail, Key: key,
 	}); err != nil {
 		return ExceptionTerm{}, err
 	}

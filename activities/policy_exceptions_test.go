@@ -106,3 +106,43 @@ func TestExceptionApprovalAfterExpiryRefused(t *testing.T) {
 		t.Errorf("status %q after the refused approval, want still requested", status)
 	}
 }
+
+// A renewal round can see two terms end: the one in effect lapses before the
+// renewal is approved, and the renewed term later ends undecided. Both are
+// audited; a retry of either writes nothing more.
+func TestExceptionTwoExpiriesInOneRoundAreBothAudited(t *testing.T) {
+	db := testenv.Postgres(t)
+	seedPolicyProgram(t, db)
+	a := &Policies{DB: db.App}
+	ctx := context.Background()
+	at := time.Date(2025, 3, 10, 9, 0, 0, 0, time.UTC)
+	first := time.Date(2025, 9, 10, 0, 0, 0, 0, time.UTC)
+	info, err := a.OpenException(ctx, OpenExceptionInput{ID: "exception/1", PolicyID: "access", RequesterID: "eve",
+		Purpose: "legacy VPN", Reason: "no MFA on the appliance", Expires: first, At: at})
+	if err != nil {
+		t.Fatal(err)
+	}
+	set := func(round int, status string, when time.Time) ExceptionTerm {
+		t.Helper()
+		term, err := a.SetExceptionStatus(ctx, ExceptionStatusInput{ID: "exception/1", Round: round, Status: status,
+			Actor: "complyflow", At: when, Controls: info.Controls})
+		if err != nil {
+			t.Fatalf("round %d %s: %v", round, status, err)
+		}
+		return term
+	}
+	set(1, ExceptionApproved, at.Add(time.Hour))
+	set(2, ExceptionExpired, first) // the renewal is still undecided
+	renewed := set(2, ExceptionApproved, first.AddDate(0, 0, 10))
+	set(2, ExceptionExpired, renewed.ExpiresAt)
+	set(2, ExceptionExpired, renewed.ExpiresAt) // a retry
+
+	var ends []time.Time
+	if err := db.Owner.Select(&ends, `SELECT (detail->>'expires_at')::timestamptz FROM audit_log
+		WHERE subject = 'exception/1' AND action = 'policy.exception.expired' AND (detail->>'round')::int = 2 ORDER BY id`); err != nil {
+		t.Fatal(err)
+	}
+	if len(ends) != 2 || !ends[0].Equal(first) || !ends[1].Equal(renewed.ExpiresAt) {
+		t.Errorf("expiries audited in round 2: %v, want the first term's end %v and the renewed term's %v, once each", ends, first, renewed.ExpiresAt)
+	}
+}

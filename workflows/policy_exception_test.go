@@ -206,3 +206,45 @@ func TestPolicyExceptionRenewalKeepsTheTermUntilItLapses(t *testing.T) {
 		t.Errorf("result %+v: want the renewal approved %v, then closed", st, renewed)
 	}
 }
+
+// In a renewal round the term in effect lapses before the renewal is
+// approved, and the renewed term then ends with nobody re-evaluating it:
+// both ends are audited in that round, each naming the term that ended.
+func TestPolicyExceptionRenewalRoundAuditsBothExpiries(t *testing.T) {
+	start := time.Date(2025, 1, 15, 9, 0, 0, 0, time.UTC)
+	expires := time.Date(2025, 7, 15, 0, 0, 0, 0, time.UTC)
+	h := newPolicyHarness(t, start)
+	id := PolicyExceptionID("access", "two-ends")
+	h.on(HumanTaskID(id, "security_officer/1"), answer{after: day, by: "sam", action: ActionApprove})
+	h.on(HumanTaskID(id, "coo/1"), answer{after: day, by: "coby", action: ActionApprove})
+	h.on(HumanTaskID(id, "re-evaluation/1"), answer{after: 10 * day, by: "sam", action: ActionApprove, note: "renew"})
+	_, err := h.runException(id, exceptionInput(expires))
+	var can *workflow.ContinueAsNewError
+	if !errors.As(err, &can) {
+		t.Fatalf("renewal: %v, want a continue-as-new", err)
+	}
+	var next PolicyExceptionInput
+	if err := converter.GetDefaultDataConverter().FromPayloads(can.Input, &next); err != nil {
+		t.Fatal(err)
+	}
+	h.newEnv(expires.Add(-20 * day))
+	h.on(HumanTaskID(id, "security_officer/2"), answer{after: 5 * day, by: "sam", action: ActionApprove})
+	h.on(HumanTaskID(id, "coo/2"), answer{after: 30 * day, by: "coby", action: ActionApprove})
+	// Re-evaluated only five days after the renewed term ended.
+	h.on(HumanTaskID(id, "re-evaluation/2"), answer{after: 35 * day, by: "sam", action: ActionReject, note: "done"})
+	st, err := h.runException(id, next)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Stage != StageClosed {
+		t.Fatalf("result %+v: want closed", st)
+	}
+	var ends []time.Time
+	if err := h.db.Owner.Select(&ends, `SELECT (detail->>'expires_at')::timestamptz FROM audit_log
+		WHERE subject = $1 AND action = 'policy.exception.expired' AND (detail->>'round')::int = 2 ORDER BY id`, id); err != nil {
+		t.Fatal(err)
+	}
+	if len(ends) != 2 || !ends[0].Equal(expires) || !ends[1].Equal(st.ExpiresAt) {
+		t.Errorf("expiries audited in round 2: %v, want the first term's end %v, then the renewed term's %v", ends, expires, st.ExpiresAt)
+	}
+}
