@@ -393,8 +393,8 @@ var (
 		RetryPolicy: &temporal.RetryPolicy{InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: time.Minute,
 			NonRetryableErrorTypes: []string{"BadInput", "UnknownPerson"}},
 	}
-	// A message that cannot go out within about an hour counts as not sent
-	// this time; the next reminder tries again.
+	// A message that cannot go out in 8 attempts (21 to 29 minutes) counts as
+	// not sent this time; the next reminder tries again.
 	noticeOptions = workflow.ActivityOptions{
 		StartToCloseTimeout: time.Minute,
 		RetryPolicy: &temporal.RetryPolicy{InitialInterval: 10 * time.Second, BackoffCoefficient: 2, MaximumInterval: 15 * time.Minute,
