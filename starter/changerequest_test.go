@@ -271,3 +271,35 @@ func TestChangeRequestStatusFromRecordsShowsSuperseded(t *testing.T) {
 		}
 	}
 }
+
+// A request waiting for its change-management reference says so, asked of
+// the workflow and from the records alike (before, the records said
+// approved: the stage was in the workflow's memory only).
+func TestChangeRequestStatusShowsAwaitingProductionChange(t *testing.T) {
+	db := testenv.Postgres(t)
+	seedPolicies(t, db)
+	t.Setenv("TEMPORAL_ADDRESS", testenv.TemporalAddress(t))
+	t.Setenv("TEMPORAL_NAMESPACE", "default")
+	policyWorker(t, db, func(ctx workflow.Context, in workflows.HumanTaskInput) (workflows.TaskOutcome, error) {
+		if strings.Contains(in.TaskID, "/production-change/") {
+			return workflows.TaskOutcome{}, workflow.Await(ctx, func() bool { return false })
+		}
+		return approveAll(ctx, in)
+	})
+	code, out, errOut := starterIn(t, db, "change-request", "--policy", "access", "--kind", "minor", "--summary", "log retention",
+		"--needs-production-change", "--as", "eve")
+	if code != 0 {
+		t.Fatalf("change-request: exit %d\n%s%s", code, out, errOut)
+	}
+	id := strings.TrimSpace(out)
+	c := testenv.Temporal(t)
+	t.Cleanup(func() { c.TerminateWorkflow(context.Background(), id, "", "test over") })
+	waitForStage(t, db, id, "awaiting-production-change")
+
+	// A namespace the server does not have: the workflow cannot answer.
+	t.Setenv("TEMPORAL_NAMESPACE", "no-such-namespace")
+	code, out, errOut = starterIn(t, db, "change-request", "status", id)
+	if code != 0 || !strings.Contains(errOut, "from the records") || !strings.Contains(out, id+": awaiting-production-change") {
+		t.Errorf("status from the records: exit %d\n%s%s", code, out, errOut)
+	}
+}

@@ -190,13 +190,27 @@ func (w *policyChange) decide(ctx workflow.Context, step string, out TaskOutcome
 		}).Get(ctx, nil)
 }
 
-// crStatus maps a stage to change_requests.status: approved and waiting
-// only for the publish, which sets published itself.
+// crStatus maps a stage a decision leaves the request in to
+// change_requests.status. Publishing is approved and waiting only for the
+// publish, which sets published itself.
 func crStatus(stage string) string {
-	if stage == StagePublishing {
+	switch stage {
+	case StageInReview:
+		return activities.CRInReview
+	case StageReturned:
+		return activities.CRReturned
+	case StageAwaitingSecondApproval:
+		return activities.CRAwaitingSecondApproval
+	case StageAwaitingEngineering:
+		return activities.CRAwaitingEngineering
+	case StageAwaitingProductionChange:
+		return activities.CRAwaitingProductionChange
+	case StagePublishing:
 		return activities.CRApproved
+	case StageWithdrawn:
+		return activities.CRWithdrawn
 	}
-	return stage
+	panic(fmt.Sprintf("change request stage %q has no change_requests.status", stage))
 }
 
 func (w *policyChange) task(ctx workflow.Context, t policyTask) (TaskOutcome, error) {
@@ -258,13 +272,22 @@ func (w *policyChange) approvals(ctx workflow.Context) (bool, error) {
 	if out.Action != ActionApprove {
 		return false, w.decide(ctx, "engineering-approval", out, StageReturned)
 	}
-	return true, w.decide(ctx, "engineering-approval", out, StagePublishing)
+	return true, w.decide(ctx, "engineering-approval", out, w.approved())
 }
 
 // afterApproval is the stage after the officer's (and CEO's) approval.
 func (w *policyChange) afterApproval() string {
 	if len(w.info.Engineering) > 0 {
 		return StageAwaitingEngineering
+	}
+	return w.approved()
+}
+
+// approved is the stage once every approval is in. The decision that
+// starts it records it, so the records say what the request waits for.
+func (w *policyChange) approved() string {
+	if w.in.NeedsProductionChange {
+		return StageAwaitingProductionChange
 	}
 	return StagePublishing
 }
@@ -435,7 +458,6 @@ func (w *policyChange) validateResponse(personID string) error {
 // productionChange waits for the change-management reference of the
 // production change the policy needs; the requester gives it as the note.
 func (w *policyChange) productionChange(ctx workflow.Context) error {
-	w.st.Stage = StageAwaitingProductionChange
 	for {
 		// Numbered across the request: one sent back after approval asks again under a new ID.
 		w.prodAttempts++
