@@ -5,9 +5,11 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
+	"github.com/jmoiron/sqlx"
 	"go.temporal.io/sdk/temporal"
 )
 
@@ -90,14 +92,8 @@ func (a *Policies) OpenException(ctx context.Context, in OpenExceptionInput) (Ex
 	if err := activePerson(ctx, tx, in.RequesterID); err != nil {
 		return ExceptionInfo{}, err
 	}
-	if info.SecurityOfficers, err = roleHolders(ctx, tx, "security_officer"); err != nil {
+	if info.SecurityOfficers, info.COOs, err = ExceptionDeciders(ctx, tx, in.RequesterID); err != nil {
 		return ExceptionInfo{}, err
-	}
-	if info.COOs, err = roleHolders(ctx, tx, "coo"); err != nil {
-		return ExceptionInfo{}, err
-	}
-	if len(info.SecurityOfficers) == 0 || len(info.COOs) == 0 {
-		return ExceptionInfo{}, badInput("an exception is approved by both the Security Officer and the COO: hold both roles in the program file")
 	}
 	if info.Controls, err = controlsFor(ctx, tx, ProcessPolicyException); err != nil {
 		return ExceptionInfo{}, err
@@ -116,6 +112,37 @@ func (a *Policies) OpenException(ctx context.Context, in OpenExceptionInput) (Ex
 		return ExceptionInfo{}, err
 	}
 	return info, tx.Commit()
+}
+
+// ExceptionDeciders answers who may decide on an exception requesterID asked
+// for: the holders of each role the approvals need, less the requester, so
+// that nobody approves, re-evaluates or is escalated their own exception. A
+// role nobody else holds refuses the request, naming the role to fill.
+func ExceptionDeciders(ctx context.Context, q sqlx.QueryerContext, requesterID string) (securityOfficers, coos []string, err error) {
+	pick := func(role string) ([]string, error) {
+		holders, err := roleHolders(ctx, q, role)
+		if err != nil {
+			return nil, err
+		}
+		others := slices.DeleteFunc(slices.Clone(holders), func(id string) bool { return id == requesterID })
+		switch {
+		case len(holders) == 0:
+			return nil, badInput("an exception is approved by both the Security Officer and the COO, and nobody holds the role %s: "+
+				"name a holder under roles.%s in the program file (`starter program apply`)", role, role)
+		case len(others) == 0:
+			return nil, badInput("%s is the only holder of the role %s and may not approve their own exception: "+
+				"add another holder or designee under roles.%s in the program file (`starter program apply`), then request it again",
+				requesterID, role, role)
+		}
+		return others, nil
+	}
+	if securityOfficers, err = pick("security_officer"); err != nil {
+		return nil, nil, err
+	}
+	if coos, err = pick("coo"); err != nil {
+		return nil, nil, err
+	}
+	return securityOfficers, coos, nil
 }
 
 // ExceptionDecisionInput is one person's decision on an exception in a round.
@@ -237,34 +264,28 @@ type ExceptionApproversInput struct {
 // the roles stand now.
 func (a *Policies) ExceptionApprovers(ctx context.Context, in ExceptionApproversInput) (ExceptionInfo, error) {
 	var cur struct {
-		PolicyID   string       `db:"policy_id"`
-		Status     string       `db:"status"`
-		ApprovedAt sql.NullTime `db:"approved_at"`
-		ExpiresAt  sql.NullTime `db:"expires_at"`
+		PolicyID    string       `db:"policy_id"`
+		RequesterID string       `db:"requester_id"`
+		Status      string       `db:"status"`
+		ApprovedAt  sql.NullTime `db:"approved_at"`
+		ExpiresAt   sql.NullTime `db:"expires_at"`
 	}
-	err := a.DB.GetContext(ctx, &cur, `SELECT policy_id, status, approved_at, expires_at FROM policy_exceptions WHERE id = $1`, in.ID)
+	err := a.DB.GetContext(ctx, &cur, `SELECT policy_id, requester_id, status, approved_at, expires_at FROM policy_exceptions WHERE id = $1`, in.ID)
 	if errors.Is(err, sql.ErrNoRows) {
 		return ExceptionInfo{}, badInput("exception %s was never requested", in.ID)
 	}
 	if err != nil {
 		return ExceptionInfo{}, err
 	}
-	policyID := cur.PolicyID
 	var info ExceptionInfo
 	if cur.Status == ExceptionApproved && cur.ApprovedAt.Valid && cur.ExpiresAt.Valid {
 		info.InEffect = ExceptionTerm{ApprovedAt: cur.ApprovedAt.Time, ExpiresAt: cur.ExpiresAt.Time}
 	}
-	if info.Policy, err = loadPolicy(ctx, a.DB, policyID); err != nil {
+	if info.Policy, err = loadPolicy(ctx, a.DB, cur.PolicyID); err != nil {
 		return ExceptionInfo{}, err
 	}
-	if info.SecurityOfficers, err = roleHolders(ctx, a.DB, "security_officer"); err != nil {
+	if info.SecurityOfficers, info.COOs, err = ExceptionDeciders(ctx, a.DB, cur.RequesterID); err != nil {
 		return ExceptionInfo{}, err
-	}
-	if info.COOs, err = roleHolders(ctx, a.DB, "coo"); err != nil {
-		return ExceptionInfo{}, err
-	}
-	if len(info.SecurityOfficers) == 0 || len(info.COOs) == 0 {
-		return ExceptionInfo{}, badInput("an exception is approved by both the Security Officer and the COO: hold both roles in the program file")
 	}
 	info.Controls, err = controlsFor(ctx, a.DB, ProcessPolicyException)
 	return info, err

@@ -146,3 +146,43 @@ func TestExceptionTwoExpiriesInOneRoundAreBothAudited(t *testing.T) {
 		t.Errorf("expiries audited in round 2: %v, want the first term's end %v and the renewed term's %v, once each", ends, first, renewed.ExpiresAt)
 	}
 }
+
+// Nobody approves their own exception: the requester is left out of the
+// approvers at the request and at each renewal, and a role only the
+// requester holds refuses the request before anything is recorded.
+func TestExceptionApproversLeaveOutTheRequester(t *testing.T) {
+	db := testenv.Postgres(t)
+	seedPolicyProgram(t, db)
+	a := &Policies{DB: db.App}
+	ctx := context.Background()
+	at := time.Date(2025, 3, 10, 9, 0, 0, 0, time.UTC)
+	in := OpenExceptionInput{ID: "exception/own", PolicyID: "access", RequesterID: "sam",
+		Purpose: "legacy VPN", Reason: "no MFA on the appliance", Expires: at.AddDate(0, 6, 0), At: at}
+	_, err := a.OpenException(ctx, in)
+	if err == nil || !isNonRetryable(err) || !strings.Contains(err.Error(), "sam is the only holder of the role security_officer") ||
+		!strings.Contains(err.Error(), "add another holder or designee under roles.security_officer in the program file") {
+		t.Errorf("the sole Security Officer's own exception: %v, want a non-retryable refusal naming the role to fill", err)
+	}
+	var recorded int
+	db.Owner.Get(&recorded, `SELECT (SELECT count(*) FROM policy_exceptions) + (SELECT count(*) FROM audit_log)`)
+	if recorded != 0 {
+		t.Errorf("%d rows recorded for a refused exception", recorded)
+	}
+
+	db.Owner.MustExec(`INSERT INTO people (id, email, name) VALUES ('tom', 'tom@example.com', 'Tom Officer')`)
+	db.Owner.MustExec(`INSERT INTO roles (role, person_id) VALUES ('security_officer', 'tom'), ('coo', 'sam')`)
+	info, err := a.OpenException(ctx, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(info.SecurityOfficers, ",") != "tom" || strings.Join(info.COOs, ",") != "coby" {
+		t.Errorf("approvers of sam's exception: officers %v, COOs %v; want tom and coby", info.SecurityOfficers, info.COOs)
+	}
+	renewal, err := a.ExceptionApprovers(ctx, ExceptionApproversInput{ID: in.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(renewal.SecurityOfficers, ",") != "tom" || strings.Join(renewal.COOs, ",") != "coby" {
+		t.Errorf("renewal approvers: officers %v, COOs %v; want tom and coby", renewal.SecurityOfficers, renewal.COOs)
+	}
+}

@@ -2,10 +2,12 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
 
 	"github.com/complyflow/complyflow/activities"
 	"github.com/complyflow/complyflow/workflows"
@@ -50,6 +52,14 @@ func runException(ctx context.Context, env *Env, args []string) error {
 		return err
 	}
 	if _, err := checkPolicyAndPerson(ctx, db, *policyID, *as); err != nil {
+		return err
+	}
+	// Refused here rather than by a workflow that fails at once: a role only
+	// the requester holds leaves nobody to approve the exception.
+	if _, _, err := activities.ExceptionDeciders(ctx, db, *as); err != nil {
+		if appErr := (*temporal.ApplicationError)(nil); errors.As(err, &appErr) {
+			return usagef("%s", appErr.Message())
+		}
 		return err
 	}
 	c, err := env.Temporal()

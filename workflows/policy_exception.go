@@ -241,7 +241,7 @@ func (w *policyException) untilReEvaluated(ctx workflow.Context) (bool, error) {
 			"or reject to close it.", expires.Format(time.DateOnly)),
 		actions: []Action{ActionApprove, ActionReject}, control: firstOr(w.info.Controls, ""),
 		due: max(until, time.Hour), remind: w.in.RemindEvery,
-		escalation: []EscalationStep{{After: 0, To: "role:coo"}},
+		escalation: w.reEvaluationEscalation(ctx),
 	}.start(ctx)
 
 	// Each wake is a reminder (lead > 0) or the expiry (lead 0); the task's
@@ -288,6 +288,21 @@ func (w *policyException) untilReEvaluated(ctx workflow.Context) (bool, error) {
 	}
 	w.st.Stage = StageClosed
 	return false, w.setStatus(ctx, activities.ExceptionClosed, out.By, out.At, "")
+}
+
+// reEvaluationEscalation hands an undecided re-evaluation to the COOs at
+// the expiry: by name, as info lists them without the requester, since
+// "role:coo" would reach a requester who is a COO. Runs from before
+// "exception-escalation-excludes-requester" escalate to the role.
+func (w *policyException) reEvaluationEscalation(ctx workflow.Context) []EscalationStep {
+	if workflow.GetVersion(ctx, "exception-escalation-excludes-requester", workflow.DefaultVersion, 1) == workflow.DefaultVersion {
+		return []EscalationStep{{After: 0, To: "role:coo"}}
+	}
+	steps := make([]EscalationStep, len(w.info.COOs))
+	for i, id := range w.info.COOs {
+		steps[i] = EscalationStep{After: 0, To: id}
+	}
+	return steps
 }
 
 // remind emails the requester and the Security Officers that the exception

@@ -248,3 +248,50 @@ func TestPolicyExceptionRenewalRoundAuditsBothExpiries(t *testing.T) {
 		t.Errorf("expiries audited in round 2: %v, want the first term's end %v, then the renewed term's %v", ends, expires, st.ExpiresAt)
 	}
 }
+
+// Segregation of duties: a COO who asks for an exception neither approves it
+// nor is handed its re-evaluation; another COO is.
+func TestPolicyExceptionRequesterNeverDecidesTheirOwn(t *testing.T) {
+	start := time.Date(2025, 1, 15, 9, 0, 0, 0, time.UTC)
+	expires := time.Date(2025, 7, 15, 0, 0, 0, 0, time.UTC)
+	h := newPolicyHarness(t, start)
+	h.db.Owner.MustExec(`INSERT INTO roles (role, person_id) VALUES ('coo', 'dee')`)
+	id := PolicyExceptionID("access", "coo-asks")
+	h.on(HumanTaskID(id, "security_officer/1"), answer{after: day, by: "sam", action: ActionApprove})
+	h.on(HumanTaskID(id, "coo/1"), answer{after: day, by: "dee", action: ActionApprove})
+	h.on(HumanTaskID(id, "re-evaluation/1"), answer{after: 10 * day, by: "sam", action: ActionReject, note: "no longer needed"})
+	in := exceptionInput(expires)
+	in.RequesterID = "coby"
+	st, err := h.runException(id, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Stage != StageClosed {
+		t.Errorf("result %+v: want closed", st)
+	}
+	if got := h.task(HumanTaskID(id, "coo/1")).AssigneeID; got != "dee" {
+		t.Errorf("the COO approval went to %q, want dee: the requester coby may not approve their own exception", got)
+	}
+	reeval := h.task(HumanTaskID(id, "re-evaluation/1"))
+	if reeval.AssigneeID != "sam" || len(reeval.Escalation) != 1 || reeval.Escalation[0].To != "dee" {
+		t.Errorf("re-evaluation to %q escalating to %+v, want sam escalating to dee only", reeval.AssigneeID, reeval.Escalation)
+	}
+}
+
+// The only Security Officer cannot ask for an exception: nobody else could
+// approve it. The request is refused at once, naming the role to fill, and
+// nothing is recorded or sent.
+func TestPolicyExceptionRefusedWhenOnlyTheRequesterHoldsARole(t *testing.T) {
+	start := time.Date(2025, 1, 15, 9, 0, 0, 0, time.UTC)
+	h := newPolicyHarness(t, start)
+	in := exceptionInput(start.AddDate(0, 6, 0))
+	in.RequesterID = "sam"
+	_, err := h.runException(PolicyExceptionID("access", "own"), in)
+	if err == nil || !strings.Contains(err.Error(), "only holder of the role security_officer") ||
+		!strings.Contains(err.Error(), "roles.security_officer in the program file") {
+		t.Errorf("the sole Security Officer's own exception: %v, want refused naming the role to fill", err)
+	}
+	if len(h.tasks) != 0 || h.count(`SELECT count(*) FROM policy_exceptions`)+h.count(`SELECT count(*) FROM audit_log`) != 0 {
+		t.Errorf("a refused exception was recorded or sent for approval: %v", h.taskIDs())
+	}
+}
