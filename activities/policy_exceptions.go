@@ -51,6 +51,10 @@ type ExceptionInfo struct {
 	// InEffect is the approved term a renewal is asked for while it still
 	// runs (ExceptionApprovers only); zero when none is in effect.
 	InEffect ExceptionTerm
+	// Refused says why nobody may approve a renewal (ExceptionApprovers
+	// only): a role the requester alone holds. The request itself is refused
+	// with an error instead, since nothing is recorded yet.
+	Refused string
 }
 
 // ValidateException is the part of a request's validation that needs no
@@ -119,30 +123,40 @@ func (a *Policies) OpenException(ctx context.Context, in OpenExceptionInput) (Ex
 // that nobody approves, re-evaluates or is escalated their own exception. A
 // role nobody else holds refuses the request, naming the role to fill.
 func ExceptionDeciders(ctx context.Context, q sqlx.QueryerContext, requesterID string) (securityOfficers, coos []string, err error) {
-	pick := func(role string) ([]string, error) {
+	securityOfficers, coos, refused, err := exceptionDeciders(ctx, q, requesterID)
+	if err == nil && refused != "" {
+		err = badInput("%s", refused)
+	}
+	return securityOfficers, coos, err
+}
+
+// exceptionDeciders is ExceptionDeciders with the refusal as text, for a
+// renewal to record rather than fail on.
+func exceptionDeciders(ctx context.Context, q sqlx.QueryerContext, requesterID string) (securityOfficers, coos []string, refused string, err error) {
+	pick := func(role string) ([]string, string, error) {
 		holders, err := roleHolders(ctx, q, role)
 		if err != nil {
-			return nil, err
+			return nil, "", err
 		}
 		others := slices.DeleteFunc(slices.Clone(holders), func(id string) bool { return id == requesterID })
 		switch {
 		case len(holders) == 0:
-			return nil, badInput("an exception is approved by both the Security Officer and the COO, and nobody holds the role %s: "+
-				"name a holder under roles.%s in the program file (`starter program apply`)", role, role)
+			return nil, fmt.Sprintf("an exception is approved by both the Security Officer and the COO, and nobody holds the role %s: "+
+				"name a holder under roles.%s in the program file (`starter program apply`)", role, role), nil
 		case len(others) == 0:
-			return nil, badInput("%s is the only holder of the role %s and may not approve their own exception: "+
+			return nil, fmt.Sprintf("%s is the only holder of the role %s and may not approve their own exception: "+
 				"add another holder or designee under roles.%s in the program file (`starter program apply`), then request it again",
-				requesterID, role, role)
+				requesterID, role, role), nil
 		}
-		return others, nil
+		return others, "", nil
 	}
-	if securityOfficers, err = pick("security_officer"); err != nil {
-		return nil, nil, err
+	if securityOfficers, refused, err = pick("security_officer"); err != nil || refused != "" {
+		return nil, nil, refused, err
 	}
-	if coos, err = pick("coo"); err != nil {
-		return nil, nil, err
+	if coos, refused, err = pick("coo"); err != nil || refused != "" {
+		return nil, nil, refused, err
 	}
-	return securityOfficers, coos, nil
+	return securityOfficers, coos, "", nil
 }
 
 // ExceptionDecisionInput is one person's decision on an exception in a round.
@@ -261,7 +275,7 @@ type ExceptionApproversInput struct {
 }
 
 // ExceptionApprovers answers who decides on a renewal of the exception, as
-// the roles stand now.
+// the roles stand now, or why nobody may (Refused).
 func (a *Policies) ExceptionApprovers(ctx context.Context, in ExceptionApproversInput) (ExceptionInfo, error) {
 	var cur struct {
 		PolicyID    string       `db:"policy_id"`
@@ -284,7 +298,7 @@ func (a *Policies) ExceptionApprovers(ctx context.Context, in ExceptionApprovers
 	if info.Policy, err = loadPolicy(ctx, a.DB, cur.PolicyID); err != nil {
 		return ExceptionInfo{}, err
 	}
-	if info.SecurityOfficers, info.COOs, err = ExceptionDeciders(ctx, a.DB, cur.RequesterID); err != nil {
+	if info.SecurityOfficers, info.COOs, info.Refused, err = exceptionDeciders(ctx, a.DB, cur.RequesterID); err != nil {
 		return ExceptionInfo{}, err
 	}
 	info.Controls, err = controlsFor(ctx, a.DB, ProcessPolicyException)

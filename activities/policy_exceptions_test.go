@@ -182,7 +182,15 @@ func TestExceptionApproversLeaveOutTheRequester(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if strings.Join(renewal.SecurityOfficers, ",") != "tom" || strings.Join(renewal.COOs, ",") != "coby" {
-		t.Errorf("renewal approvers: officers %v, COOs %v; want tom and coby", renewal.SecurityOfficers, renewal.COOs)
+	if strings.Join(renewal.SecurityOfficers, ",") != "tom" || strings.Join(renewal.COOs, ",") != "coby" || renewal.Refused != "" {
+		t.Errorf("renewal approvers: officers %v, COOs %v (%q); want tom and coby", renewal.SecurityOfficers, renewal.COOs, renewal.Refused)
+	}
+
+	// With tom gone, a renewal is refused, not failed: the run records why.
+	db.Owner.MustExec(`DELETE FROM roles WHERE person_id = 'tom'`)
+	renewal, err = a.ExceptionApprovers(ctx, ExceptionApproversInput{ID: in.ID})
+	if err != nil || !strings.Contains(renewal.Refused, "sam is the only holder of the role security_officer") ||
+		len(renewal.SecurityOfficers)+len(renewal.COOs) != 0 || len(renewal.Controls) != 1 {
+		t.Errorf("renewal with sam the only officer: %+v, %v; want refused naming the role, no approvers, the controls to record it under", renewal, err)
 	}
 }

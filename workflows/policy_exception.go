@@ -63,6 +63,9 @@ func (w *policyException) run(ctx workflow.Context) (PolicyExceptionStatus, erro
 		}).Get(ctx, &w.info)
 	} else {
 		err = workflow.ExecuteActivity(actx, policyAct.ExceptionApprovers, activities.ExceptionApproversInput{ID: w.st.ExceptionID}).Get(ctx, &w.info)
+		if err == nil && w.info.Refused != "" {
+			return w.st, w.refuseRenewal(ctx)
+		}
 		if err == nil && w.termInEffect(ctx) {
 			// Renewed before its expiry: the term runs on, and lapses at its
 			// end unless the renewal is approved first.
@@ -212,6 +215,29 @@ func (w *policyException) approvals(ctx workflow.Context) (bool, error) {
 		return false, temporal.NewNonRetryableApplicationError("exception term longer than a year", "BadInput", nil)
 	}
 	return true, nil
+}
+
+// refuseRenewal ends a renewal nobody but the requester may approve (a role
+// only they hold): a term still in effect runs to its end and expires, as
+// after a rejected renewal; otherwise the renewal is recorded refused. Either
+// way the record says which role to fill. Runs from before
+// "exception-renewal-refused" failed here, leaving the record as it was.
+func (w *policyException) refuseRenewal(ctx workflow.Context) error {
+	if workflow.GetVersion(ctx, "exception-renewal-refused", workflow.DefaultVersion, 1) == workflow.DefaultVersion {
+		return temporal.NewNonRetryableApplicationError(w.info.Refused, "BadInput", nil)
+	}
+	note := "the renewal cannot be approved: " + w.info.Refused
+	if end := w.info.InEffect.ExpiresAt; end.After(workflow.Now(ctx)) {
+		w.st.Stage = StageApproved
+		w.st.ApprovedAt, w.st.ExpiresAt = w.info.InEffect.ApprovedAt, end
+		if err := sleepUntil(ctx, end); err != nil {
+			return err
+		}
+		w.st.Stage = StageExpired
+		return w.setStatus(ctx, activities.ExceptionExpired, "complyflow", workflow.Now(ctx), note)
+	}
+	w.st.Stage = StageRejected
+	return w.setStatus(ctx, activities.ExceptionRejected, "complyflow", workflow.Now(ctx), note)
 }
 
 // runOut lets the term in effect run to its end after its renewal was

@@ -295,3 +295,79 @@ func TestPolicyExceptionRefusedWhenOnlyTheRequesterHoldsARole(t *testing.T) {
 		t.Errorf("a refused exception was recorded or sent for approval: %v", h.taskIDs())
 	}
 }
+
+// A renewal asked for when the requester has become the only Security
+// Officer cannot be approved by anyone: the term in effect runs out and
+// expires, or, already ended, the renewal is refused; the record names the
+// role to fill and no approval is asked of the requester.
+func TestPolicyExceptionRenewalRefusedWhenOnlyTheRequesterHoldsARole(t *testing.T) {
+	for _, tc := range []struct {
+		name         string
+		reEvaluated  time.Duration // after the re-evaluation task opens, 30 days before the expiry
+		status       string
+		stage        string
+		auditedInRd2 string
+	}{
+		{"term in effect", 10 * day, "expired", StageExpired, "policy.exception.expired"},
+		{"term ended", 35 * day, "rejected", StageRejected, "policy.exception.rejected"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			start := time.Date(2025, 1, 15, 9, 0, 0, 0, time.UTC)
+			expires := time.Date(2025, 7, 15, 0, 0, 0, 0, time.UTC)
+			h := newPolicyHarness(t, start)
+			h.db.Owner.MustExec(`INSERT INTO roles (role, person_id) VALUES ('security_officer', 'pat')`)
+			id := PolicyExceptionID("access", "officer-asks")
+			h.on(HumanTaskID(id, "security_officer/1"), answer{after: day, by: "pat", action: ActionApprove})
+			h.on(HumanTaskID(id, "coo/1"), answer{after: day, by: "coby", action: ActionApprove})
+			h.on(HumanTaskID(id, "re-evaluation/1"), answer{after: tc.reEvaluated, by: "pat", action: ActionApprove, note: "renew"})
+			in := exceptionInput(expires)
+			in.RequesterID = "sam"
+			_, err := h.runException(id, in)
+			var can *workflow.ContinueAsNewError
+			if !errors.As(err, &can) {
+				t.Fatalf("renewal: %v, want a continue-as-new", err)
+			}
+			var next PolicyExceptionInput
+			if err := converter.GetDefaultDataConverter().FromPayloads(can.Input, &next); err != nil {
+				t.Fatal(err)
+			}
+			h.db.Owner.MustExec(`DELETE FROM roles WHERE role = 'security_officer' AND person_id = 'pat'`)
+			renewalStart := expires.Add(-30*day + tc.reEvaluated)
+			h.newEnv(renewalStart)
+			st, err := h.runException(id, next)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if st.Stage != tc.stage {
+				t.Errorf("result %+v: want %s", st, tc.stage)
+			}
+			for _, task := range h.tasks {
+				if strings.HasSuffix(task.TaskID, "/2") {
+					t.Errorf("round 2 asked %s for %s", task.AssigneeID, task.TaskID)
+				}
+			}
+			var status string
+			h.db.Owner.Get(&status, `SELECT status FROM policy_exceptions WHERE id = $1 AND round = 2`, id)
+			if status != tc.status {
+				t.Errorf("record status %q in round 2, want %s", status, tc.status)
+			}
+			if n := h.count(`SELECT count(*) FROM audit_log WHERE subject = $1 AND action = $2 AND (detail->>'round')::int = 2
+				AND detail->>'note' LIKE '%sam is the only holder of the role security_officer%'`, id, tc.auditedInRd2); n != 1 {
+				t.Errorf("%d %s entries in round 2 naming the role to fill, want 1", n, tc.auditedInRd2)
+			}
+			var set []time.Time
+			for _, at := range h.calls("SetExceptionStatus") {
+				if !at.Before(renewalStart) {
+					set = append(set, at)
+				}
+			}
+			want := expires
+			if renewalStart.After(expires) {
+				want = renewalStart
+			}
+			if len(set) != 1 || !set[0].Equal(want) {
+				t.Errorf("round 2 set the status at %v, want once, at %v", set, want)
+			}
+		})
+	}
+}
