@@ -168,7 +168,8 @@ func reviewedKey(in ReviewItemsInput) string {
 }
 
 // RecordReviewItems records who reviewed which policy, when, and what they
-// asked to change.
+// asked to change: a row per policy per answer, so a clarification asking
+// for another change to a policy already changed keeps both change requests.
 func (a *Policies) RecordReviewItems(ctx context.Context, in ReviewItemsInput) error {
 	tx, err := a.DB.BeginTxx(ctx, nil)
 	if err != nil {
@@ -177,9 +178,9 @@ func (a *Policies) RecordReviewItems(ctx context.Context, in ReviewItemsInput) e
 	defer tx.Rollback()
 	for _, it := range in.Items {
 		if _, err := tx.ExecContext(ctx, `
-			INSERT INTO policy_review_items (review_id, round, reviewer_id, policy_id, outcome, note, change_request_id, reviewed_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING`,
-			in.ID, in.Round, in.ReviewerID, it.PolicyID, it.Outcome, it.Note, it.ChangeRequestID, in.At); err != nil {
+			INSERT INTO policy_review_items (review_id, round, reviewer_id, clarify, policy_id, outcome, note, change_request_id, reviewed_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (review_id, round, reviewer_id, clarify, policy_id) DO NOTHING`,
+			in.ID, in.Round, in.ReviewerID, in.Clarify, it.PolicyID, it.Outcome, it.Note, it.ChangeRequestID, in.At); err != nil {
 			return fmt.Errorf("record review of %s by %s: %w", it.PolicyID, in.ReviewerID, err)
 		}
 	}

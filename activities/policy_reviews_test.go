@@ -49,3 +49,50 @@ func TestPolicyReviewRecord(t *testing.T) {
 		t.Errorf("review status %q", status)
 	}
 }
+
+// A member's clarification asking for another change to a policy they
+// already asked to change in the round is a second item, not dropped; a
+// retry of either answer writes nothing more.
+func TestPolicyReviewClarifiedSecondChangeKept(t *testing.T) {
+	db := testenv.Postgres(t)
+	seedPolicyProgram(t, db)
+	a := &Policies{DB: db.App}
+	ctx := context.Background()
+	id := "annual-policy-review/2025"
+	if _, err := a.OpenPolicyReview(ctx, OpenReviewInput{ID: id}); err != nil {
+		t.Fatal(err)
+	}
+	at := time.Date(2025, 1, 15, 0, 0, 0, 0, time.UTC)
+	answers := []ReviewItemsInput{
+		{ID: id, Round: 1, ReviewerID: "eve", At: at, Unclear: []string{"finance is not a policy in this review"},
+			Items: []ReviewItem{{PolicyID: "access", Outcome: ReviewChangeRequested, Note: "fix the typo", ChangeRequestID: "change-request/access/a"}}},
+		{ID: id, Round: 1, ReviewerID: "eve", At: at.Add(time.Hour), Clarify: 1,
+			Items: []ReviewItem{{PolicyID: "access", Outcome: ReviewChangeRequested, Note: "tighten MFA", ChangeRequestID: "change-request/access/a-c1"}}},
+	}
+	for range 2 {
+		for _, in := range answers {
+			if err := a.RecordReviewItems(ctx, in); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	var rows []struct {
+		Clarify int       `db:"clarify"`
+		Note    string    `db:"note"`
+		CR      string    `db:"change_request_id"`
+		At      time.Time `db:"reviewed_at"`
+	}
+	if err := db.App.Select(&rows, `SELECT clarify, note, change_request_id, reviewed_at FROM policy_review_items
+		WHERE review_id = $1 AND reviewer_id = 'eve' AND policy_id = 'access' ORDER BY clarify`, id); err != nil {
+		t.Fatal(err)
+	}
+	if len(rows) != 2 || rows[0].CR != "change-request/access/a" || rows[1].CR != "change-request/access/a-c1" ||
+		rows[1].Note != "tighten MFA" || !rows[1].At.Equal(at.Add(time.Hour)) {
+		t.Errorf("eve's items on access: %+v, want both change requests, once each", rows)
+	}
+	var audits int
+	db.App.Get(&audits, `SELECT count(*) FROM audit_log WHERE subject = $1 AND action = 'policy.review.reviewed'`, id)
+	if audits != 2 {
+		t.Errorf("%d reviewed audit entries, want one per answer", audits)
+	}
+}

@@ -121,3 +121,58 @@ func TestAnnualReviewUnclearChangeGoesBackToTheMember(t *testing.T) {
 		t.Error("the lines not understood are not in the audit trail")
 	}
 }
+
+// A member whose clarification asks for another change to a policy their
+// first answer already asked to change gets both change requests, and the
+// review record lists both.
+func TestAnnualReviewClarifiedSecondChangeToSamePolicy(t *testing.T) {
+	h := newPolicyHarness(t, time.Date(2025, 1, 10, 9, 0, 0, 0, time.UTC))
+	id := "annual-policy-review/2025"
+	first := PolicyChangeRequestID("access", "annual-policy-review-2025-r1-eve")
+	second := PolicyChangeRequestID("access", "annual-policy-review-2025-r1-eve-c1")
+	h.on(HumanTaskID(id, "open"), answer{after: day, by: "sam", action: ActionDone})
+	h.on(HumanTaskID(id, "review/1/pat"), answer{after: day, by: "pat", action: ActionApprove})
+	h.on(HumanTaskID(id, "review/1/eve"), answer{after: 2 * day, by: "eve", action: ActionReject,
+		note: "access [minor]: fix the typo in section 2\nfinance: add the new budget rules"})
+	h.on(HumanTaskID(first, "review/1"), answer{after: day, by: "sam", action: ActionApprove})
+	h.on(HumanTaskID(id, "clarify/1/eve/1"), answer{after: 2 * day, by: "eve", action: ActionReject, note: "access [minor]: tighten the MFA wording"})
+	h.on(HumanTaskID(second, "review/1"), answer{after: day, by: "sam", action: ActionApprove})
+	h.on(HumanTaskID(id, "sign-off/1"), answer{after: day, by: "sam", action: ActionApprove})
+
+	h.env.SetStartWorkflowOptions(client.StartWorkflowOptions{ID: id})
+	h.env.ExecuteWorkflow(AnnualPolicyReviewWorkflow, ScheduledRun{ObligationID: "annual-policy-review", Process: ProcessAnnualPolicyReview,
+		DuePeriod: 14 * day, RemindEvery: 3 * day})
+	if err := h.env.GetWorkflowError(); err != nil {
+		t.Fatalf("%v (tasks %v)", err, h.taskIDs())
+	}
+	var st AnnualPolicyReviewStatus
+	if err := h.env.GetWorkflowResult(&st); err != nil {
+		t.Fatal(err)
+	}
+	if len(st.ChangeRequests) != 2 || st.ChangeRequests[0] != first || st.ChangeRequests[1] != second ||
+		st.Changed[first] != "2023.1 rev.1" || st.Changed[second] != "2023.1 rev.2" {
+		t.Errorf("changes %v %v: want %s and %s publishing access rev.1 and rev.2", st.ChangeRequests, st.Changed, first, second)
+	}
+	var items []struct {
+		Clarify int       `db:"clarify"`
+		Note    string    `db:"note"`
+		CR      string    `db:"change_request_id"`
+		At      time.Time `db:"reviewed_at"`
+	}
+	if err := h.db.Owner.Select(&items, `SELECT clarify, note, change_request_id, reviewed_at FROM policy_review_items
+		WHERE review_id = $1 AND reviewer_id = 'eve' AND policy_id = 'access' AND outcome = 'change-requested' ORDER BY clarify`, id); err != nil {
+		t.Fatal(err)
+	}
+	if len(items) != 2 || items[0].CR != first || items[0].Note != "fix the typo in section 2" ||
+		items[1].CR != second || items[1].Note != "tighten the MFA wording" || items[1].Clarify != 1 ||
+		!items[1].At.Equal(time.Date(2025, 1, 15, 9, 0, 0, 0, time.UTC)) {
+		t.Errorf("eve's changes to access in the record: %+v, want both change requests with when and what", items)
+	}
+	// pat: both policies; eve: access twice, privacy once (with the clarification).
+	if n := h.count(`SELECT count(*) FROM policy_review_items WHERE review_id = $1`, id); n != 5 {
+		t.Errorf("%d review items, want 5", n)
+	}
+	if n := h.count(`SELECT count(*) FROM change_requests WHERE id IN ($1, $2) AND review_id = $3 AND status = 'published'`, first, second, id); n != 2 {
+		t.Errorf("%d of the two change requests published from the review", n)
+	}
+}
