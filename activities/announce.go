@@ -72,7 +72,7 @@ func (a *Announcer) AnnounceSlack(ctx context.Context, in AnnouncementInput) (An
 		return err
 	})
 	if err != nil {
-		return AnnounceResult{}, ActivityError(err)
+		return AnnounceResult{}, MustSendActivityError(err)
 	}
 	return AnnounceResult{Status: rec.Status, Reason: rec.Error}, nil
 }
@@ -96,7 +96,8 @@ type AnnounceEmailBatchResult struct {
 
 // AnnounceEmailBatch emails one batch of people. Each message is recorded
 // under its own key, so a retried batch sends only what is missing; the
-// heartbeat keeps a long batch alive.
+// heartbeat keeps a long batch alive. The version is published already, so
+// a mail misconfiguration is retried, not final (MustSendActivityError).
 func (a *Announcer) AnnounceEmailBatch(ctx context.Context, in AnnounceEmailBatchInput) (AnnounceEmailBatchResult, error) {
 	if in.Limit <= 0 {
 		return AnnounceEmailBatchResult{}, badInput("batch limit must be positive")
@@ -115,7 +116,7 @@ func (a *Announcer) AnnounceEmailBatch(ctx context.Context, in AnnounceEmailBatc
 		rec, err := a.email(ctx, p, NotificationKey(ann.RequestID, PurposeAnnouncement, ChannelEmail, p.ID),
 			PurposeAnnouncement, ann.RequestID, ann.subject(), ann.text())
 		if err != nil {
-			return AnnounceEmailBatchResult{}, ActivityError(err)
+			return AnnounceEmailBatchResult{}, MustSendActivityError(err)
 		}
 		if rec.Status == StatusSent {
 			res.Sent++

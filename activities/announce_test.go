@@ -3,6 +3,7 @@ package activities
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"mime/quotedprintable"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/emersion/go-smtp"
 	"github.com/slack-go/slack/slacktest"
+	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
 
 	"github.com/complyflow/complyflow/internal/devmail"
@@ -116,5 +118,51 @@ func TestAnnouncePolicyChange(t *testing.T) {
 		if !strings.Contains(strings.ReplaceAll(string(body), "\r\n", "\n"), "acknowledge the policy again") {
 			t.Errorf("message to %v does not ask for a re-acknowledgement:\n%s", m.To, body)
 		}
+	}
+}
+
+// A mail misconfiguration fails an announcement batch retryably (the version
+// is published: the announcement must go out once the configuration is
+// fixed) and records nothing, while a plain notice still gives up at once.
+func TestAnnouncementRetriesAMailMisconfiguration(t *testing.T) {
+	db := testenv.Postgres(t)
+	seedPolicyProgram(t, db)
+	sink := &devmail.Sink{}
+	if err := sink.Start("127.0.0.1:0"); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sink.Close() })
+	mailer := &Mailer{Addr: sink.Addr(), From: "complyflow at example dot com"}
+	a := &Announcer{DB: db.App, Mailer: mailer}
+	var suite testsuite.WorkflowTestSuite
+	env := suite.NewTestActivityEnvironment()
+	env.RegisterActivity(a)
+	in := AnnounceEmailBatchInput{Announcement: AnnouncementInput{RequestID: "change-request/access/1", PolicyID: "access",
+		PolicyTitle: "Access Control Policy", Version: "2023.2", Kind: "material", Summary: "MFA"}, Limit: 10}
+
+	_, err := env.ExecuteActivity(a.AnnounceEmailBatch, in)
+	var appErr *temporal.ApplicationError
+	if !errors.As(err, &appErr) || appErr.Type() != "DeliveryMisconfigured" || appErr.NonRetryable() || !strings.Contains(err.Error(), "SMTP_FROM") {
+		t.Fatalf("announcement batch with a bad SMTP_FROM: %v; want a retryable DeliveryMisconfigured error naming SMTP_FROM", err)
+	}
+	_, err = env.ExecuteActivity(a.EmailPeople, EmailPeopleInput{Key: "exception/1/reminder", Purpose: "reminder", Ref: "exception/1",
+		PersonIDs: []string{"eve"}, Subject: "s", Text: "t"})
+	if !errors.As(err, &appErr) || appErr.Type() != "DeliveryMisconfigured" || !appErr.NonRetryable() {
+		t.Errorf("plain email with a bad SMTP_FROM: %v; want a non-retryable DeliveryMisconfigured error", err)
+	}
+	var n int
+	db.App.Get(&n, `SELECT count(*) FROM notifications`)
+	if n != 0 || len(sink.Messages()) != 0 {
+		t.Fatalf("%d notifications recorded, %d sent under a misconfiguration; want none", n, len(sink.Messages()))
+	}
+
+	mailer.From = "complyflow@example.com" // fixed
+	v, err := env.ExecuteActivity(a.AnnounceEmailBatch, in)
+	var r AnnounceEmailBatchResult
+	if err == nil {
+		err = v.Get(&r)
+	}
+	if err != nil || r.Sent != 6 || len(sink.Messages()) != 6 {
+		t.Errorf("batch once fixed: %+v, %v, %d messages; want the 6 active people told", r, err, len(sink.Messages()))
 	}
 }

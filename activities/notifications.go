@@ -85,10 +85,12 @@ func LookupNotification(ctx context.Context, db sqlx.QueryerContext, key string)
 // DeliveryError is a failed send, classified. A Permanent one (the recipient
 // refused: SMTP 5xx to RCPT, an unknown Slack user) is recorded and not
 // retried. A Misconfigured one (no TLS for the credentials, an unparsable
-// SMTP_FROM) fails the activity without retries and is not recorded, so the
-// message goes out once the configuration is fixed. Any other (the server
-// refusing everyone: bad credentials, a refused sender, 4xx, the network) is
-// retried, after RetryAfter when the provider said so (Slack 429).
+// SMTP_FROM) is not recorded: a human-task notice fails without retries and
+// the next reminder tries again (ActivityError); an announcement is retried
+// until the configuration is fixed and the worker restarted
+// (MustSendActivityError). Any other (the server refusing everyone: bad
+// credentials, a refused sender, 4xx, the network) is retried, after
+// RetryAfter when the provider said so (Slack 429).
 type DeliveryError struct {
 	Permanent     bool
 	Misconfigured bool
@@ -127,11 +129,21 @@ func SendOnce(ctx context.Context, db *sqlx.DB, n Notification, send func(ctx co
 // ActivityError is how an activity should return a send error to Temporal: a
 // rate limit becomes a retryable error whose next attempt waits RetryAfter,
 // and a misconfiguration a non-retryable error (type DeliveryMisconfigured).
-func ActivityError(err error) error {
+func ActivityError(err error) error { return activityError(err, true) }
+
+// MustSendActivityError is ActivityError for a message that must go out in
+// the end, however long that takes, e.g. the announcement of a version
+// already published: a misconfiguration is typed DeliveryMisconfigured but
+// left to the caller's retry policy, which keeps trying until the
+// configuration is fixed.
+func MustSendActivityError(err error) error { return activityError(err, false) }
+
+func activityError(err error, misconfigurationIsFinal bool) error {
 	var de *DeliveryError
 	switch {
 	case errors.As(err, &de) && de.Misconfigured:
-		return temporal.NewNonRetryableApplicationError(err.Error(), "DeliveryMisconfigured", err)
+		return temporal.NewApplicationErrorWithOptions(err.Error(), "DeliveryMisconfigured",
+			temporal.ApplicationErrorOptions{NonRetryable: misconfigurationIsFinal, Cause: err})
 	case errors.As(err, &de) && de.RetryAfter > 0:
 		return temporal.NewApplicationErrorWithOptions(err.Error(), "RateLimited",
 			temporal.ApplicationErrorOptions{NextRetryDelay: de.RetryAfter, Cause: err})

@@ -41,6 +41,7 @@ const (
 	CRAwaitingEngineering      = "awaiting-engineering-approval"
 	CRAwaitingProductionChange = "awaiting-production-change"
 	CRApproved                 = "approved"
+	CRAnnouncing               = "announcing" // published, not yet announced to everyone
 	CRPublished                = "published"
 	CRWithdrawn                = "withdrawn"
 )
@@ -365,6 +366,9 @@ type PublishInput struct {
 	PublishedBy string
 	ChangeAt    time.Time
 	Controls    []string
+	// Announcing leaves the request announcing, not published, until
+	// RecordAnnouncement: set by runs that record the announcement after it.
+	Announcing bool
 }
 
 // PublishedVersion is what PublishPolicyVersion did.
@@ -456,8 +460,13 @@ func (a *Policies) PublishPolicyVersion(ctx context.Context, in PublishInput) (P
 		in.RequestID, in.PublishedBy); err != nil {
 		return PublishedVersion{}, fmt.Errorf("publish %s %s: %w", in.PolicyID, next, err)
 	}
-	if _, err := tx.ExecContext(ctx, `UPDATE change_requests SET status = $2, published_version = $3, updated_at = now(), closed_at = now()
-		WHERE id = $1`, in.RequestID, CRPublished, out.Version); err != nil {
+	status := CRPublished
+	if in.Announcing {
+		status = CRAnnouncing
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE change_requests SET status = $2, published_version = $3, updated_at = now(),
+			closed_at = CASE WHEN $2 = 'published' THEN now() END
+		WHERE id = $1`, in.RequestID, status, out.Version); err != nil {
 		return PublishedVersion{}, err
 	}
 	if err := writeAudit(ctx, tx, auditEntry{
@@ -528,14 +537,27 @@ type AnnouncedInput struct {
 	Controls  []string
 }
 
-// RecordAnnouncement writes the audit entry of a version's announcement;
-// notifications hold who was told.
+// RecordAnnouncement writes the audit entry of a version's announcement and
+// closes a request left announcing as published; notifications hold who was
+// told.
 func (a *Policies) RecordAnnouncement(ctx context.Context, in AnnouncedInput) error {
-	return writeAudit(ctx, a.DB, auditEntry{
+	tx, err := a.DB.BeginTxx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, `UPDATE change_requests SET status = $2, updated_at = now(), closed_at = now()
+		WHERE id = $1 AND status = $3`, in.RequestID, CRPublished, CRAnnouncing); err != nil {
+		return err
+	}
+	if err := writeAudit(ctx, tx, auditEntry{
 		Actor: "complyflow", Action: "policy.change.announced", Subject: in.RequestID, Controls: in.Controls,
 		Detail: map[string]any{"policy": in.PolicyID, "version": in.Version, "emailed": in.Emailed, "slack": in.Slack},
 		Key:    in.RequestID + "/announced",
-	})
+	}); err != nil {
+		return err
+	}
+	return tx.Commit()
 }
 
 // ReacknowledgementInput names a material version everyone must acknowledge.

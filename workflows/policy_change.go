@@ -480,16 +480,28 @@ func (w *policyChange) productionChange(ctx workflow.Context) error {
 	}
 }
 
+// StageAnnouncing is a PolicyChangeRequest's stage (and change_requests
+// status) from the publish until everyone has been told.
+const StageAnnouncing = "announcing"
+
 // publish archives and publishes in one activity (the database refuses the
-// other order), then announces and records the re-acknowledgement owed. The
+// other order), records the re-acknowledgement owed, then announces. The
 // version's year is the year the change was approved.
+//
+// The announcement is retried until it goes out, a mail misconfiguration
+// included: the version is in effect, so failing the run would only lose the
+// announcement and the records of it. Runs from before "owed-then-announce"
+// announced first, the re-acknowledgement recorded only after it, and were
+// published, not announcing, meanwhile.
 func (w *policyChange) publish(ctx workflow.Context, approvedAt time.Time) (*activities.Superseded, error) {
 	w.st.Stage = StagePublishing
+	owedFirst := workflow.GetVersion(ctx, "owed-then-announce", workflow.DefaultVersion, 1) == 1
 	actx := workflow.WithActivityOptions(ctx, recordOptions)
 	var pub activities.PublishedVersion
 	if err := workflow.ExecuteActivity(actx, policyAct.PublishPolicyVersion, activities.PublishInput{
 		RequestID: w.st.RequestID, Round: w.round().Round, PolicyID: w.in.PolicyID, Kind: w.kind, Summary: w.in.Summary, Body: w.in.Text,
 		Reference: w.in.Reference, PublishedBy: w.lastApprover(), ChangeAt: approvedAt, Controls: w.info.Controls,
+		Announcing: owedFirst,
 	}).Get(ctx, &pub); err != nil {
 		var appErr *temporal.ApplicationError
 		var sup activities.Superseded
@@ -499,6 +511,12 @@ func (w *policyChange) publish(ctx workflow.Context, approvedAt time.Time) (*act
 		return nil, err
 	}
 	w.st.Version, w.st.ArchivedVersion, w.st.PublishedAt = pub.Version, pub.ArchivedVersion, pub.PublishedAt
+	if owedFirst {
+		if err := w.reacknowledgementOwed(ctx, pub.Version); err != nil {
+			return nil, err
+		}
+		w.st.Stage = StageAnnouncing
+	}
 	slackRes, sent, err := announce(ctx, activities.AnnouncementInput{
 		RequestID: w.st.RequestID, PolicyID: w.in.PolicyID, PolicyTitle: w.info.Policy.Title, Version: pub.Version,
 		Kind: string(w.kind), Summary: w.in.Summary,
@@ -508,7 +526,7 @@ func (w *policyChange) publish(ctx workflow.Context, approvedAt time.Time) (*act
 		return nil, err
 	}
 	// Runs recorded before the announcement had its own audit entry skip it.
-	if workflow.GetVersion(ctx, "audit-announcement", workflow.DefaultVersion, 1) == 1 {
+	if owedFirst || workflow.GetVersion(ctx, "audit-announcement", workflow.DefaultVersion, 1) == 1 {
 		if err := workflow.ExecuteActivity(actx, policyAct.RecordAnnouncement, activities.AnnouncedInput{
 			RequestID: w.st.RequestID, PolicyID: w.in.PolicyID, Version: pub.Version, Emailed: sent, Slack: slackRes.Status,
 			Controls: w.info.Controls,
@@ -516,16 +534,24 @@ func (w *policyChange) publish(ctx workflow.Context, approvedAt time.Time) (*act
 			return nil, err
 		}
 	}
-	if w.kind == policy.Material {
-		if err := workflow.ExecuteActivity(actx, policyAct.RecordReacknowledgementOwed, activities.ReacknowledgementInput{
-			RequestID: w.st.RequestID, PolicyID: w.in.PolicyID, Version: pub.Version, Controls: w.info.Controls,
-		}).Get(ctx, nil); err != nil {
+	if !owedFirst {
+		if err := w.reacknowledgementOwed(ctx, pub.Version); err != nil {
 			return nil, err
 		}
 	}
 	// Published means done: announced, and the re-acknowledgement recorded.
 	w.st.Stage = StagePublished
 	return nil, nil
+}
+
+// reacknowledgementOwed records, for a material change, that everyone owes
+// an acknowledgement of the new version.
+func (w *policyChange) reacknowledgementOwed(ctx workflow.Context, version string) error {
+	if w.kind != policy.Material {
+		return nil
+	}
+	return workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, recordOptions), policyAct.RecordReacknowledgementOwed,
+		activities.ReacknowledgementInput{RequestID: w.st.RequestID, PolicyID: w.in.PolicyID, Version: version, Controls: w.info.Controls}).Get(ctx, nil)
 }
 
 // lastApprover is who gave the final approval: the one the publish is on.

@@ -17,6 +17,11 @@ var (
 
 // announceOptions: a batch of emails takes a while and heartbeats per person,
 // so a stuck SMTP server is noticed in minutes, not at the batch's deadline.
+// The version is published before it is announced, so nothing but bad input
+// gives up: an outage or a mail misconfiguration (DeliveryMisconfigured,
+// retryable from the announcement activities) is tried again every 15
+// minutes at most, for as long as it lasts, and the announcement goes out
+// once the configuration is fixed and the worker restarted.
 var announceOptions = workflow.ActivityOptions{
 	StartToCloseTimeout: 30 * time.Minute,
 	HeartbeatTimeout:    2 * time.Minute,

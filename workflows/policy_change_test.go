@@ -47,6 +47,7 @@ type policyHarness struct {
 	started    map[string]time.Time
 	activities []activityCall
 	slack      *activities.Slack // the announcement channel's Slack, nil: not configured
+	mailer     *activities.Mailer
 }
 
 func newPolicyHarness(t *testing.T, start time.Time) *policyHarness {
@@ -55,6 +56,7 @@ func newPolicyHarness(t *testing.T, start time.Time) *policyHarness {
 	if err := h.sink.Start("127.0.0.1:0"); err != nil {
 		t.Fatal(err)
 	}
+	h.mailer = &activities.Mailer{Addr: h.sink.Addr(), From: "complyflow@example.com"}
 	t.Cleanup(func() { h.sink.Close() })
 	h.SetLogger(log.NewStructuredLogger(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))))
 	h.newEnv(start)
@@ -71,8 +73,7 @@ func (h *policyHarness) newEnv(start time.Time) {
 	h.env.RegisterWorkflowWithOptions(PolicyException, workflow.RegisterOptions{Name: PolicyExceptionWorkflow})
 	h.env.RegisterWorkflowWithOptions(AnnualPolicyReview, workflow.RegisterOptions{Name: AnnualPolicyReviewWorkflow})
 	h.env.RegisterActivity(&activities.Policies{DB: h.db.App})
-	h.env.RegisterActivity(&activities.Announcer{DB: h.db.App, Mailer: &activities.Mailer{Addr: h.sink.Addr(), From: "complyflow@example.com"},
-		Slack: h.slack, Channel: "#security-policies"})
+	h.env.RegisterActivity(&activities.Announcer{DB: h.db.App, Mailer: h.mailer, Slack: h.slack, Channel: "#security-policies"})
 	h.env.SetOnActivityStartedListener(func(info *activity.Info, _ context.Context, _ converter.EncodedValues) {
 		h.activities = append(h.activities, activityCall{info.ActivityType.Name, h.env.Now()})
 	})
