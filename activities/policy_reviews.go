@@ -98,8 +98,9 @@ func (a *Policies) OpenPolicyReview(ctx context.Context, in OpenReviewInput) (Re
 }
 
 // ReviewStatusInput moves a review to Status in Round: opened by the officer,
-// in review by the committee, or signed off. A sign-off rejected back is the
-// next round in review, Note saying why.
+// in review by the committee, or signed off. A sign-off rejected back (see
+// RecordReviewRejection) is the next round in review, By the officer who
+// rejected it and Note saying why.
 type ReviewStatusInput struct {
 	ID       string
 	Round    int
@@ -129,6 +130,45 @@ func (a *Policies) RecordReviewStatus(ctx context.Context, in ReviewStatusInput)
 		Actor: in.By, Action: "policy.review." + in.Status, Subject: in.ID, Controls: in.Controls,
 		Detail: map[string]any{"round": in.Round, "note": in.Note},
 		Key:    fmt.Sprintf("%s/round/%d/%s", in.ID, in.Round, in.Status),
+	}); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+// ReviewRejectionInput is the officer's rejection of Round's sign-off,
+// which sends the review back for round Round+1.
+type ReviewRejectionInput struct {
+	ID       string
+	Round    int
+	TaskID   string
+	By       string
+	Note     string
+	At       time.Time
+	Controls []string
+}
+
+// RecordReviewRejection records who rejected a round's sign-off, when and
+// why, and its audit entry; a retry writes neither twice.
+func (a *Policies) RecordReviewRejection(ctx context.Context, in ReviewRejectionInput) error {
+	if in.ID == "" || in.Round < 1 || in.By == "" || in.At.IsZero() {
+		return badInput("a sign-off rejection needs the review, its round, who rejected it and when: %+v", in)
+	}
+	tx, err := a.DB.BeginTxx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, `
+		INSERT INTO policy_review_rejections (review_id, round, task_id, rejected_by, note, rejected_at)
+		VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (review_id, round) DO NOTHING`,
+		in.ID, in.Round, in.TaskID, in.By, in.Note, in.At); err != nil {
+		return fmt.Errorf("record rejection of %s round %d: %w", in.ID, in.Round, err)
+	}
+	if err := writeAudit(ctx, tx, auditEntry{
+		Actor: in.By, Action: "policy.review.sign-off-rejected", Subject: in.ID, Controls: in.Controls,
+		Detail: map[string]any{"round": in.Round, "task": in.TaskID, "note": in.Note},
+		Key:    fmt.Sprintf("%s/round/%d/sign-off-rejected", in.ID, in.Round),
 	}); err != nil {
 		return err
 	}

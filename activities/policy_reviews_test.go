@@ -96,3 +96,57 @@ func TestPolicyReviewClarifiedSecondChangeKept(t *testing.T) {
 		t.Errorf("%d reviewed audit entries, want one per answer", audits)
 	}
 }
+
+// A rejected sign-off is recorded with who, when and why, once however
+// often it is retried, and audited under its own key.
+func TestPolicyReviewRejectionRecorded(t *testing.T) {
+	db := testenv.Postgres(t)
+	seedPolicyProgram(t, db)
+	a := &Policies{DB: db.App}
+	ctx := context.Background()
+	id := "annual-policy-review/2025"
+	if _, err := a.OpenPolicyReview(ctx, OpenReviewInput{ID: id}); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.RecordReviewRejection(ctx, ReviewRejectionInput{ID: id, Round: 1, Note: "no reviewer"}); err == nil || !isNonRetryable(err) {
+		t.Errorf("rejection without who or when: %v", err)
+	}
+	at := time.Date(2025, 2, 1, 9, 0, 0, 0, time.UTC)
+	for _, in := range []ReviewRejectionInput{
+		{ID: id, Round: 1, TaskID: "t1", By: "sam", Note: "look at privacy again", At: at, Controls: []string{"policy-mgmt"}},
+		{ID: id, Round: 1, TaskID: "t1", By: "sam", Note: "look at privacy again", At: at, Controls: []string{"policy-mgmt"}},
+		{ID: id, Round: 2, TaskID: "t2", By: "sam", Note: "still missing the DPO", At: at.AddDate(0, 0, 7), Controls: []string{"policy-mgmt"}},
+	} {
+		if err := a.RecordReviewRejection(ctx, in); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var rows []struct {
+		Round int       `db:"round"`
+		Task  string    `db:"task_id"`
+		By    string    `db:"rejected_by"`
+		Note  string    `db:"note"`
+		At    time.Time `db:"rejected_at"`
+	}
+	if err := db.App.Select(&rows, `SELECT round, task_id, rejected_by, note, rejected_at FROM policy_review_rejections
+		WHERE review_id = $1 ORDER BY round`, id); err != nil {
+		t.Fatal(err)
+	}
+	if len(rows) != 2 || rows[0].By != "sam" || rows[0].Note != "look at privacy again" || !rows[0].At.Equal(at) || rows[0].Task != "t1" ||
+		rows[1].Round != 2 || rows[1].Note != "still missing the DPO" {
+		t.Errorf("rejections: %+v", rows)
+	}
+	var audit []struct {
+		Actor string `db:"actor"`
+		Key   string `db:"idempotency_key"`
+		Note  string `db:"note"`
+	}
+	if err := db.App.Select(&audit, `SELECT actor, idempotency_key, detail->>'note' AS note FROM audit_log
+		WHERE subject = $1 AND action = 'policy.review.sign-off-rejected' AND control_id = 'policy-mgmt' ORDER BY id`, id); err != nil {
+		t.Fatal(err)
+	}
+	if len(audit) != 2 || audit[0].Actor != "sam" || audit[0].Note != "look at privacy again" ||
+		audit[0].Key != id+"/round/1/sign-off-rejected#policy-mgmt" || audit[1].Key != id+"/round/2/sign-off-rejected#policy-mgmt" {
+		t.Errorf("audit entries: %+v", audit)
+	}
+}

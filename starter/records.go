@@ -21,7 +21,7 @@ func init() {
 	commands["records"] = command{"records KIND [flags]: print what a process recorded (records -h lists the kinds)", runRecords}
 	recordKinds["policies"] = command{"policies [--policy ID]: every version (archived ones too) and who was told of each change", runRecordsPolicies}
 	recordKinds["policy-exceptions"] = command{"policy-exceptions [--policy ID]: exceptions, their terms and every decision", runRecordsExceptions}
-	recordKinds["policy-reviews"] = command{"policy-reviews: annual reviews, who reviewed which policy when, and what changed", runRecordsReviews}
+	recordKinds["policy-reviews"] = command{"policy-reviews: annual reviews, who reviewed which policy when, what changed, and sign-offs rejected back", runRecordsReviews}
 }
 
 func runRecords(ctx context.Context, env *Env, args []string) error {
@@ -244,7 +244,18 @@ func runRecordsReviews(ctx context.Context, env *Env, args []string) error {
 		SELECT i.review_id, i.round, i.reviewer_id, i.policy_id, i.outcome, i.note, i.change_request_id,
 		       coalesce(c.published_version, '') AS published_version, i.reviewed_at
 		FROM policy_review_items i LEFT JOIN change_requests c ON c.id = i.change_request_id
-		ORDER BY i.review_id, i.round, i.reviewed_at, i.reviewer_id, i.policy_id`); err != nil {
+		ORDER BY i.review_id, i.round, i.reviewed_at, i.reviewer_id, i.clarify, i.policy_id`); err != nil {
+		return err
+	}
+	var rejections []struct {
+		Review string    `db:"review_id"`
+		Round  int       `db:"round"`
+		By     string    `db:"rejected_by"`
+		Note   string    `db:"note"`
+		At     time.Time `db:"rejected_at"`
+	}
+	if err := db.SelectContext(ctx, &rejections, `SELECT review_id, round, rejected_by, note, rejected_at
+		FROM policy_review_rejections ORDER BY review_id, round`); err != nil {
 		return err
 	}
 	for _, r := range reviews {
@@ -253,6 +264,11 @@ func runRecordsReviews(ctx context.Context, env *Env, args []string) error {
 			fmt.Fprintf(env.Stdout, " (%s)", r.Note)
 		}
 		fmt.Fprintln(env.Stdout)
+		for _, j := range rejections {
+			if j.Review == r.ID {
+				fmt.Fprintf(env.Stdout, "  round %d sign-off rejected by %s at %s: %s\n", j.Round, j.By, stamp(&j.At), j.Note)
+			}
+		}
 		tw := tabwriter.NewWriter(env.Stdout, 0, 0, 2, ' ', 0)
 		fmt.Fprintln(tw, "  ROUND\tREVIEWER\tPOLICY\tREVIEWED\tOUTCOME\tCHANGE REQUEST\tPUBLISHED")
 		for _, i := range items {

@@ -59,3 +59,42 @@ func TestRecordsExceptionsAndReviews(t *testing.T) {
 		t.Errorf("unknown kind: exit %d, %s", code, errOut)
 	}
 }
+
+// The reviews record shows a rejected sign-off (who, when, why) and a
+// member's second change to a policy asked for in a clarification.
+func TestRecordsReviewsRejectionAndClarifiedChange(t *testing.T) {
+	db := testenv.Postgres(t)
+	seedPolicies(t, db)
+	db.Owner.MustExec(`INSERT INTO roles (role, person_id) VALUES ('review_committee', 'eve')`)
+	a := &activities.Policies{DB: db.App}
+	ctx := context.Background()
+	id := "annual-policy-review/2025"
+	at := time.Date(2025, 3, 1, 9, 0, 0, 0, time.UTC)
+	if _, err := a.OpenPolicyReview(ctx, activities.OpenReviewInput{ID: id}); err != nil {
+		t.Fatal(err)
+	}
+	for _, in := range []activities.ReviewItemsInput{
+		{ID: id, Round: 1, ReviewerID: "eve", At: at, Items: []activities.ReviewItem{{PolicyID: "access",
+			Outcome: activities.ReviewChangeRequested, Note: "fix the typo", ChangeRequestID: "change-request/access/x"}}},
+		{ID: id, Round: 1, ReviewerID: "eve", At: at.Add(time.Hour), Clarify: 1, Items: []activities.ReviewItem{{PolicyID: "access",
+			Outcome: activities.ReviewChangeRequested, Note: "tighten MFA", ChangeRequestID: "change-request/access/x-c1"}}},
+	} {
+		if err := a.RecordReviewItems(ctx, in); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := a.RecordReviewRejection(ctx, activities.ReviewRejectionInput{ID: id, Round: 1, By: "sam", Note: "look at MFA again",
+		At: at.Add(48 * time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errOut := starterIn(t, db, "records", "policy-reviews")
+	for _, want := range []string{
+		"  round 1 sign-off rejected by sam at 2025-03-03 09:00:00.000000Z: look at MFA again",
+		"eve       access  2025-03-01 09:00:00.000000Z  change-requested: fix the typo  change-request/access/x",
+		"eve       access  2025-03-01 10:00:00.000000Z  change-requested: tighten MFA   change-request/access/x-c1",
+	} {
+		if code != 0 || !strings.Contains(out, want) {
+			t.Errorf("records policy-reviews lacks %q: exit %d\n%s%s", want, code, out, errOut)
+		}
+	}
+}

@@ -32,6 +32,9 @@ type annualReview struct {
 	children []workflow.ChildWorkflowFuture
 	// recorded: "member/policy" reviewed in the current round
 	recorded map[string]bool
+	// rejected is the sign-off the officer rejected back, which opens the
+	// current round; nil in the first round.
+	rejected *TaskOutcome
 }
 
 func newAnnualReview(ctx workflow.Context, in ScheduledRun) (*annualReview, error) {
@@ -84,6 +87,16 @@ func (w *annualReview) run(ctx workflow.Context) (AnnualPolicyReviewStatus, erro
 			w.st.Stage = activities.ReviewSignedOff
 			return w.st, w.status(ctx, activities.ReviewSignedOff, out.By, out.Note, out)
 		}
+		// Runs from before "review-sign-off-rejection" kept only the new
+		// round: who rejected the sign-off, when and why went unrecorded.
+		if workflow.GetVersion(ctx, "review-sign-off-rejection", workflow.DefaultVersion, 1) == 1 {
+			if err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, recordOptions), policyAct.RecordReviewRejection,
+				activities.ReviewRejectionInput{ID: w.st.ReviewID, Round: w.st.Round, TaskID: out.TaskID, By: out.By, Note: out.Note,
+					At: out.At, Controls: w.info.Controls}).Get(ctx, nil); err != nil {
+				return w.st, err
+			}
+			w.rejected = &out
+		}
 		w.st.Round++
 	}
 }
@@ -113,7 +126,11 @@ func (w *annualReview) policyList() string {
 // them, in the same round.
 func (w *annualReview) committeeRound(ctx workflow.Context) error {
 	w.st.Stage = activities.ReviewInReview
-	if err := w.status(ctx, activities.ReviewInReview, w.info.OfficerID, "", TaskOutcome{At: workflow.Now(ctx)}); err != nil {
+	by, note := w.info.OfficerID, ""
+	if w.rejected != nil {
+		by, note = w.rejected.By, w.rejected.Note
+	}
+	if err := w.status(ctx, activities.ReviewInReview, by, note, TaskOutcome{At: workflow.Now(ctx)}); err != nil {
 		return err
 	}
 	w.recorded = map[string]bool{}
@@ -130,11 +147,15 @@ func (w *annualReview) committeeRound(ctx workflow.Context) error {
 			answers = append(answers, a)
 		})
 	}
+	sentBack := ""
+	if w.rejected != nil {
+		sentBack = fmt.Sprintf("%s rejected the sign-off of round %d and sent the review back: %s\n\n", w.rejected.By, w.st.Round-1, w.rejected.Note)
+	}
 	for _, m := range w.info.Committee {
 		ask(m, 0, policyTask{
 			purpose: fmt.Sprintf("review/%d/%s", w.st.Round, m), assignee: m, actions: []Action{ActionApprove, ActionReject},
 			subject: "Annual policy review: please review the policies",
-			body: "Review the current policies:\n\n" + w.policyList() + "\nApprove if they are accurate and up to date. " +
+			body: sentBack + "Review the current policies:\n\n" + w.policyList() + "\nApprove if they are accurate and up to date. " +
 				"To ask for changes, reject with a note of one line per change: `policy-id: what should change` " +
 				"(add `[minor]` after the ID for a typo or formatting fix). Each line becomes a change request.",
 			control: firstOr(w.info.Controls, ""), due: w.in.DuePeriod, remind: w.in.RemindEvery, escalation: w.in.Escalation,

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/workflow"
 )
 
 func TestAnnualReviewTwoMembersOneAsksForChange(t *testing.T) {
@@ -174,5 +175,88 @@ func TestAnnualReviewClarifiedSecondChangeToSamePolicy(t *testing.T) {
 	}
 	if n := h.count(`SELECT count(*) FROM change_requests WHERE id IN ($1, $2) AND review_id = $3 AND status = 'published'`, first, second, id); n != 2 {
 		t.Errorf("%d of the two change requests published from the review", n)
+	}
+}
+
+// The officer rejecting the sign-off is recorded (who, when, why) in the
+// database and the audit trail, and the note goes with the review into the
+// next round: on its status and in the members' tasks.
+func TestAnnualReviewSignOffRejectionRecorded(t *testing.T) {
+	h := newPolicyHarness(t, time.Date(2025, 1, 10, 9, 0, 0, 0, time.UTC))
+	id := "annual-policy-review/2025"
+	why := "the access policy's MFA section was not looked at"
+	h.on(HumanTaskID(id, "open"), answer{after: day, by: "sam", action: ActionDone})
+	h.on(HumanTaskID(id, "review/1/eve"), answer{after: day, by: "eve", action: ActionApprove})
+	h.on(HumanTaskID(id, "review/1/pat"), answer{after: day, by: "pat", action: ActionApprove})
+	h.on(HumanTaskID(id, "sign-off/1"), answer{after: 2 * day, by: "sam", action: ActionReject, note: why})
+	h.on(HumanTaskID(id, "review/2/eve"), answer{after: day, by: "eve", action: ActionApprove})
+	h.on(HumanTaskID(id, "review/2/pat"), answer{after: day, by: "pat", action: ActionApprove})
+	h.on(HumanTaskID(id, "sign-off/2"), answer{after: day, by: "sam", action: ActionApprove})
+
+	h.env.SetStartWorkflowOptions(client.StartWorkflowOptions{ID: id})
+	h.env.ExecuteWorkflow(AnnualPolicyReviewWorkflow, ScheduledRun{ObligationID: "annual-policy-review", Process: ProcessAnnualPolicyReview,
+		DuePeriod: 14 * day, RemindEvery: 3 * day, ControlIDs: []string{"info-sec-program-review"}})
+	if err := h.env.GetWorkflowError(); err != nil {
+		t.Fatalf("%v (tasks %v)", err, h.taskIDs())
+	}
+	rejectedAt := time.Date(2025, 1, 14, 9, 0, 0, 0, time.UTC)
+	var rej []struct {
+		Round int       `db:"round"`
+		Task  string    `db:"task_id"`
+		By    string    `db:"rejected_by"`
+		Note  string    `db:"note"`
+		At    time.Time `db:"rejected_at"`
+	}
+	if err := h.db.Owner.Select(&rej, `SELECT round, task_id, rejected_by, note, rejected_at FROM policy_review_rejections WHERE review_id = $1`, id); err != nil {
+		t.Fatal(err)
+	}
+	if len(rej) != 1 || rej[0].Round != 1 || rej[0].By != "sam" || rej[0].Note != why || !rej[0].At.Equal(rejectedAt) ||
+		rej[0].Task != HumanTaskID(id, "sign-off/1") {
+		t.Errorf("rejections recorded: %+v, want sam's of round 1 at %s with the note", rej, rejectedAt)
+	}
+	if n := h.count(`SELECT count(*) FROM audit_log WHERE subject = $1 AND action = 'policy.review.sign-off-rejected' AND actor = 'sam'
+		AND detail->>'note' = $2 AND (detail->>'round')::int = 1 AND control_id = 'info-sec-program-review'`, id, why); n != 1 {
+		t.Errorf("%d audit entries for the rejection, want 1", n)
+	}
+	if n := h.count(`SELECT count(*) FROM audit_log WHERE subject = $1 AND action = 'policy.review.in-review' AND actor = 'sam'
+		AND detail->>'note' = $2 AND (detail->>'round')::int = 2`, id, why); n != 1 {
+		t.Error("round 2 in review does not carry who sent it back and why")
+	}
+	if body := h.task(HumanTaskID(id, "review/2/eve")).Body; !strings.Contains(body, "sam rejected the sign-off of round 1 and sent the review back: "+why) {
+		t.Errorf("round 2 review task does not say why it is back:\n%s", body)
+	}
+	if strings.Contains(h.task(HumanTaskID(id, "review/1/eve")).Body, "rejected the sign-off") {
+		t.Error("round 1 review task speaks of a rejection")
+	}
+	if n := h.count(`SELECT count(*) FROM policy_reviews WHERE id = $1 AND status = 'signed-off' AND round = 2`, id); n != 1 {
+		t.Error("review not signed off in round 2")
+	}
+}
+
+// A run from before "review-sign-off-rejection" carries on as it started:
+// a rejected sign-off opens the next round without the new activity, so
+// its history still replays.
+func TestAnnualReviewSignOffRejectionBeforeVersion(t *testing.T) {
+	h := newPolicyHarness(t, time.Date(2025, 1, 10, 9, 0, 0, 0, time.UTC))
+	h.env.OnGetVersion("review-sign-off-rejection", workflow.DefaultVersion, 1).Return(workflow.DefaultVersion)
+	id := "annual-policy-review/2025"
+	h.on(HumanTaskID(id, "open"), answer{after: day, by: "sam", action: ActionDone})
+	for _, r := range []string{"1", "2"} {
+		h.on(HumanTaskID(id, "review/"+r+"/eve"), answer{after: day, by: "eve", action: ActionApprove})
+		h.on(HumanTaskID(id, "review/"+r+"/pat"), answer{after: day, by: "pat", action: ActionApprove})
+	}
+	h.on(HumanTaskID(id, "sign-off/1"), answer{after: day, by: "sam", action: ActionReject, note: "again"})
+	h.on(HumanTaskID(id, "sign-off/2"), answer{after: day, by: "sam", action: ActionApprove})
+	h.env.SetStartWorkflowOptions(client.StartWorkflowOptions{ID: id})
+	h.env.ExecuteWorkflow(AnnualPolicyReviewWorkflow, ScheduledRun{ObligationID: "annual-policy-review", Process: ProcessAnnualPolicyReview,
+		DuePeriod: 14 * day, RemindEvery: 3 * day})
+	if err := h.env.GetWorkflowError(); err != nil {
+		t.Fatalf("%v (tasks %v)", err, h.taskIDs())
+	}
+	if got := h.calls("RecordReviewRejection"); len(got) != 0 {
+		t.Errorf("RecordReviewRejection ran %d times in a run from before the version", len(got))
+	}
+	if n := h.count(`SELECT count(*) FROM policy_reviews WHERE id = $1 AND status = 'signed-off' AND round = 2`, id); n != 1 {
+		t.Error("review not signed off in round 2")
 	}
 }
