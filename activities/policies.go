@@ -121,6 +121,32 @@ func roleHolders(ctx context.Context, q sqlx.QueryerContext, roles ...string) ([
 	return nil, nil
 }
 
+// othersHolding is roleHolders without the requester, who never reviews or
+// approves their own request: the first role with anybody else wins. With
+// nobody else it is a non-retryable error naming the roles; what says what
+// they would have done.
+func othersHolding(ctx context.Context, q sqlx.QueryerContext, requester, what string, roles ...string) ([]string, error) {
+	for _, r := range roles {
+		ids, err := roleHolders(ctx, q, r)
+		if err != nil {
+			return nil, err
+		}
+		if ids = slices.DeleteFunc(ids, func(id string) bool { return id == requester }); len(ids) > 0 {
+			return ids, nil
+		}
+	}
+	held, err := roleHolders(ctx, q, roles...)
+	if err != nil {
+		return nil, err
+	}
+	either := strings.Join(roles, " or ")
+	if len(held) > 0 {
+		return nil, badInput("only the requester, %s, holds the role %s to %s, and nobody approves their own request: "+
+			"add another holder (or designee) of %s in the program file", requester, either, what, either)
+	}
+	return nil, badInput("nobody holds the role %s to %s: add a holder in the program file", either, what)
+}
+
 func activePerson(ctx context.Context, q sqlx.QueryerContext, id string) error {
 	found, active, err := PersonActive(ctx, q, id)
 	switch {
@@ -168,19 +194,22 @@ type OpenChangeRequestInput struct {
 	At                    time.Time
 }
 
-// ChangeRequestInfo is who the request goes to. Reviewers are the Security
-// Officers, else the Privacy Officers; SecondApprovers the CEO, else the
-// designee; Designees may act once a CEO's task is overdue. Engineering is
-// the Head of Engineering when the policy is about product development: one
-// the Head of Engineering owns.
+// ChangeRequestInfo is who the request goes to, never its requester
+// (segregation of duties). Reviewers are the Security Officers, else the
+// Privacy Officers; ReviewEscalation the Privacy Officers who may review too
+// once the first reviewer's task is overdue; SecondApprovers the CEO, else
+// the designee; Designees may act once a CEO's task is overdue. Engineering
+// is the Head of Engineering when the policy is about product development:
+// one a Head of Engineering owns.
 type ChangeRequestInfo struct {
-	Policy          PolicyRef
-	RequesterName   string
-	Reviewers       []string
-	SecondApprovers []string
-	Designees       []string
-	Engineering     []string
-	Controls        []string
+	Policy           PolicyRef
+	RequesterName    string
+	Reviewers        []string
+	ReviewEscalation []string
+	SecondApprovers  []string
+	Designees        []string
+	Engineering      []string
+	Controls         []string
 }
 
 // OpenChangeRequest validates and records the request and its first round.
@@ -209,29 +238,8 @@ func (a *Policies) OpenChangeRequest(ctx context.Context, in OpenChangeRequestIn
 	if err := tx.GetContext(ctx, &info.RequesterName, `SELECT name FROM people WHERE id = $1`, in.RequesterID); err != nil {
 		return ChangeRequestInfo{}, err
 	}
-	if info.Reviewers, err = roleHolders(ctx, tx, "security_officer", "privacy_officer"); err != nil {
+	if err := changeApprovers(ctx, tx, in.RequesterID, in.Kind, &info); err != nil {
 		return ChangeRequestInfo{}, err
-	}
-	if len(info.Reviewers) == 0 {
-		return ChangeRequestInfo{}, badInput("nobody holds the role security_officer or privacy_officer to review the request")
-	}
-	if in.Kind == policy.Material {
-		if info.SecondApprovers, err = roleHolders(ctx, tx, "ceo", "ceo_designee"); err != nil {
-			return ChangeRequestInfo{}, err
-		}
-		if len(info.SecondApprovers) == 0 {
-			return ChangeRequestInfo{}, badInput("a material change needs the CEO or designee, and nobody holds either role")
-		}
-		if info.Designees, err = roleHolders(ctx, tx, "ceo_designee"); err != nil {
-			return ChangeRequestInfo{}, err
-		}
-	}
-	heads, err := roleHolders(ctx, tx, "head_of_engineering")
-	if err != nil {
-		return ChangeRequestInfo{}, err
-	}
-	if slices.Contains(heads, info.Policy.OwnerID) {
-		info.Engineering = heads
 	}
 	if info.Controls, err = controlsFor(ctx, tx, ProcessPolicyChangeRequest); err != nil {
 		return ChangeRequestInfo{}, err
@@ -255,6 +263,54 @@ func (a *Policies) OpenChangeRequest(ctx context.Context, in OpenChangeRequestIn
 		return ChangeRequestInfo{}, err
 	}
 	return info, tx.Commit()
+}
+
+// changeApprovers fills in who reviews and approves a request on
+// info.Policy, none of them its requester; an approval nobody but the
+// requester could give is a non-retryable error.
+func changeApprovers(ctx context.Context, q sqlx.QueryerContext, requester string, kind policy.Kind, info *ChangeRequestInfo) error {
+	var err error
+	if info.Reviewers, err = othersHolding(ctx, q, requester, "review the request", "security_officer", "privacy_officer"); err != nil {
+		return err
+	}
+	privacy, err := roleHolders(ctx, q, "privacy_officer")
+	if err != nil {
+		return err
+	}
+	info.ReviewEscalation = slices.DeleteFunc(privacy, func(id string) bool { return id == requester || id == info.Reviewers[0] })
+	if kind == policy.Material {
+		if info.SecondApprovers, err = othersHolding(ctx, q, requester, "approve a material change", "ceo", "ceo_designee"); err != nil {
+			return err
+		}
+		designees, err := roleHolders(ctx, q, "ceo_designee")
+		if err != nil {
+			return err
+		}
+		info.Designees = slices.DeleteFunc(designees, func(id string) bool { return id == requester })
+	}
+	heads, err := roleHolders(ctx, q, "head_of_engineering")
+	if err != nil {
+		return err
+	}
+	if slices.Contains(heads, info.Policy.OwnerID) {
+		// A product development policy.
+		if info.Engineering, err = othersHolding(ctx, q, requester, "approve a product development policy's change", "head_of_engineering"); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// CheckChangeApprovers answers the error OpenChangeRequest would give for
+// want of someone other than the requester to review or approve the
+// request, so a command can refuse it before starting anything.
+func CheckChangeApprovers(ctx context.Context, q sqlx.QueryerContext, policyID, requester string, kind policy.Kind) error {
+	info := ChangeRequestInfo{}
+	var err error
+	if info.Policy, err = loadPolicy(ctx, q, policyID); err != nil {
+		return err
+	}
+	return changeApprovers(ctx, q, requester, kind, &info)
 }
 
 // ChangeRoundInput is what the requester submitted in one round.

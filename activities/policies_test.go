@@ -3,6 +3,7 @@ package activities
 import (
 	"context"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -311,5 +312,78 @@ func TestContentHashOnlyForText(t *testing.T) {
 	}
 	if h := ContentHash("abc"); h != "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad" {
 		t.Errorf("sha256(abc) = %q", h)
+	}
+}
+
+// Nobody reviews or approves their own request: each approval goes to a
+// holder of the role other than the requester, and the escalations too.
+func TestOpenChangeRequestNeverRoutesToTheRequester(t *testing.T) {
+	db := testenv.Postgres(t)
+	seedPolicyProgram(t, db)
+	db.Owner.MustExec(`INSERT INTO people (id, email, name) VALUES ('hank', 'hank@example.com', 'Hank'), ('hana', 'hana@example.com', 'Hana');
+		INSERT INTO roles (role, person_id) VALUES ('head_of_engineering', 'hank'), ('head_of_engineering', 'hana');
+		INSERT INTO policies (id, title, owner_id, created_at) VALUES ('sdlc', 'Secure Development Policy', 'hank', '2022-06-01');`)
+	a := &Policies{DB: db.App}
+	open := func(id, policyID, requester string) ChangeRequestInfo {
+		t.Helper()
+		info, err := a.OpenChangeRequest(context.Background(), OpenChangeRequestInput{ID: id, PolicyID: policyID, Kind: policy.Material,
+			Summary: "s", RequesterID: requester, At: time.Now()})
+		if err != nil {
+			t.Fatalf("open %s as %s: %v", id, requester, err)
+		}
+		return info
+	}
+	for _, tc := range []struct {
+		requester, policyID                             string
+		reviewers, escalation, second, designees, heads string
+	}{
+		{"eve", "access", "sam", "pat", "cleo", "dee", ""},
+		{"sam", "access", "pat", "", "cleo", "dee", ""},    // the Security Officer's own request goes to the Privacy Officer
+		{"pat", "access", "sam", "", "cleo", "dee", ""},    // and the Privacy Officer's is not escalated back to her
+		{"cleo", "access", "sam", "pat", "dee", "dee", ""}, // the CEO's goes to the designee
+		{"dee", "access", "sam", "pat", "cleo", "", ""},
+		{"hank", "sdlc", "sam", "pat", "cleo", "dee", "hana"}, // a Head of Engineering's to the other one
+	} {
+		info := open("cr/"+tc.requester+"/"+tc.policyID, tc.policyID, tc.requester)
+		got := []string{strings.Join(info.Reviewers, ","), strings.Join(info.ReviewEscalation, ","), strings.Join(info.SecondApprovers, ","),
+			strings.Join(info.Designees, ","), strings.Join(info.Engineering, ",")}
+		want := []string{tc.reviewers, tc.escalation, tc.second, tc.designees, tc.heads}
+		if !slices.Equal(got, want) {
+			t.Errorf("requested by %s: reviewers, review escalation, second approvers, designees, engineering = %q, want %q", tc.requester, got, want)
+		}
+	}
+}
+
+// When nobody but the requester holds a role the request needs, it is
+// refused at once, naming the role, and nothing is recorded.
+func TestOpenChangeRequestRefusesWhenOnlyTheRequesterCouldApprove(t *testing.T) {
+	db := testenv.Postgres(t)
+	seedPolicyProgram(t, db)
+	db.Owner.MustExec(`DELETE FROM roles WHERE role IN ('privacy_officer', 'ceo_designee');
+		INSERT INTO people (id, email, name) VALUES ('hank', 'hank@example.com', 'Hank');
+		INSERT INTO roles (role, person_id) VALUES ('head_of_engineering', 'hank');
+		INSERT INTO policies (id, title, owner_id, created_at) VALUES ('sdlc', 'Secure Development Policy', 'hank', '2022-06-01');`)
+	a := &Policies{DB: db.App}
+	for _, tc := range []struct {
+		requester, policyID, want string
+	}{
+		{"sam", "access", "only the requester, sam, holds the role security_officer or privacy_officer to review the request"},
+		{"cleo", "access", "only the requester, cleo, holds the role ceo or ceo_designee to approve a material change"},
+		{"hank", "sdlc", "only the requester, hank, holds the role head_of_engineering"},
+	} {
+		id := "cr/" + tc.requester
+		_, err := a.OpenChangeRequest(context.Background(), OpenChangeRequestInput{ID: id, PolicyID: tc.policyID, Kind: policy.Material,
+			Summary: "s", RequesterID: tc.requester, At: time.Now()})
+		if err == nil || !isNonRetryable(err) || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), "in the program file") {
+			t.Errorf("requested by %s: %v; want a non-retryable error saying %q and to add a holder in the program file", tc.requester, err, tc.want)
+		}
+		if err := CheckChangeApprovers(context.Background(), db.App, tc.policyID, tc.requester, policy.Material); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("check for %s: %v", tc.requester, err)
+		}
+		var n int
+		db.Owner.Get(&n, `SELECT (SELECT count(*) FROM change_requests WHERE id = $1) + (SELECT count(*) FROM audit_log WHERE subject = $1)`, id)
+		if n != 0 {
+			t.Errorf("requested by %s: %d rows recorded for a refused request", tc.requester, n)
+		}
 	}
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/jmoiron/sqlx"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
 
 	"github.com/complyflow/complyflow/activities"
 	"github.com/complyflow/complyflow/policy"
@@ -72,6 +73,17 @@ func runChangeRequest(ctx context.Context, env *Env, args []string) error {
 	requester, err := checkPolicyAndPerson(ctx, db, *policyID, *as)
 	if err != nil {
 		return err
+	}
+	// Nobody reviews or approves their own request: refuse here, not in a failed run.
+	if err := activities.CheckChangeApprovers(ctx, db, *policyID, requester, k); err != nil {
+		var appErr *temporal.ApplicationError
+		if !errors.As(err, &appErr) || appErr.Type() != "BadInput" {
+			return err
+		}
+		if *as == "" {
+			return usagef("%s (requested as %s, the policy's owner: --as names the requester)", appErr.Message(), requester)
+		}
+		return usagef("%s", appErr.Message())
 	}
 	c, err := env.Temporal()
 	if err != nil {

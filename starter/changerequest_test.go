@@ -158,6 +158,11 @@ func TestChangeRequestCommandRefusesBadInput(t *testing.T) {
 		{[]string{"change-request", "--policy", "nope", "--kind", "material", "--summary", "x"}, `policy "nope" is not in the program`},
 		{[]string{"change-request", "--policy", "access", "--kind", "material"}, "--policy and --summary are required"},
 		{[]string{"change-request", "--policy", "access", "--kind", "minor", "--summary", "x", "--as", "ghost"}, `person "ghost" is not in the directory`},
+		// The owner, the only officer, would review their own request.
+		{[]string{"change-request", "--policy", "access", "--kind", "minor", "--summary", "x"},
+			"only the requester, sam, holds the role security_officer or privacy_officer to review the request"},
+		{[]string{"change-request", "--policy", "access", "--kind", "material", "--summary", "x", "--as", "cleo"},
+			"only the requester, cleo, holds the role ceo or ceo_designee"},
 		{[]string{"exception", "--policy", "access", "--purpose", "p", "--reason", "r", "--as", "eve",
 			"--expires", time.Now().AddDate(1, 0, 2).Format(time.DateOnly)}, "expires at most one year after approval"},
 		{[]string{"exception", "--policy", "access", "--reason", "r", "--as", "eve",

@@ -49,6 +49,10 @@ type policyChange struct {
 	// so their histories replay.
 	answered  bool
 	oneAnswer bool
+	// notOwnApprover: escalations go to the people info names, never the
+	// requester. Runs started before "requester-not-approver" escalated to
+	// the roles, as their info (recorded by the activity then) expects.
+	notOwnApprover bool
 	// prodAttempts counts the production-change tasks handed out.
 	prodAttempts int
 }
@@ -66,6 +70,7 @@ func newPolicyChange(ctx workflow.Context, in PolicyChangeInput) (*policyChange,
 	}
 	w.responses = workflow.NewBufferedChannel(ctx, 1)
 	w.oneAnswer = workflow.GetVersion(ctx, "update-once", workflow.DefaultVersion, 1) == 1
+	w.notOwnApprover = workflow.GetVersion(ctx, "requester-not-approver", workflow.DefaultVersion, 1) == 1
 	err = workflow.SetUpdateHandlerWithOptions(ctx, UpdateResubmit,
 		func(ctx workflow.Context, r ResubmitRequest) (string, error) {
 			return w.respond(ctx, changeResponse{resubmit: &r, outcome: TaskOutcome{
@@ -232,12 +237,15 @@ func (w *policyChange) approvals(ctx workflow.Context) (bool, error) {
 	r := w.round().Round
 	w.st.Stage = StageInReview
 	// The Privacy Officer may review too once the Security Officer's task is overdue.
+	escalation := []EscalationStep{{After: 0, To: "role:privacy_officer"}}
+	if w.notOwnApprover {
+		escalation = escalateTo(w.info.ReviewEscalation, w.info.Reviewers[0])
+	}
 	out, err := w.task(ctx, policyTask{
-		purpose: fmt.Sprintf("review/%d", r), assignee: w.info.Reviewers[0],
-		escalation: []EscalationStep{{After: 0, To: "role:privacy_officer"}},
-		subject:    fmt.Sprintf("Review policy change request: %s (%s)", w.info.Policy.Title, w.kind),
-		body:       w.describe() + "\nApprove it, or reject it back to the requester with a note saying what is missing.",
-		actions:    []Action{ActionApprove, ActionReject},
+		purpose: fmt.Sprintf("review/%d", r), assignee: w.info.Reviewers[0], escalation: escalation,
+		subject: fmt.Sprintf("Review policy change request: %s (%s)", w.info.Policy.Title, w.kind),
+		body:    w.describe() + "\nApprove it, or reject it back to the requester with a note saying what is missing.",
+		actions: []Action{ActionApprove, ActionReject},
 	})
 	if err != nil {
 		return false, err
@@ -275,6 +283,19 @@ func (w *policyChange) approvals(ctx workflow.Context) (bool, error) {
 	return true, w.decide(ctx, "engineering-approval", out, w.approved())
 }
 
+// escalateTo hands an overdue task to each of people but its assignee, by
+// person rather than by role: a role may include the requester, who must
+// not approve their own request.
+func escalateTo(people []string, assignee string) []EscalationStep {
+	var steps []EscalationStep
+	for _, p := range people {
+		if p != assignee {
+			steps = append(steps, EscalationStep{After: 0, To: p})
+		}
+	}
+	return steps
+}
+
 // afterApproval is the stage after the officer's (and CEO's) approval.
 func (w *policyChange) afterApproval() string {
 	if len(w.info.Engineering) > 0 {
@@ -296,7 +317,10 @@ func (w *policyChange) approved() string {
 func (w *policyChange) secondApproval(ctx workflow.Context) (bool, error) {
 	r := w.round().Round
 	var designees []EscalationStep
-	if len(w.info.Designees) > 0 && w.info.Designees[0] != w.info.SecondApprovers[0] {
+	switch {
+	case w.notOwnApprover:
+		designees = escalateTo(w.info.Designees, w.info.SecondApprovers[0])
+	case len(w.info.Designees) > 0 && w.info.Designees[0] != w.info.SecondApprovers[0]:
 		designees = []EscalationStep{{After: 0, To: "role:ceo_designee"}}
 	}
 	out, err := w.task(ctx, policyTask{

@@ -278,7 +278,7 @@ func TestPolicyChangeMajorNeedsSecondApproval(t *testing.T) {
 		t.Fatalf("result %+v", st)
 	}
 	ceo := h.task(HumanTaskID(id, "second-approval/1"))
-	if ceo.AssigneeID != "cleo" || len(ceo.Escalation) != 1 || ceo.Escalation[0].To != "role:ceo_designee" {
+	if ceo.AssigneeID != "cleo" || len(ceo.Escalation) != 1 || ceo.Escalation[0].To != "dee" {
 		t.Errorf("second approval task %+v: want the CEO, escalating to the designee", ceo)
 	}
 	// The CEO's rejection sent it back; nothing was published in round 1.
