@@ -49,6 +49,12 @@ var policyHistories = []struct {
 	{"annual_policy_review.json", AnnualPolicyReviewWorkflow, AnnualPolicyReview, "annual-policy-review/replay"},
 	// Before the announcement's audit entry (GetVersion "audit-announcement").
 	{"policy_change_request_before_announce_audit.json", PolicyChangeRequestWorkflow, PolicyChangeRequest, PolicyChangeRequestID("access", "replay")},
+	// Before "owed-then-announce" and "requester-not-approver".
+	{"policy_change_request_before_requester_not_approver.json", PolicyChangeRequestWorkflow, PolicyChangeRequest, PolicyChangeRequestID("access", "replay")},
+	// Before "exception-escalation-excludes-requester" and "exception-renewal-refused".
+	{"policy_exception_before_requester_excluded.json", PolicyExceptionWorkflow, PolicyException, PolicyExceptionID("access", "replay")},
+	// Before "review-sign-off-rejection" (that run's sign-off was approved at once).
+	{"annual_policy_review_before_sign_off_rejection.json", AnnualPolicyReviewWorkflow, AnnualPolicyReview, "annual-policy-review/replay"},
 }
 
 func TestPolicyWorkflowsReplay(t *testing.T) {
@@ -107,7 +113,10 @@ func recordPolicyHistories(t *testing.T) {
 		"open":               {by: "sam", action: ActionDone},
 		"review/1/eve":       {by: "eve", action: ActionApprove},
 		"review/1/pat":       {by: "pat", action: ActionReject, note: "privacy: name the Data Protection Officer\nand how to reach them"},
-		"sign-off/1":         {by: "sam", action: ActionApprove},
+		"sign-off/1":         {by: "sam", action: ActionReject, note: "say which policies the privacy change touches"},
+		"review/2/eve":       {by: "eve", action: ActionApprove},
+		"review/2/pat":       {by: "pat", action: ActionApprove},
+		"sign-off/2":         {by: "sam", action: ActionApprove},
 	}
 	w := worker.New(c, queue, worker.Options{})
 	w.RegisterWorkflowWithOptions(func(ctx workflow.Context, in HumanTaskInput) (TaskOutcome, error) {
