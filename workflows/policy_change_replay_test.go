@@ -55,11 +55,19 @@ var policyHistories = []struct {
 	{"policy_exception_before_requester_excluded.json", PolicyExceptionWorkflow, PolicyException, PolicyExceptionID("access", "replay")},
 	// Before "review-sign-off-rejection" (that run's sign-off was approved at once).
 	{"annual_policy_review_before_sign_off_rejection.json", AnnualPolicyReviewWorkflow, AnnualPolicyReview, "annual-policy-review/replay"},
+	// Exceptions taking branches the current recording does not; recorded by
+	// UPDATE_EXCEPTION_HISTORIES=1 (recordExceptionHistories).
+	{"policy_exception_renewal.json", PolicyExceptionWorkflow, PolicyException, PolicyExceptionID("access", "replay-renewal")},
+	{"policy_exception_approved_after_expiry.json", PolicyExceptionWorkflow, PolicyException, PolicyExceptionID("access", "replay-late")},
+	{"policy_exception_renewal_refused.json", PolicyExceptionWorkflow, PolicyException, PolicyExceptionID("access", "replay-refused")},
 }
 
 func TestPolicyWorkflowsReplay(t *testing.T) {
 	if os.Getenv("UPDATE_HISTORIES") == "1" {
 		recordPolicyHistories(t)
+	}
+	if os.Getenv("UPDATE_EXCEPTION_HISTORIES") == "1" {
+		recordExceptionHistories(t)
 	}
 	for _, h := range policyHistories {
 		t.Run(h.file, func(t *testing.T) {
@@ -90,15 +98,7 @@ func TestPolicyWorkflowsReplay(t *testing.T) {
 func recordPolicyHistories(t *testing.T) {
 	db := testenv.Postgres(t)
 	seedPolicyWorld(t, db)
-	sink := &devmail.Sink{}
-	if err := sink.Start("127.0.0.1:0"); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { sink.Close() })
 	c := testenv.Temporal(t)
-	suffix := make([]byte, 4)
-	rand.Read(suffix)
-	queue := "policy-replay-" + hex.EncodeToString(suffix)
 
 	// Answers by task purpose (the task ID after its parent's ID).
 	script := map[string]answer{
@@ -118,30 +118,13 @@ func recordPolicyHistories(t *testing.T) {
 		"review/2/pat":       {by: "pat", action: ActionApprove},
 		"sign-off/2":         {by: "sam", action: ActionApprove},
 	}
-	w := worker.New(c, queue, worker.Options{})
-	w.RegisterWorkflowWithOptions(func(ctx workflow.Context, in HumanTaskInput) (TaskOutcome, error) {
-		purpose := strings.TrimPrefix(in.TaskID, HumanTaskID(in.ParentRef, ""))
-		a, ok := script[purpose]
+	queue := startRecordingWorker(t, c, db, func(in HumanTaskInput, purpose string) (answer, bool) {
 		if strings.HasPrefix(in.ParentRef, "change-request/privacy/") && purpose == "review/1" {
-			a, ok = answer{by: "sam", action: ActionApprove}, true
+			return answer{by: "sam", action: ActionApprove}, true
 		}
-		if !ok {
-			return TaskOutcome{}, temporal.NewNonRetryableApplicationError("no scripted answer for "+in.TaskID, "Unscripted", nil)
-		}
-		if err := workflow.Sleep(ctx, a.after); err != nil {
-			return TaskOutcome{}, err
-		}
-		return TaskOutcome{TaskID: in.TaskID, Action: a.action, By: a.by, Note: a.note, At: workflow.Now(ctx)}, nil
-	}, workflow.RegisterOptions{Name: HumanTaskWorkflow})
-	for _, h := range policyHistories[:3] {
-		w.RegisterWorkflowWithOptions(h.fn, workflow.RegisterOptions{Name: h.workflow})
-	}
-	w.RegisterActivity(&activities.Policies{DB: db.App})
-	w.RegisterActivity(&activities.Announcer{DB: db.App, Mailer: &activities.Mailer{Addr: sink.Addr(), From: "complyflow@example.com"}})
-	if err := w.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer w.Stop()
+		a, ok := script[purpose]
+		return a, ok
+	})
 
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
@@ -162,22 +145,151 @@ func recordPolicyHistories(t *testing.T) {
 		if err := wf.Get(ctx, nil); err != nil {
 			t.Fatalf("%s: %v", h.workflow, err)
 		}
-		hist := &historypb.History{}
-		it := c.GetWorkflowHistory(ctx, h.id, wf.GetRunID(), false, enums.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
-		for it.HasNext() {
-			e, err := it.Next()
-			if err != nil {
-				t.Fatal(err)
-			}
-			hist.Events = append(hist.Events, e)
+		writeHistory(ctx, t, c, h.id, wf.GetRunID(), h.file)
+	}
+}
+
+// recordExceptionHistories runs the exceptions whose histories exercise the
+// determinism guards the current recording never reaches: a renewal decided
+// while the term runs ("renewal-keeps-term"), an approval that comes after the
+// expiry asked for ("exception-expiry-before-approval"), and a renewal only
+// the requester could approve ("exception-renewal-refused").
+func recordExceptionHistories(t *testing.T) {
+	db := testenv.Postgres(t)
+	seedPolicyWorld(t, db)
+	c := testenv.Temporal(t)
+	ids := map[string]string{}
+	for _, h := range policyHistories {
+		ids[h.file] = h.id
+	}
+
+	scenarios := []struct {
+		file      string
+		requester string
+		term      time.Duration     // from the start to the expiry asked for
+		answers   map[string]answer // by task purpose
+		before    string            // SQL run before the start
+	}{
+		// Renewed at once, well inside the term, so the renewal run (round 2)
+		// starts with the term still in effect.
+		{"policy_exception_renewal.json", "eve", 20 * time.Second, map[string]answer{
+			"security_officer/1": {by: "sam", action: ActionApprove},
+			"coo/1":              {by: "coby", action: ActionApprove},
+			"re-evaluation/1":    {by: "sam", action: ActionApprove, note: "renew: appliance swap slipped"},
+			"security_officer/2": {by: "sam", action: ActionApprove},
+			"coo/2":              {by: "coby", action: ActionApprove},
+			"re-evaluation/2":    {by: "sam", action: ActionReject, note: "appliance replaced"},
+		}, ""},
+		// The second approval comes at least a second after the expiry asked for.
+		{"policy_exception_approved_after_expiry.json", "eve", 2 * time.Second, map[string]answer{
+			"security_officer/1": {by: "sam", action: ActionApprove},
+			"coo/1":              {after: 3 * time.Second, by: "coby", action: ActionApprove},
+		}, ""},
+		// The Security Officer sam asks; pat, the other officer, leaves the
+		// role as they answer the re-evaluation, so before the renewal run asks
+		// who may approve, and only sam could. The renewal comes inside the
+		// term, which then runs out.
+		{"policy_exception_renewal_refused.json", "sam", 10 * time.Second, map[string]answer{
+			"security_officer/1": {by: "pat", action: ActionApprove},
+			"coo/1":              {by: "coby", action: ActionApprove},
+			"re-evaluation/1": {by: "pat", action: ActionApprove, note: "renew", also: func() {
+				db.Owner.MustExec(`DELETE FROM roles WHERE role = 'security_officer' AND person_id = 'pat'`)
+			}},
+		}, `INSERT INTO roles (role, person_id) VALUES ('security_officer', 'pat')`},
+	}
+	script := map[string]map[string]answer{} // by exception ID
+	for _, sc := range scenarios {
+		script[ids[sc.file]] = sc.answers
+	}
+	queue := startRecordingWorker(t, c, db, func(in HumanTaskInput, purpose string) (answer, bool) {
+		a, ok := script[in.ParentRef][purpose]
+		return a, ok
+	})
+
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	for _, sc := range scenarios {
+		if sc.before != "" {
+			db.Owner.MustExec(sc.before)
 		}
-		b, err := protojson.MarshalOptions{Multiline: true, Indent: "  "}.Marshal(hist)
+		id := ids[sc.file]
+		in := PolicyExceptionInput{PolicyID: "access", RequesterID: sc.requester,
+			Purpose: "legacy VPN appliance", Reason: "it cannot do MFA", Expires: time.Now().Add(sc.term)}
+		wf, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: id, TaskQueue: queue}, PolicyExceptionWorkflow, in)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := os.WriteFile(filepath.Join("testdata", h.file), b, 0o644); err != nil {
+		// Get follows a renewal's continue-as-new to the last run.
+		if err := wf.Get(ctx, nil); err != nil {
+			t.Fatalf("%s: %v", id, err)
+		}
+		// The renewal branches are taken in the renewal's own run, the last
+		// one; the first run's ID (wf.GetRunID) would record round 1 instead.
+		last, err := c.DescribeWorkflowExecution(ctx, id, "")
+		if err != nil {
 			t.Fatal(err)
 		}
-		t.Logf("recorded %s: %d events", h.file, len(hist.Events))
+		writeHistory(ctx, t, c, id, last.WorkflowExecutionInfo.Execution.RunId, sc.file)
 	}
+}
+
+// startRecordingWorker starts a worker on a queue of its own for the policy
+// workflows and their activities, with a real SMTP sink, and HumanTask
+// replaced by a script: answerFor gives a task's answer by its purpose (the
+// task ID after its parent's ID).
+func startRecordingWorker(t *testing.T, c client.Client, db *testenv.DB, answerFor func(in HumanTaskInput, purpose string) (answer, bool)) string {
+	sink := &devmail.Sink{}
+	if err := sink.Start("127.0.0.1:0"); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sink.Close() })
+	suffix := make([]byte, 4)
+	rand.Read(suffix)
+	queue := "policy-replay-" + hex.EncodeToString(suffix)
+
+	w := worker.New(c, queue, worker.Options{})
+	w.RegisterWorkflowWithOptions(func(ctx workflow.Context, in HumanTaskInput) (TaskOutcome, error) {
+		a, ok := answerFor(in, strings.TrimPrefix(in.TaskID, HumanTaskID(in.ParentRef, "")))
+		if !ok {
+			return TaskOutcome{}, temporal.NewNonRetryableApplicationError("no scripted answer for "+in.TaskID, "Unscripted", nil)
+		}
+		if err := workflow.Sleep(ctx, a.after); err != nil {
+			return TaskOutcome{}, err
+		}
+		if a.also != nil {
+			a.also()
+		}
+		return TaskOutcome{TaskID: in.TaskID, Action: a.action, By: a.by, Note: a.note, At: workflow.Now(ctx)}, nil
+	}, workflow.RegisterOptions{Name: HumanTaskWorkflow})
+	for _, h := range policyHistories[:3] {
+		w.RegisterWorkflowWithOptions(h.fn, workflow.RegisterOptions{Name: h.workflow})
+	}
+	w.RegisterActivity(&activities.Policies{DB: db.App})
+	w.RegisterActivity(&activities.Announcer{DB: db.App, Mailer: &activities.Mailer{Addr: sink.Addr(), From: "complyflow@example.com"}})
+	if err := w.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(w.Stop)
+	return queue
+}
+
+// writeHistory writes the history of one run to testdata/.
+func writeHistory(ctx context.Context, t *testing.T, c client.Client, id, runID, file string) {
+	hist := &historypb.History{}
+	it := c.GetWorkflowHistory(ctx, id, runID, false, enums.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	for it.HasNext() {
+		e, err := it.Next()
+		if err != nil {
+			t.Fatal(err)
+		}
+		hist.Events = append(hist.Events, e)
+	}
+	b, err := protojson.MarshalOptions{Multiline: true, Indent: "  "}.Marshal(hist)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join("testdata", file), b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("recorded %s (run %s): %d events", file, runID, len(hist.Events))
 }
