@@ -168,6 +168,20 @@ type PolicyRef struct {
 	Version string `db:"version"` // "" while unversioned; else "2023.2" or "2023.2 rev.1"
 }
 
+// refuseDeprecated refuses new work on a policy the program file deprecated:
+// it stays on record but is no longer in force, so nothing changes it or
+// excepts from it (the program file can bring it back).
+func refuseDeprecated(ctx context.Context, q sqlx.QueryerContext, id string) error {
+	var status string
+	if err := sqlx.GetContext(ctx, q, &status, `SELECT status FROM policies WHERE id = $1`, id); err != nil {
+		return err
+	}
+	if status == "deprecated" {
+		return badInput("policy %q is deprecated: it is no longer in force (remove deprecated from the program file to bring it back)", id)
+	}
+	return nil
+}
+
 func loadPolicy(ctx context.Context, q sqlx.QueryerContext, id string) (PolicyRef, error) {
 	var p PolicyRef
 	err := sqlx.GetContext(ctx, q, &p, `
@@ -227,6 +241,9 @@ func (a *Policies) OpenChangeRequest(ctx context.Context, in OpenChangeRequestIn
 	defer tx.Rollback()
 	var info ChangeRequestInfo
 	if info.Policy, err = loadPolicy(ctx, tx, in.PolicyID); err != nil {
+		return ChangeRequestInfo{}, err
+	}
+	if err := refuseDeprecated(ctx, tx, in.PolicyID); err != nil {
 		return ChangeRequestInfo{}, err
 	}
 	if in.Kind == policy.Minor && info.Policy.Version == "" {
@@ -308,6 +325,9 @@ func CheckChangeApprovers(ctx context.Context, q sqlx.QueryerContext, policyID, 
 	info := ChangeRequestInfo{}
 	var err error
 	if info.Policy, err = loadPolicy(ctx, q, policyID); err != nil {
+		return err
+	}
+	if err := refuseDeprecated(ctx, q, policyID); err != nil {
 		return err
 	}
 	return changeApprovers(ctx, q, requester, kind, &info)

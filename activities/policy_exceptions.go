@@ -93,6 +93,9 @@ func (a *Policies) OpenException(ctx context.Context, in OpenExceptionInput) (Ex
 	if info.Policy, err = loadPolicy(ctx, tx, in.PolicyID); err != nil {
 		return ExceptionInfo{}, err
 	}
+	if err := refuseDeprecated(ctx, tx, in.PolicyID); err != nil {
+		return ExceptionInfo{}, err
+	}
 	if err := activePerson(ctx, tx, in.RequesterID); err != nil {
 		return ExceptionInfo{}, err
 	}
