@@ -317,16 +317,19 @@ func (w *policyException) untilReEvaluated(ctx workflow.Context) (bool, error) {
 }
 
 // reEvaluationEscalation hands an undecided re-evaluation to the COOs at
-// the expiry: by name, as info lists them without the requester, since
-// "role:coo" would reach a requester who is a COO. Runs from before
-// "exception-escalation-excludes-requester" escalate to the role.
+// the expiry: by name and never to the requester, since "role:coo" would
+// reach a requester who is a COO. info lists the COOs without the requester
+// except in runs opened before that rule, hence the filter here too. Runs
+// from before "exception-escalation-excludes-requester" escalate to the role.
 func (w *policyException) reEvaluationEscalation(ctx workflow.Context) []EscalationStep {
 	if workflow.GetVersion(ctx, "exception-escalation-excludes-requester", workflow.DefaultVersion, 1) == workflow.DefaultVersion {
 		return []EscalationStep{{After: 0, To: "role:coo"}}
 	}
-	steps := make([]EscalationStep, len(w.info.COOs))
-	for i, id := range w.info.COOs {
-		steps[i] = EscalationStep{After: 0, To: id}
+	var steps []EscalationStep
+	for _, id := range w.info.COOs {
+		if id != w.in.RequesterID {
+			steps = append(steps, EscalationStep{After: 0, To: id})
+		}
 	}
 	return steps
 }
