@@ -9,6 +9,8 @@ import (
 	"net/http"
 	"strings"
 
+	"go.temporal.io/sdk/temporal"
+
 	"github.com/complyflow/complyflow/activities"
 	"github.com/complyflow/complyflow/policy"
 )
@@ -108,7 +110,32 @@ func (s *Server) checkChangeRequest(ctx context.Context, f changeRequestForm, po
 	case !found || !active:
 		errs = append(errs, fmt.Sprintf("%q is not the ID of anyone in the workforce.", f.Requester))
 	}
+	if len(errs) == 0 {
+		if refusal, err := s.approversRefusal(ctx, f.PolicyID, f.Requester, f.Kind); err != nil {
+			s.Logger.Error("check approvers", "err", err)
+			errs = append(errs, "Who would review the request could not be checked; please try again.")
+		} else if refusal != "" {
+			errs = append(errs, refusal)
+		}
+	}
 	return errs
+}
+
+// approversRefusal is why the request could not be opened, if it could not:
+// the requester may not review or approve their own request, and someone
+// else must hold each role it needs (or the policy is deprecated). Checked
+// before anything is saved or sent, and again at confirmation.
+func (s *Server) approversRefusal(ctx context.Context, policyID, requester, kind string) (string, error) {
+	err := activities.CheckChangeApprovers(ctx, s.DB, policyID, requester, policy.Kind(kind))
+	var appErr *temporal.ApplicationError
+	switch {
+	case err == nil:
+		return "", nil
+	case errors.As(err, &appErr) && appErr.Type() == "BadInput":
+		return appErr.Message(), nil
+	default:
+		return "", err
+	}
 }
 
 func (s *Server) loadPolicyOptions(w http.ResponseWriter, r *http.Request, page *changeRequestPage) bool {

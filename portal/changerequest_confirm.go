@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
 
@@ -143,9 +144,22 @@ func (s *Server) changeRequestConfirmPost(w http.ResponseWriter, r *http.Request
 		http.Error(w, "The person this request names is no longer in the workforce.", http.StatusConflict)
 		return
 	}
+	// The roles may have changed since the form was checked.
+	refusal, err := s.approversRefusal(r.Context(), d.PolicyID, d.RequesterID, d.Kind)
+	if err != nil {
+		s.unavailable(w, "check approvers", err)
+		return
+	}
+	if refusal != "" {
+		http.Error(w, "This request cannot go to review: "+refusal, http.StatusConflict)
+		return
+	}
 	id := d.requestID()
+	// Reject-duplicate: a confirmation repeated after the run has closed
+	// (its record failed) must find that run, not start another.
 	_, err = s.Temporal.ExecuteWorkflow(r.Context(), client.StartWorkflowOptions{
 		ID: id, TaskQueue: workflows.TaskQueue, WorkflowExecutionErrorWhenAlreadyStarted: true,
+		WorkflowIDReusePolicy: enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
 	}, workflows.PolicyChangeRequestWorkflow, workflows.PolicyChangeInput{
 		PolicyID: d.PolicyID, Kind: d.Kind, Summary: d.Summary, Text: d.Body, Reference: d.Reference,
 		NeedsProductionChange: d.NeedsProductionChange, RequesterID: d.RequesterID,

@@ -102,6 +102,8 @@ func TestChangeRequestForm(t *testing.T) {
 		INSERT INTO people (id, email, name) VALUES ('sam', 'sam@example.com', 'Sam Officer'), ('eve', 'eve@example.com', 'Eve Employee'),
 			('nat', '', 'Nat No-Mail');
 		INSERT INTO people (id, email, name, end_date) VALUES ('lee', 'lee@example.com', 'Lee Left', '2020-01-01');
+		INSERT INTO people (id, email, name) VALUES ('cleo', 'cleo@example.com', 'Cleo CEO');
+		INSERT INTO roles (role, person_id) VALUES ('security_officer', 'sam'), ('ceo', 'cleo');
 		INSERT INTO policies (id, title, owner_id, created_at) VALUES ('access', 'Access Control Policy', 'sam', '2023-01-10');`)
 	tc := testenv.Temporal(t)
 	p := newChangeRequestPortal(t, db.App, tc)
@@ -123,6 +125,17 @@ func TestChangeRequestForm(t *testing.T) {
 	if code, page := post(url.Values{"requester": {"nat"}, "policy": {"access"}, "kind": {"minor"}, "summary": {"typo"}}); code != http.StatusUnprocessableEntity ||
 		!strings.Contains(page, "&#34;nat&#34; has no email address the confirmation can reach") {
 		t.Errorf("requester without email: %d\n%s", code, page)
+	}
+
+	// The only officer cannot ask: nobody else could review it. Refused before anything is saved or sent.
+	if code, page := post(url.Values{"requester": {"sam"}, "policy": {"access"}, "kind": {"minor"}, "summary": {"typo"}}); code != http.StatusUnprocessableEntity ||
+		!strings.Contains(page, "only the requester") {
+		t.Errorf("sole officer's own request: %d\n%s", code, page)
+	}
+	var drafts int
+	db.App.Get(&drafts, `SELECT count(*) FROM change_request_drafts`)
+	if drafts != 0 || len(p.sink.Messages()) != 0 {
+		t.Fatalf("refused requests left %d drafts and %d emails", drafts, len(p.sink.Messages()))
 	}
 
 	code, page = post(url.Values{"requester": {"eve"}, "policy": {"access"}, "kind": {"material"}, "summary": {"require MFA"},
@@ -189,6 +202,24 @@ func TestChangeRequestForm(t *testing.T) {
 	db.App.Get(&recorded, `SELECT request_id FROM change_request_drafts WHERE requester_id = 'eve'`)
 	if recorded != id || unconfirmed() != 0 {
 		t.Errorf("draft records request %q, want %q", recorded, id)
+	}
+
+	// The roles are checked again at confirmation: with no CEO left to
+	// approve a material change, the confirmed draft does not start.
+	if code, page := post(url.Values{"requester": {"eve"}, "policy": {"access"}, "kind": {"material"}, "summary": {"second change"}}); code != http.StatusAccepted {
+		t.Fatalf("second request: %d\n%s", code, page)
+	}
+	var second string
+	eventually(t, "the second confirmation email", func() bool {
+		second = p.confirmLink(t, "eve@example.com")
+		return second != link
+	})
+	db.Owner.MustExec(`DELETE FROM roles WHERE role = 'ceo'`)
+	if code, page := send(t, http.MethodPost, second, nil); code != http.StatusConflict || !strings.Contains(page, "cannot go to review") {
+		t.Fatalf("confirmation with nobody to approve: %d\n%s", code, page)
+	}
+	if unconfirmed() != 1 {
+		t.Fatal("the refused confirmation marked its draft confirmed")
 	}
 }
 
