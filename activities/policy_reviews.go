@@ -19,6 +19,10 @@ const (
 const (
 	ReviewNoChange        = "no-change"
 	ReviewChangeRequested = "change-requested"
+	// ReviewChangeRefused is a change asked for whose change request could
+	// not be opened (see CheckReviewChange): no change request, the note
+	// says why.
+	ReviewChangeRefused = "change-refused"
 )
 
 // OpenReviewInput starts an annual policy review; ID is its workflow ID.
@@ -178,7 +182,7 @@ func (a *Policies) RecordReviewRejection(ctx context.Context, in ReviewRejection
 // ReviewItem is one reviewer's finding on one policy.
 type ReviewItem struct {
 	PolicyID        string
-	Outcome         string // no-change, change-requested
+	Outcome         string // no-change, change-requested, change-refused
 	Note            string
 	ChangeRequestID string
 }
@@ -222,6 +226,18 @@ func (a *Policies) RecordReviewItems(ctx context.Context, in ReviewItemsInput) e
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (review_id, round, reviewer_id, clarify, policy_id) DO NOTHING`,
 			in.ID, in.Round, in.ReviewerID, in.Clarify, it.PolicyID, it.Outcome, it.Note, it.ChangeRequestID, in.At); err != nil {
 			return fmt.Errorf("record review of %s by %s: %w", it.PolicyID, in.ReviewerID, err)
+		}
+		if it.Outcome != ReviewChangeRefused {
+			continue
+		}
+		// Its own entry, so an auditor looking for changes asked for and
+		// never made finds it without reading every review's items.
+		if err := writeAudit(ctx, tx, auditEntry{
+			Actor: "complyflow", Action: "policy.review.change-refused", Subject: in.ID, Controls: in.Controls,
+			Detail: map[string]any{"round": in.Round, "task": in.TaskID, "requester": in.ReviewerID, "policy": it.PolicyID, "note": it.Note},
+			Key:    reviewedKey(in) + "/refused/" + it.PolicyID,
+		}); err != nil {
+			return err
 		}
 	}
 	if err := writeAudit(ctx, tx, auditEntry{

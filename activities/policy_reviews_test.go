@@ -150,3 +150,45 @@ func TestPolicyReviewRejectionRecorded(t *testing.T) {
 		t.Errorf("audit entries: %+v", audit)
 	}
 }
+
+// A change whose request could not be opened is recorded as refused, with
+// no change request and the reason, and audited once under its own key
+// however often the write is retried.
+func TestPolicyReviewRefusedChangeRecorded(t *testing.T) {
+	db := testenv.Postgres(t)
+	seedPolicyProgram(t, db)
+	a := &Policies{DB: db.App}
+	ctx := context.Background()
+	id := "annual-policy-review/2025"
+	if _, err := a.OpenPolicyReview(ctx, OpenReviewInput{ID: id}); err != nil {
+		t.Fatal(err)
+	}
+	note := "add MFA — could not be opened: only the requester, sam, holds the role security_officer or privacy_officer"
+	in := ReviewItemsInput{ID: id, Round: 1, ReviewerID: "sam", TaskID: "t1", At: time.Date(2025, 1, 15, 0, 0, 0, 0, time.UTC),
+		Controls: []string{"policy-mgmt"}, Items: []ReviewItem{{PolicyID: "access", Outcome: ReviewChangeRefused, Note: note}}}
+	for range 2 {
+		if err := a.RecordReviewItems(ctx, in); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var items int
+	db.App.Get(&items, `SELECT count(*) FROM policy_review_items WHERE review_id = $1 AND reviewer_id = 'sam' AND policy_id = 'access'
+		AND outcome = 'change-refused' AND change_request_id = '' AND note = $2`, id, note)
+	if items != 1 {
+		t.Errorf("%d refused items recorded, want 1 with no change request and the reason", items)
+	}
+	var audit []struct {
+		Key    string `db:"idempotency_key"`
+		Policy string `db:"policy"`
+		By     string `db:"requester"`
+		Note   string `db:"note"`
+	}
+	if err := db.App.Select(&audit, `SELECT idempotency_key, detail->>'policy' AS policy, detail->>'requester' AS requester,
+		detail->>'note' AS note FROM audit_log WHERE subject = $1 AND action = 'policy.review.change-refused'`, id); err != nil {
+		t.Fatal(err)
+	}
+	if len(audit) != 1 || audit[0].Key != id+"/round/1/reviewed/sam/refused/access#policy-mgmt" || audit[0].Policy != "access" ||
+		audit[0].By != "sam" || audit[0].Note != note {
+		t.Errorf("refusal audit entries: %+v, want one naming the member, policy and reason", audit)
+	}
+}

@@ -1,14 +1,17 @@
 package workflows
 
 import (
+	"errors"
 	"fmt"
 	"regexp"
 	"slices"
 	"strings"
 
+	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/complyflow/complyflow/activities"
+	"github.com/complyflow/complyflow/policy"
 )
 
 // AnnualPolicyReview is the yearly review of policy-management §6, started by
@@ -29,7 +32,10 @@ type annualReview struct {
 	in       ScheduledRun
 	info     activities.ReviewInfo
 	st       AnnualPolicyReviewStatus
-	children []workflow.ChildWorkflowFuture
+	children []reviewChange
+	// unopened is every change asked for that no change request carried
+	// out, in any round, so the officer signs off knowing of it.
+	unopened []unopenedChange
 	// recorded: "member/policy" reviewed in the current round
 	recorded map[string]bool
 	// rejected is the sign-off the officer rejected back, which opens the
@@ -177,14 +183,30 @@ func (w *annualReview) committeeRound(ctx workflow.Context) error {
 	}
 	for _, c := range w.children {
 		var res PolicyChangeStatus
-		if err := c.Get(ctx, &res); err != nil {
-			workflow.GetLogger(ctx).Warn("change request from the review did not finish", "err", err)
+		if err := c.future.Get(ctx, &res); err != nil {
+			workflow.GetLogger(ctx).Warn("change request from the review did not finish", "request", c.requestID, "err", err)
+			w.unopened = append(w.unopened, unopenedChange{round: w.st.Round, member: c.member, policyID: c.policyID,
+				requestID: c.requestID, reason: failureReason(err)})
 			continue
 		}
 		w.st.Changed[res.RequestID] = res.Version
 	}
 	w.children = nil
 	return nil
+}
+
+// reviewChange is a change request the review started for a member's change.
+type reviewChange struct {
+	requestID, member, policyID string
+	future                      workflow.ChildWorkflowFuture
+}
+
+// unopenedChange is a change a member asked for that was not made: refused
+// before its change request was opened (requestID ""), or a change request
+// that failed.
+type unopenedChange struct {
+	round                               int
+	member, policyID, requestID, reason string
 }
 
 // reviewAnswer is a member's answer to their review task (clarify 0) or to
@@ -313,20 +335,30 @@ func (w *annualReview) recordAnswer(ctx workflow.Context, member string, clarify
 				suffix += fmt.Sprintf("-c%d", clarify)
 			}
 			item.Outcome, item.Note = activities.ReviewChangeRequested, strings.Join(lines, "; ")
-			item.ChangeRequestID = PolicyChangeRequestID(pid, suffix)
-			cctx := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{WorkflowID: item.ChangeRequestID})
-			w.children = append(w.children, workflow.ExecuteChildWorkflow(cctx, PolicyChangeRequestWorkflow, PolicyChangeInput{
-				PolicyID: pid, Kind: p.kinds[pid], Summary: item.Note, RequesterID: member, ReviewID: w.st.ReviewID,
-				DuePeriod: w.in.DuePeriod, RemindEvery: w.in.RemindEvery,
-			}))
-			w.st.ChangeRequests = append(w.st.ChangeRequests, item.ChangeRequestID)
+			refusal, err := w.checkChange(ctx, member, pid, p.kinds[pid])
+			if err != nil {
+				return nil, err
+			}
+			if refusal != "" {
+				item.Outcome, item.Note = activities.ReviewChangeRefused, item.Note+" — could not be opened: "+refusal
+				w.unopened = append(w.unopened, unopenedChange{round: w.st.Round, member: member, policyID: pid, reason: refusal})
+			} else {
+				item.ChangeRequestID = PolicyChangeRequestID(pid, suffix)
+				cctx := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{WorkflowID: item.ChangeRequestID})
+				w.children = append(w.children, reviewChange{requestID: item.ChangeRequestID, member: member, policyID: pid,
+					future: workflow.ExecuteChildWorkflow(cctx, PolicyChangeRequestWorkflow, PolicyChangeInput{
+						PolicyID: pid, Kind: p.kinds[pid], Summary: item.Note, RequesterID: member, ReviewID: w.st.ReviewID,
+						DuePeriod: w.in.DuePeriod, RemindEvery: w.in.RemindEvery,
+					})})
+				w.st.ChangeRequests = append(w.st.ChangeRequests, item.ChangeRequestID)
+			}
 		} else if out.Action == ActionReject && !strict {
 			item.Note = out.Note // a comment that named no policy in scope
 		}
 		w.recorded[member+"/"+pid] = true
 		items = append(items, item)
 		action := ActionApprove
-		if item.Outcome == activities.ReviewChangeRequested {
+		if item.Outcome != activities.ReviewNoChange {
 			action = ActionReject
 		}
 		w.st.Reviewed = append(w.st.Reviewed, Decision{Step: pid, TaskID: out.TaskID, By: member, Action: action, Note: item.Note, At: out.At})
@@ -335,6 +367,37 @@ func (w *annualReview) recordAnswer(ctx workflow.Context, member string, clarify
 		ID: w.st.ReviewID, Round: w.st.Round, ReviewerID: member, TaskID: out.TaskID, Items: items, At: out.At, Controls: w.info.Controls,
 		Clarify: clarify, Unclear: p.unclear,
 	}).Get(ctx, nil)
+}
+
+// checkChange answers why the change request for a member's change would be
+// refused at open, or "" if it can be opened. Runs from before
+// "review-refused-change" started the child regardless: a refused one
+// failed, and the review recorded a change request that never existed.
+func (w *annualReview) checkChange(ctx workflow.Context, member, policyID, kind string) (string, error) {
+	if workflow.GetVersion(ctx, "review-refused-change", workflow.DefaultVersion, 1) == workflow.DefaultVersion {
+		return "", nil
+	}
+	var res activities.ReviewChangeCheck
+	if err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, recordOptions), policyAct.CheckReviewChange,
+		activities.ReviewChangeCheckInput{PolicyID: policyID, RequesterID: member, Kind: policy.Kind(kind)}).Get(ctx, &res); err != nil {
+		return "", err
+	}
+	if !res.Refused {
+		return "", nil
+	}
+	return res.Reason, nil
+}
+
+// failureReason is what a failed child says went wrong at its root,
+// without the wrappers naming each workflow and run on the way up.
+func failureReason(err error) string {
+	reason := err.Error()
+	for e := err; e != nil; e = errors.Unwrap(e) {
+		if appErr, ok := e.(*temporal.ApplicationError); ok {
+			reason = appErr.Message()
+		}
+	}
+	return reason
 }
 
 func orDefault(s, fallback string) string {
@@ -358,7 +421,21 @@ func (w *annualReview) summary() string {
 	if len(w.st.ChangeRequests) > 0 {
 		b.WriteString("\nChanges:\n")
 		for _, id := range w.st.ChangeRequests {
-			fmt.Fprintf(&b, "- %s: %s\n", id, orDefault(w.st.Changed[id], "not published"))
+			outcome := orDefault(w.st.Changed[id], "not published")
+			if slices.ContainsFunc(w.unopened, func(u unopenedChange) bool { return u.requestID == id }) {
+				outcome = "failed, see below"
+			}
+			fmt.Fprintf(&b, "- %s: %s\n", id, outcome)
+		}
+	}
+	if len(w.unopened) > 0 {
+		b.WriteString("\nChanges asked for and NOT made (each must be requested again once what stopped it is fixed):\n")
+		for _, u := range w.unopened {
+			if u.requestID == "" {
+				fmt.Fprintf(&b, "- %s asked to change `%s` in round %d; the change request could not be opened: %s\n", u.member, u.policyID, u.round, u.reason)
+			} else {
+				fmt.Fprintf(&b, "- %s asked to change `%s` in round %d; change request %s failed: %s\n", u.member, u.policyID, u.round, u.requestID, u.reason)
+			}
 		}
 	}
 	return b.String()

@@ -1,0 +1,137 @@
+package workflows
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/workflow"
+)
+
+// eveHeadsEngineering makes eve, a committee member, the only head of
+// engineering and the owner of a product development policy: a change she
+// asks for to it has nobody but her to give the engineering approval.
+func eveHeadsEngineering(h *policyHarness) {
+	h.db.Owner.MustExec(`
+		INSERT INTO roles (role, person_id) VALUES ('head_of_engineering', 'eve');
+		INSERT INTO policies (id, title, owner_id, source, created_at) VALUES
+			('change-management', 'Change Management Policy', 'eve', 'policies/change-management.md', '2023-01-10');`)
+}
+
+func runReview(h *policyHarness, id string) AnnualPolicyReviewStatus {
+	h.t.Helper()
+	h.env.SetStartWorkflowOptions(client.StartWorkflowOptions{ID: id})
+	h.env.ExecuteWorkflow(AnnualPolicyReviewWorkflow, ScheduledRun{ObligationID: "annual-policy-review", Process: ProcessAnnualPolicyReview,
+		DuePeriod: 14 * day, RemindEvery: 3 * day, ControlIDs: []string{"info-sec-program-review"}})
+	if err := h.env.GetWorkflowError(); err != nil {
+		h.t.Fatalf("%v (tasks %v)", err, h.taskIDs())
+	}
+	var st AnnualPolicyReviewStatus
+	if err := h.env.GetWorkflowResult(&st); err != nil {
+		h.t.Fatal(err)
+	}
+	return st
+}
+
+// A change asked for by the only person who could approve it is not started
+// as a change request that would be refused: the review records it as
+// refused with the reason (item and audit entry), names no change request
+// for it, and the officer's sign-off task lists it, as it lists a change
+// request that failed.
+func TestAnnualReviewRefusedChangeShownAtSignOff(t *testing.T) {
+	h := newPolicyHarness(t, time.Date(2025, 1, 10, 9, 0, 0, 0, time.UTC))
+	eveHeadsEngineering(h)
+	id := "annual-policy-review/2025"
+	refused := PolicyChangeRequestID("change-management", "annual-policy-review-2025-r1-eve")
+	opened := PolicyChangeRequestID("access", "annual-policy-review-2025-r1-eve")
+	h.on(HumanTaskID(id, "open"), answer{after: day, by: "sam", action: ActionDone})
+	h.on(HumanTaskID(id, "review/1/pat"), answer{after: day, by: "pat", action: ActionApprove})
+	h.on(HumanTaskID(id, "review/1/eve"), answer{after: 2 * day, by: "eve", action: ActionReject,
+		note: "change-management [minor]: add the rollback step\naccess [minor]: fix the typo in section 2"})
+	// The access request's review is left unanswered by the script, so that
+	// change request fails for a reason of its own.
+	h.on(HumanTaskID(id, "sign-off/1"), answer{after: day, by: "sam", action: ActionApprove})
+
+	st := runReview(h, id)
+	if st.Stage != "signed-off" || st.Round != 1 {
+		t.Fatalf("result %+v: want signed off in round 1", st)
+	}
+	if len(st.ChangeRequests) != 1 || st.ChangeRequests[0] != opened || st.Changed[opened] != "" {
+		t.Errorf("change requests %v: want only %s started", st.ChangeRequests, opened)
+	}
+	for _, task := range h.taskIDs() {
+		if strings.HasPrefix(task, refused) {
+			t.Errorf("task %s started for the refused change", task)
+		}
+	}
+	if n := h.count(`SELECT count(*) FROM change_requests WHERE policy_id = 'change-management'`); n != 0 {
+		t.Errorf("%d change requests recorded for the refused change", n)
+	}
+	if got := len(h.calls("CheckReviewChange")); got != 2 {
+		t.Errorf("CheckReviewChange ran %d times, want once per change asked for", got)
+	}
+	reason := "only the requester, eve, holds the role head_of_engineering"
+	var items []struct {
+		Outcome string `db:"outcome"`
+		Note    string `db:"note"`
+		CR      string `db:"change_request_id"`
+	}
+	if err := h.db.Owner.Select(&items, `SELECT outcome, note, change_request_id FROM policy_review_items
+		WHERE review_id = $1 AND reviewer_id = 'eve' AND policy_id = 'change-management'`, id); err != nil {
+		t.Fatal(err)
+	}
+	if len(items) != 1 || items[0].Outcome != "change-refused" || items[0].CR != "" ||
+		!strings.Contains(items[0].Note, "add the rollback step") || !strings.Contains(items[0].Note, "could not be opened: "+reason) {
+		t.Errorf("eve's item on change-management: %+v, want refused with no change request, the change and the reason", items)
+	}
+	if n := h.count(`SELECT count(*) FROM policy_review_items WHERE review_id = $1 AND reviewer_id = 'eve' AND policy_id = 'access'
+		AND outcome = 'change-requested' AND change_request_id = $2`, id, opened); n != 1 {
+		t.Error("eve's change to access is not recorded as its change request")
+	}
+	if n := h.count(`SELECT count(*) FROM audit_log WHERE subject = $1 AND action = 'policy.review.change-refused'
+		AND detail->>'requester' = 'eve' AND detail->>'policy' = 'change-management' AND detail->>'note' LIKE '%' || $2 || '%'
+		AND control_id = 'info-sec-program-review'`, id, reason); n != 1 {
+		t.Errorf("%d audit entries for the refusal, want 1 naming member, policy and reason", n)
+	}
+	body := h.task(HumanTaskID(id, "sign-off/1")).Body
+	if !strings.Contains(body, "eve asked to change `change-management` in round 1; the change request could not be opened: "+reason) {
+		t.Errorf("sign-off task does not name the refused change:\n%s", body)
+	}
+	if !strings.Contains(body, "- "+opened+": failed, see below") ||
+		!strings.Contains(body, "eve asked to change `access` in round 1; change request "+opened+" failed: no scripted answer for "+
+			HumanTaskID(opened, "review/1")) {
+		t.Errorf("sign-off task does not name the change request that failed:\n%s", body)
+	}
+	if n := h.count(`SELECT count(*) FROM policy_reviews WHERE id = $1 AND status = 'signed-off'`, id); n != 1 {
+		t.Error("review not signed off")
+	}
+}
+
+// A run from before "review-refused-change" starts the change request
+// without asking first, as it did; the request is refused at open and the
+// child fails, which the sign-off task now shows rather than only logging.
+func TestAnnualReviewRefusedChangeBeforeVersion(t *testing.T) {
+	h := newPolicyHarness(t, time.Date(2025, 1, 10, 9, 0, 0, 0, time.UTC))
+	h.env.OnGetVersion("review-refused-change", workflow.DefaultVersion, 1).Return(workflow.DefaultVersion)
+	eveHeadsEngineering(h)
+	id := "annual-policy-review/2025"
+	cr := PolicyChangeRequestID("change-management", "annual-policy-review-2025-r1-eve")
+	h.on(HumanTaskID(id, "open"), answer{after: day, by: "sam", action: ActionDone})
+	h.on(HumanTaskID(id, "review/1/pat"), answer{after: day, by: "pat", action: ActionApprove})
+	h.on(HumanTaskID(id, "review/1/eve"), answer{after: 2 * day, by: "eve", action: ActionReject,
+		note: "change-management [minor]: add the rollback step"})
+	h.on(HumanTaskID(id, "sign-off/1"), answer{after: day, by: "sam", action: ActionApprove})
+
+	st := runReview(h, id)
+	if got := h.calls("CheckReviewChange"); len(got) != 0 {
+		t.Errorf("CheckReviewChange ran %d times in a run from before the version", len(got))
+	}
+	if len(st.ChangeRequests) != 1 || st.ChangeRequests[0] != cr {
+		t.Errorf("change requests %v: want %s started as before", st.ChangeRequests, cr)
+	}
+	body := h.task(HumanTaskID(id, "sign-off/1")).Body
+	if !strings.Contains(body, "change request "+cr+" failed: only the requester, eve, holds the role head_of_engineering") {
+		t.Errorf("sign-off task does not name the change request that failed:\n%s", body)
+	}
+}
