@@ -55,6 +55,8 @@ var policyHistories = []struct {
 	{"policy_exception_before_requester_excluded.json", PolicyExceptionWorkflow, PolicyException, PolicyExceptionID("access", "replay")},
 	// Before "review-sign-off-rejection" (that run's sign-off was approved at once).
 	{"annual_policy_review_before_sign_off_rejection.json", AnnualPolicyReviewWorkflow, AnnualPolicyReview, "annual-policy-review/replay"},
+	// Before "review-refused-change".
+	{"annual_policy_review_before_refused_change.json", AnnualPolicyReviewWorkflow, AnnualPolicyReview, "annual-policy-review/replay"},
 	// Exceptions taking branches the current recording does not; recorded by
 	// UPDATE_EXCEPTION_HISTORIES=1 (recordExceptionHistories).
 	{"policy_exception_renewal.json", PolicyExceptionWorkflow, PolicyException, PolicyExceptionID("access", "replay-renewal")},
