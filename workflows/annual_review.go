@@ -363,10 +363,43 @@ func (w *annualReview) recordAnswer(ctx workflow.Context, member string, clarify
 		}
 		w.st.Reviewed = append(w.st.Reviewed, Decision{Step: pid, TaskID: out.TaskID, By: member, Action: action, Note: item.Note, At: out.At})
 	}
-	return p.unclear, workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, recordOptions), policyAct.RecordReviewItems, activities.ReviewItemsInput{
+	if err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, recordOptions), policyAct.RecordReviewItems, activities.ReviewItemsInput{
 		ID: w.st.ReviewID, Round: w.st.Round, ReviewerID: member, TaskID: out.TaskID, Items: items, At: out.At, Controls: w.info.Controls,
 		Clarify: clarify, Unclear: p.unclear,
+	}).Get(ctx, nil); err != nil {
+		return nil, err
+	}
+	w.tellRefused(ctx, member, clarify, items)
+	return p.unclear, nil
+}
+
+// tellRefused emails the member the changes of this answer that could not
+// be opened, so they do not take them for under way. Not sending it leaves
+// the officer's sign-off task to show them; the review goes on.
+func (w *annualReview) tellRefused(ctx workflow.Context, member string, clarify int, items []activities.ReviewItem) {
+	var lines []string
+	for _, it := range items {
+		if it.Outcome == activities.ReviewChangeRefused {
+			lines = append(lines, fmt.Sprintf("- `%s`: %s", it.PolicyID, it.Note))
+		}
+	}
+	if len(lines) == 0 {
+		return
+	}
+	err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, noticeOptions), announceAct.EmailPeople, activities.EmailPeopleInput{
+		Key:       fmt.Sprintf("%s/round/%d/refused/%s/%d", w.st.ReviewID, w.st.Round, member, clarify),
+		Purpose:   "review-change-refused",
+		Ref:       w.st.ReviewID,
+		PersonIDs: []string{member},
+		Subject:   "Annual policy review: a change you asked for could not be opened",
+		Text: "These changes you asked for in the annual policy review could not be opened as change requests, so nothing is under way for them:\n\n" +
+			strings.Join(lines, "\n") + "\n\nThe officer, " + w.info.OfficerID + ", sees them when signing off the review. " +
+			"Once the reason is fixed (for example another holder of the role in the program file), request the change again.",
+		AuditAction: "policy.review.change-refused-sent", Controls: w.info.Controls,
 	}).Get(ctx, nil)
+	if err != nil {
+		workflow.GetLogger(ctx).Warn("refused change not sent to the member", "member", member, "err", err)
+	}
 }
 
 // checkChange answers why the change request for a member's change would be

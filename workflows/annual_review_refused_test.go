@@ -1,6 +1,7 @@
 package workflows
 
 import (
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -37,8 +38,8 @@ func runReview(h *policyHarness, id string) AnnualPolicyReviewStatus {
 // A change asked for by the only person who could approve it is not started
 // as a change request that would be refused: the review records it as
 // refused with the reason (item and audit entry), names no change request
-// for it, and the officer's sign-off task lists it, as it lists a change
-// request that failed.
+// for it, emails the member, and the officer's sign-off task lists it, as it
+// lists a change request that failed.
 func TestAnnualReviewRefusedChangeShownAtSignOff(t *testing.T) {
 	h := newPolicyHarness(t, time.Date(2025, 1, 10, 9, 0, 0, 0, time.UTC))
 	eveHeadsEngineering(h)
@@ -94,6 +95,18 @@ func TestAnnualReviewRefusedChangeShownAtSignOff(t *testing.T) {
 		AND control_id = 'info-sec-program-review'`, id, reason); n != 1 {
 		t.Errorf("%d audit entries for the refusal, want 1 naming member, policy and reason", n)
 	}
+	if n := h.count(`SELECT count(*) FROM notifications WHERE recipient_id = 'eve' AND purpose = 'review-change-refused' AND status = 'sent'`); n != 1 {
+		t.Errorf("%d notices of the refusal sent to eve, want 1", n)
+	}
+	var told []string
+	for _, m := range h.sink.Messages() {
+		if slices.Contains(m.To, "eve@example.com") && strings.Contains(string(m.Raw), "change-management") {
+			told = append(told, string(m.Raw))
+		}
+	}
+	if len(told) != 1 || !strings.Contains(told[0], "add the rollback step") || !strings.Contains(told[0], "head_of_engineering") {
+		t.Errorf("mails to eve about the refused change: %q, want one naming the change and the reason", told)
+	}
 	body := h.task(HumanTaskID(id, "sign-off/1")).Body
 	if !strings.Contains(body, "eve asked to change `change-management` in round 1; the change request could not be opened: "+reason) {
 		t.Errorf("sign-off task does not name the refused change:\n%s", body)
@@ -126,6 +139,9 @@ func TestAnnualReviewRefusedChangeBeforeVersion(t *testing.T) {
 	st := runReview(h, id)
 	if got := h.calls("CheckReviewChange"); len(got) != 0 {
 		t.Errorf("CheckReviewChange ran %d times in a run from before the version", len(got))
+	}
+	if n := h.count(`SELECT count(*) FROM notifications WHERE purpose = 'review-change-refused'`); n != 0 {
+		t.Errorf("%d refusal notices in a run from before the version", n)
 	}
 	if len(st.ChangeRequests) != 1 || st.ChangeRequests[0] != cr {
 		t.Errorf("change requests %v: want %s started as before", st.ChangeRequests, cr)
