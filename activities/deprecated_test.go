@@ -37,3 +37,24 @@ func TestDeprecatedPolicyTakesNoNewRequests(t *testing.T) {
 		t.Fatalf("%d rows recorded for refused requests", rows)
 	}
 }
+
+// A request opened before its policy was deprecated still publishes its
+// version on record, and the policy stays deprecated.
+func TestPublishKeepsADeprecatedPolicyDeprecated(t *testing.T) {
+	db := testenv.Postgres(t)
+	seedPolicyProgram(t, db)
+	a := &Policies{DB: db.App}
+	openRequest(t, a, "cr/1", policy.Material)
+	db.Owner.MustExec(`UPDATE policies SET status = 'deprecated' WHERE id = 'access'`)
+	v := publish(t, a, "cr/1", policy.Material, time.Date(2023, 3, 1, 0, 0, 0, 0, time.UTC))
+	var st struct {
+		Status  string `db:"status"`
+		Version string `db:"version"`
+	}
+	if err := db.App.Get(&st, `SELECT status, version FROM policies WHERE id = 'access'`); err != nil {
+		t.Fatal(err)
+	}
+	if v.Version != "2023.1" || st.Version != "2023.1" || st.Status != "deprecated" {
+		t.Fatalf("published %s; policy %+v, want version 2023.1 and still deprecated", v.Version, st)
+	}
+}
