@@ -270,16 +270,14 @@ func runRecordsReviews(ctx context.Context, env *Env, args []string) error {
 			}
 		}
 		tw := tabwriter.NewWriter(env.Stdout, 0, 0, 2, ' ', 0)
-		fmt.Fprintln(tw, "  ROUND\tREVIEWER\tPOLICY\tREVIEWED\tOUTCOME\tCHANGE REQUEST\tPUBLISHED")
+		// The note is last: it can be long, and the last column is not padded.
+		fmt.Fprintln(tw, "  ROUND\tREVIEWER\tPOLICY\tREVIEWED\tOUTCOME\tCHANGE REQUEST\tPUBLISHED\tNOTE")
 		for _, i := range items {
 			if i.Review != r.ID {
 				continue
 			}
-			outcome := i.Outcome
-			if i.Note != "" {
-				outcome += ": " + i.Note
-			}
-			fmt.Fprintf(tw, "  %d\t%s\t%s\t%s\t%s\t%s\t%s\n", i.Round, i.Reviewer, i.Policy, stamp(&i.At), outcome, orDash(i.CR), orDash(i.Published))
+			fmt.Fprintf(tw, "  %d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", i.Round, i.Reviewer, i.Policy, stamp(&i.At), i.Outcome,
+				orDash(i.CR), orDash(i.Published), i.Note)
 		}
 		tw.Flush()
 	}

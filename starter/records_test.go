@@ -52,7 +52,7 @@ func TestRecordsExceptionsAndReviews(t *testing.T) {
 	}
 	code, out, errOut = starterIn(t, db, "records", "policy-reviews")
 	if code != 0 || !strings.Contains(out, "annual-policy-review/2025 — officer sam") ||
-		!strings.Contains(out, "1      eve       access  2025-03-01 09:00:00.000000Z  change-requested: add MFA  change-request/access/x") {
+		!strings.Contains(out, "1      eve       access  2025-03-01 09:00:00.000000Z  change-requested  change-request/access/x  -          add MFA") {
 		t.Errorf("records policy-reviews: exit %d\n%s%s", code, out, errOut)
 	}
 	if code, _, errOut := starterIn(t, db, "records", "nonsense"); code != 2 || !strings.Contains(errOut, "unknown kind of record") {
@@ -90,8 +90,8 @@ func TestRecordsReviewsRejectionAndClarifiedChange(t *testing.T) {
 	code, out, errOut := starterIn(t, db, "records", "policy-reviews")
 	for _, want := range []string{
 		"  round 1 sign-off rejected by sam at 2025-03-03 09:00:00.000000Z: look at MFA again",
-		"eve       access  2025-03-01 09:00:00.000000Z  change-requested: fix the typo  change-request/access/x",
-		"eve       access  2025-03-01 10:00:00.000000Z  change-requested: tighten MFA   change-request/access/x-c1",
+		"eve       access  2025-03-01 09:00:00.000000Z  change-requested  change-request/access/x     -          fix the typo",
+		"eve       access  2025-03-01 10:00:00.000000Z  change-requested  change-request/access/x-c1  -          tighten MFA",
 	} {
 		if code != 0 || !strings.Contains(out, want) {
 			t.Errorf("records policy-reviews lacks %q: exit %d\n%s%s", want, code, out, errOut)
