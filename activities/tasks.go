@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -142,10 +143,12 @@ func (a *Tasks) CancelTask(ctx context.Context, in TaskClosedInput) error {
 }
 
 // ResolveEscalationInput names one escalation step's target: a person ID,
-// "@manager" (the assignee's manager) or "role:NAME".
+// "@manager" (the assignee's manager) or "role:NAME". Except are people the
+// step never reaches (a request's requester), whoever To resolves to.
 type ResolveEscalationInput struct {
 	AssigneeID string
 	To         string
+	Except     []string `json:",omitempty"`
 }
 
 // ResolveEscalationResult is who the step reaches; when nobody, Reason says why.
@@ -185,7 +188,23 @@ func (a *Tasks) ResolveEscalation(ctx context.Context, in ResolveEscalationInput
 	if len(ids) == 0 {
 		return ResolveEscalationResult{Reason: reason}, nil
 	}
+	if ids = slices.DeleteFunc(ids, func(id string) bool { return slices.Contains(in.Except, id) }); len(ids) == 0 {
+		return ResolveEscalationResult{Reason: exceptReason(in, strings.Join(in.Except, ", "))}, nil
+	}
 	return ResolveEscalationResult{PersonIDs: ids}, nil
+}
+
+// exceptReason says why a step reached nobody when everyone it resolved to
+// is someone it must not reach.
+func exceptReason(in ResolveEscalationInput, except string) string {
+	switch {
+	case in.To == "@manager":
+		return fmt.Sprintf("%s's manager is %s, whom this escalation may not reach", in.AssigneeID, except)
+	case strings.HasPrefix(in.To, "role:"):
+		return fmt.Sprintf("nobody but %s holds the role %s, and this escalation may not reach them", except, strings.TrimPrefix(in.To, "role:"))
+	default:
+		return fmt.Sprintf("this escalation may not reach %s", in.To)
+	}
 }
 
 // notLeft keeps people (aliased p) whose end_date has not come: the one

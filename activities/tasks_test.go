@@ -130,3 +130,45 @@ func TestLeaversNeitherEscalatedToNorCompleting(t *testing.T) {
 		t.Errorf("task %+v", task)
 	}
 }
+
+// An escalation step's Except (a request's requester) is dropped from
+// whoever the step resolves to, which is read when the step fires: a holder
+// appointed since is reached, one removed is not.
+func TestEscalationExceptIsNeverReached(t *testing.T) {
+	db := testenv.Postgres(t)
+	db.Owner.MustExec(`INSERT INTO people (id, name) VALUES ('mia', 'Mia'), ('sam', 'Sam'), ('sue', 'Sue'), ('ola', 'Ola'), ('pat', 'Pat');
+		INSERT INTO people (id, name, manager_id) VALUES ('ann', 'Ann', 'mia');
+		INSERT INTO roles (role, person_id) VALUES ('security_officer', 'sue'), ('security_officer', 'sam'), ('privacy_officer', 'pat')`)
+	a := &activities.Tasks{DB: db.App}
+	resolve := func(to string, except ...string) string {
+		t.Helper()
+		r, err := a.ResolveEscalation(context.Background(), activities.ResolveEscalationInput{AssigneeID: "ann", To: to, Except: except})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return fmt.Sprint(r.PersonIDs, r.Reason)
+	}
+	for _, c := range []struct {
+		to     string
+		except []string
+		want   string
+	}{
+		{"role:security_officer", []string{"sam"}, "[sue]"},
+		{"role:security_officer", []string{"eve"}, "[sam sue]"},
+		{"role:security_officer", nil, "[sam sue]"},
+		{"role:privacy_officer", []string{"pat"}, "[]nobody but pat holds the role privacy_officer, and this escalation may not reach them"},
+		{"@manager", []string{"mia"}, "[]ann's manager is mia, whom this escalation may not reach"},
+		{"sam", []string{"sam"}, "[]this escalation may not reach sam"},
+		{"sue", []string{"sam"}, "[sue]"},
+	} {
+		if got := resolve(c.to, c.except...); got != c.want {
+			t.Errorf("%s except %v: %q, want %q", c.to, c.except, got, c.want)
+		}
+	}
+
+	db.Owner.MustExec(`DELETE FROM roles WHERE role = 'security_officer' AND person_id = 'sue';
+		INSERT INTO roles (role, person_id) VALUES ('security_officer', 'ola')`)
+	if got, want := resolve("role:security_officer", "sam"), "[ola]"; got != want {
+		t.Errorf("after sue left the role and ola joined it: %q, want %q", got, want)
+	}
+}

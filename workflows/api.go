@@ -58,10 +58,15 @@ const EscalateToManager = "@manager"
 
 // EscalationStep hands a task to one more person After the due time has passed
 // by that much. To is a person ID, EscalateToManager, or "role:NAME" for every
-// holder of a program role (e.g. "role:security_officer").
+// holder of a program role (e.g. "role:security_officer"). Except names people
+// the step never reaches, whoever To resolves to when it fires: the requester
+// of the request the task decides (segregation of duties). It lets a step
+// name a role, and so reach its holders of the day it fires, without
+// reaching the requester.
 type EscalationStep struct {
-	After time.Duration
-	To    string
+	After  time.Duration
+	To     string
+	Except []string `json:",omitempty"`
 }
 
 // HumanTaskInput starts a HumanTask child workflow. Its workflow ID is TaskID.

@@ -245,7 +245,7 @@ func (t *humanTask) escalate(ctx workflow.Context) error {
 	t.st.EscalateNow = false
 	var res activities.ResolveEscalationResult
 	err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, recordOptions), taskAct.ResolveEscalation,
-		activities.ResolveEscalationInput{AssigneeID: t.in.AssigneeID, To: step.To}).Get(ctx, &res)
+		activities.ResolveEscalationInput{AssigneeID: t.in.AssigneeID, To: step.To, Except: step.Except}).Get(ctx, &res)
 	if err != nil {
 		return err
 	}

@@ -238,7 +238,10 @@ func (w *policyChange) approvals(ctx workflow.Context) (bool, error) {
 	w.st.Stage = StageInReview
 	// The Privacy Officer may review too once the Security Officer's task is overdue.
 	escalation := []EscalationStep{{After: 0, To: "role:privacy_officer"}}
-	if w.notOwnApprover {
+	switch {
+	case w.roleExceptRequester(ctx):
+		escalation = w.escalateToRole("privacy_officer")
+	case w.notOwnApprover:
 		escalation = escalateTo(w.info.ReviewEscalation, w.info.Reviewers[0])
 	}
 	out, err := w.task(ctx, policyTask{
@@ -283,9 +286,26 @@ func (w *policyChange) approvals(ctx workflow.Context) (bool, error) {
 	return true, w.decide(ctx, "engineering-approval", out, w.approved())
 }
 
+// roleExceptRequester reports whether escalations go to a role's holders
+// when they fire, less the requester. Runs from before
+// "escalate-role-except-requester" keep the people named at open (or, before
+// "requester-not-approver", the whole role), as their histories recorded.
+func (w *policyChange) roleExceptRequester(ctx workflow.Context) bool {
+	return workflow.GetVersion(ctx, "escalate-role-except-requester", workflow.DefaultVersion, 1) == 1
+}
+
+// escalateToRole hands an overdue task to whoever holds role when the step
+// fires, so someone appointed since the request opened is reached and
+// someone removed is not, but never to the requester, who may not approve
+// their own request.
+func (w *policyChange) escalateToRole(role string) []EscalationStep {
+	return []EscalationStep{{After: 0, To: "role:" + role, Except: []string{w.in.RequesterID}}}
+}
+
 // escalateTo hands an overdue task to each of people but its assignee, by
 // person rather than by role: a role may include the requester, who must
-// not approve their own request.
+// not approve their own request. Only runs from before
+// "escalate-role-except-requester" use it.
 func escalateTo(people []string, assignee string) []EscalationStep {
 	var steps []EscalationStep
 	for _, p := range people {
@@ -318,6 +338,8 @@ func (w *policyChange) secondApproval(ctx workflow.Context) (bool, error) {
 	r := w.round().Round
 	var designees []EscalationStep
 	switch {
+	case w.roleExceptRequester(ctx):
+		designees = w.escalateToRole("ceo_designee")
 	case w.notOwnApprover:
 		designees = escalateTo(w.info.Designees, w.info.SecondApprovers[0])
 	case len(w.info.Designees) > 0 && w.info.Designees[0] != w.info.SecondApprovers[0]:

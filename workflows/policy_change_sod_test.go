@@ -1,6 +1,8 @@
 package workflows
 
 import (
+	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -9,7 +11,7 @@ import (
 )
 
 // The Security Officer's own request is reviewed by the Privacy Officer, and
-// no task of it, nor any escalation, reaches the Security Officer.
+// no task of it reaches the Security Officer, nor may any escalation.
 func TestPolicyChangeOfficersOwnRequestGoesToTheOtherOfficer(t *testing.T) {
 	h := newPolicyHarness(t, time.Date(2023, 6, 1, 9, 0, 0, 0, time.UTC))
 	id := PolicyChangeRequestID("access", "officers-own")
@@ -20,32 +22,34 @@ func TestPolicyChangeOfficersOwnRequestGoesToTheOtherOfficer(t *testing.T) {
 	if st.Stage != StagePublished {
 		t.Fatalf("result %+v", st)
 	}
-	if review := h.task(HumanTaskID(id, "review/1")); review.AssigneeID != "pat" || len(review.Escalation) != 0 {
-		t.Errorf("review task to %s escalating to %v: want the Privacy Officer, with nobody else to escalate to", review.AssigneeID, review.Escalation)
+	if review := h.task(HumanTaskID(id, "review/1")); review.AssigneeID != "pat" ||
+		!reflect.DeepEqual(review.Escalation, []EscalationStep{{To: "role:privacy_officer", Except: []string{"sam"}}}) {
+		t.Errorf("review task to %s escalating to %v: want the Privacy Officer, escalating to the role but the requester", review.AssigneeID, review.Escalation)
 	}
 	for _, task := range h.tasks {
 		if task.AssigneeID == "sam" {
 			t.Errorf("task %s went to the requester", task.TaskID)
 		}
 		for _, e := range task.Escalation {
-			if e.To == "sam" || strings.HasPrefix(e.To, "role:") {
+			if e.To == "sam" || (strings.HasPrefix(e.To, "role:") && !slices.Contains(e.Except, "sam")) {
 				t.Errorf("task %s escalates to %s, which is or may include the requester", task.TaskID, e.To)
 			}
 		}
 	}
 }
 
-// The Privacy Officer's request is reviewed by the Security Officer and not
-// escalated to the Privacy Officer role (which holds the requester); the
-// CEO's goes to the designee.
+// The Privacy Officer's request is reviewed by the Security Officer and
+// escalated to the Privacy Officer role less the requester; the CEO's goes
+// to the designee.
 func TestPolicyChangeEscalationsSkipTheRequester(t *testing.T) {
 	h := newPolicyHarness(t, time.Date(2023, 6, 1, 9, 0, 0, 0, time.UTC))
 	pats := PolicyChangeRequestID("privacy", "pats")
 	h.on(HumanTaskID(pats, "review/1"), answer{after: day, by: "sam", action: ActionApprove})
 	h.on(HumanTaskID(pats, "second-approval/1"), answer{after: day, by: "cleo", action: ActionApprove})
 	h.runChange(pats, PolicyChangeInput{PolicyID: "privacy", Kind: "material", Summary: "retention", RequesterID: "pat"})
-	if review := h.task(HumanTaskID(pats, "review/1")); review.AssigneeID != "sam" || len(review.Escalation) != 0 {
-		t.Errorf("Privacy Officer's request: review to %s escalating to %v; want the Security Officer, escalating to nobody", review.AssigneeID, review.Escalation)
+	if review := h.task(HumanTaskID(pats, "review/1")); review.AssigneeID != "sam" ||
+		!reflect.DeepEqual(review.Escalation, []EscalationStep{{To: "role:privacy_officer", Except: []string{"pat"}}}) {
+		t.Errorf("Privacy Officer's request: review to %s escalating to %v; want the Security Officer, escalating to the Privacy Officers but pat", review.AssigneeID, review.Escalation)
 	}
 
 	h.newEnv(time.Date(2023, 7, 1, 9, 0, 0, 0, time.UTC))
@@ -53,11 +57,12 @@ func TestPolicyChangeEscalationsSkipTheRequester(t *testing.T) {
 	h.on(HumanTaskID(cleos, "review/1"), answer{after: day, by: "sam", action: ActionApprove})
 	h.on(HumanTaskID(cleos, "second-approval/1"), answer{after: day, by: "dee", action: ActionApprove})
 	h.runChange(cleos, PolicyChangeInput{PolicyID: "access", Kind: "material", Summary: "vendor review", RequesterID: "cleo"})
-	if second := h.task(HumanTaskID(cleos, "second-approval/1")); second.AssigneeID != "dee" || len(second.Escalation) != 0 {
-		t.Errorf("CEO's request: second approval to %s escalating to %v; want the designee only", second.AssigneeID, second.Escalation)
+	if second := h.task(HumanTaskID(cleos, "second-approval/1")); second.AssigneeID != "dee" ||
+		!reflect.DeepEqual(second.Escalation, []EscalationStep{{To: "role:ceo_designee", Except: []string{"cleo"}}}) {
+		t.Errorf("CEO's request: second approval to %s escalating to %v; want the designee, escalating to the designees but cleo", second.AssigneeID, second.Escalation)
 	}
-	if review := h.task(HumanTaskID(cleos, "review/1")); len(review.Escalation) != 1 || review.Escalation[0].To != "pat" {
-		t.Errorf("review escalates to %v; want the Privacy Officer", review.Escalation)
+	if review := h.task(HumanTaskID(cleos, "review/1")); !reflect.DeepEqual(review.Escalation, []EscalationStep{{To: "role:privacy_officer", Except: []string{"cleo"}}}) {
+		t.Errorf("review escalates to %v; want the Privacy Officers but cleo", review.Escalation)
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -278,8 +279,8 @@ func TestPolicyChangeMajorNeedsSecondApproval(t *testing.T) {
 		t.Fatalf("result %+v", st)
 	}
 	ceo := h.task(HumanTaskID(id, "second-approval/1"))
-	if ceo.AssigneeID != "cleo" || len(ceo.Escalation) != 1 || ceo.Escalation[0].To != "dee" {
-		t.Errorf("second approval task %+v: want the CEO, escalating to the designee", ceo)
+	if want := []EscalationStep{{To: "role:ceo_designee", Except: []string{"eve"}}}; ceo.AssigneeID != "cleo" || !reflect.DeepEqual(ceo.Escalation, want) {
+		t.Errorf("second approval task %+v: want the CEO, escalating to the designees but the requester", ceo)
 	}
 	// The CEO's rejection sent it back; nothing was published in round 1.
 	if got := strings.Join(h.taskIDs(), ","); !strings.Contains(got, "returned/1") {

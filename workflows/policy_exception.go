@@ -317,11 +317,16 @@ func (w *policyException) untilReEvaluated(ctx workflow.Context) (bool, error) {
 }
 
 // reEvaluationEscalation hands an undecided re-evaluation to the COOs at
-// the expiry: by name and never to the requester, since "role:coo" would
-// reach a requester who is a COO. info lists the COOs without the requester
-// except in runs opened before that rule, hence the filter here too. Runs
-// from before "exception-escalation-excludes-requester" escalate to the role.
+// the expiry: whoever holds the role then, never the requester. Runs from
+// before "escalate-role-except-requester" name the COOs of the day the
+// exception opened (less the requester: info lists the COOs without the
+// requester except in runs opened before that rule, hence the filter), and
+// runs from before "exception-escalation-excludes-requester" escalate to
+// the whole role.
 func (w *policyException) reEvaluationEscalation(ctx workflow.Context) []EscalationStep {
+	if workflow.GetVersion(ctx, "escalate-role-except-requester", workflow.DefaultVersion, 1) == 1 {
+		return []EscalationStep{{After: 0, To: "role:coo", Except: []string{w.in.RequesterID}}}
+	}
 	if workflow.GetVersion(ctx, "exception-escalation-excludes-requester", workflow.DefaultVersion, 1) == workflow.DefaultVersion {
 		return []EscalationStep{{After: 0, To: "role:coo"}}
 	}

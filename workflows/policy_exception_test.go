@@ -2,6 +2,7 @@ package workflows
 
 import (
 	"errors"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -273,8 +274,8 @@ func TestPolicyExceptionRequesterNeverDecidesTheirOwn(t *testing.T) {
 		t.Errorf("the COO approval went to %q, want dee: the requester coby may not approve their own exception", got)
 	}
 	reeval := h.task(HumanTaskID(id, "re-evaluation/1"))
-	if reeval.AssigneeID != "sam" || len(reeval.Escalation) != 1 || reeval.Escalation[0].To != "dee" {
-		t.Errorf("re-evaluation to %q escalating to %+v, want sam escalating to dee only", reeval.AssigneeID, reeval.Escalation)
+	if want := []EscalationStep{{To: "role:coo", Except: []string{"coby"}}}; reeval.AssigneeID != "sam" || !reflect.DeepEqual(reeval.Escalation, want) {
+		t.Errorf("re-evaluation to %q escalating to %+v, want sam escalating to the COOs but coby", reeval.AssigneeID, reeval.Escalation)
 	}
 }
 
