@@ -57,6 +57,9 @@ var policyHistories = []struct {
 	{"annual_policy_review_before_sign_off_rejection.json", AnnualPolicyReviewWorkflow, AnnualPolicyReview, "annual-policy-review/replay"},
 	// Before "review-refused-change".
 	{"annual_policy_review_before_refused_change.json", AnnualPolicyReviewWorkflow, AnnualPolicyReview, "annual-policy-review/replay"},
+	// Before "escalate-role-except-requester".
+	{"policy_change_request_before_role_escalation.json", PolicyChangeRequestWorkflow, PolicyChangeRequest, PolicyChangeRequestID("access", "replay")},
+	{"policy_exception_before_role_escalation.json", PolicyExceptionWorkflow, PolicyException, PolicyExceptionID("access", "replay")},
 	// Exceptions taking branches the current recording does not; recorded by
 	// UPDATE_EXCEPTION_HISTORIES=1 (recordExceptionHistories).
 	{"policy_exception_renewal.json", PolicyExceptionWorkflow, PolicyException, PolicyExceptionID("access", "replay-renewal")},
