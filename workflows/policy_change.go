@@ -236,8 +236,10 @@ func (w *policyChange) task(ctx workflow.Context, t policyTask) (TaskOutcome, er
 func (w *policyChange) approvals(ctx workflow.Context) (bool, error) {
 	r := w.round().Round
 	w.st.Stage = StageInReview
-	// The Privacy Officer may review too once the Security Officer's task is overdue.
-	escalation := []EscalationStep{{After: 0, To: "role:privacy_officer"}}
+	// The Privacy Officer may review too once the Security Officer's task is
+	// overdue. Never the requester, in runs from before either rule below too:
+	// Except changes only the task's input, not this run's commands.
+	escalation := []EscalationStep{{After: 0, To: "role:privacy_officer", Except: []string{w.in.RequesterID}}}
 	switch {
 	case w.roleExceptRequester(ctx):
 		escalation = w.escalateToRole("privacy_officer")
@@ -343,7 +345,7 @@ func (w *policyChange) secondApproval(ctx workflow.Context) (bool, error) {
 	case w.notOwnApprover:
 		designees = escalateTo(w.info.Designees, w.info.SecondApprovers[0])
 	case len(w.info.Designees) > 0 && w.info.Designees[0] != w.info.SecondApprovers[0]:
-		designees = []EscalationStep{{After: 0, To: "role:ceo_designee"}}
+		designees = []EscalationStep{{After: 0, To: "role:ceo_designee", Except: []string{w.in.RequesterID}}}
 	}
 	out, err := w.task(ctx, policyTask{
 		purpose: fmt.Sprintf("second-approval/%d", r), assignee: w.info.SecondApprovers[0], escalation: designees,
