@@ -135,6 +135,19 @@ func (s *Server) changeRequestConfirmPost(w http.ResponseWriter, r *http.Request
 		s.renderChangeRequest(w, http.StatusOK, "changerequest_created.html", createdPage{ID: d.RequestID.String, Policy: d.PolicyID, Already: true})
 		return
 	}
+	id := d.requestID()
+	// A run under this ID was started by an earlier confirmation whose record
+	// then failed: finish recording it, whatever has changed since.
+	_, err := s.Temporal.DescribeWorkflowExecution(r.Context(), id, "")
+	var notFound *serviceerror.NotFound
+	switch {
+	case err == nil:
+		s.confirmDraft(w, r, d, id, http.StatusOK, true)
+		return
+	case !errors.As(err, &notFound):
+		s.unavailable(w, "look up change request", err)
+		return
+	}
 	found, active, err := activities.PersonActive(r.Context(), s.DB, d.RequesterID)
 	if err != nil {
 		s.unavailable(w, "check requester", err)
@@ -154,9 +167,8 @@ func (s *Server) changeRequestConfirmPost(w http.ResponseWriter, r *http.Request
 		http.Error(w, "This request cannot go to review: "+refusal, http.StatusConflict)
 		return
 	}
-	id := d.requestID()
-	// Reject-duplicate: a confirmation repeated after the run has closed
-	// (its record failed) must find that run, not start another.
+	// Reject-duplicate: a confirmation racing this one must not start a
+	// second run under the ID once the first has closed.
 	_, err = s.Temporal.ExecuteWorkflow(r.Context(), client.StartWorkflowOptions{
 		ID: id, TaskQueue: workflows.TaskQueue, WorkflowExecutionErrorWhenAlreadyStarted: true,
 		WorkflowIDReusePolicy: enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
@@ -169,12 +181,21 @@ func (s *Server) changeRequestConfirmPost(w http.ResponseWriter, r *http.Request
 		s.unavailable(w, "start change request", err)
 		return
 	}
+	if started != nil {
+		s.confirmDraft(w, r, d, id, http.StatusOK, true)
+		return
+	}
+	s.confirmDraft(w, r, d, id, http.StatusCreated, false)
+}
+
+// confirmDraft records that the draft started request id and shows it.
+func (s *Server) confirmDraft(w http.ResponseWriter, r *http.Request, d changeRequestDraft, id string, status int, already bool) {
 	if _, err := s.DB.ExecContext(r.Context(), `UPDATE change_request_drafts SET request_id = $2, confirmed_at = now()
 		WHERE id = $1 AND request_id IS NULL`, d.ID, id); err != nil {
 		s.unavailable(w, "confirm draft", err)
 		return
 	}
-	s.renderChangeRequest(w, http.StatusCreated, "changerequest_created.html", createdPage{ID: id, Policy: d.PolicyID})
+	s.renderChangeRequest(w, status, "changerequest_created.html", createdPage{ID: id, Policy: d.PolicyID, Already: already})
 }
 
 // loadDraft verifies the confirmation link and loads the draft it names.

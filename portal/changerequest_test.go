@@ -204,6 +204,33 @@ func TestChangeRequestForm(t *testing.T) {
 		t.Errorf("draft records request %q, want %q", recorded, id)
 	}
 
+	// A confirmation whose record was lost after its run started, repeated
+	// once that run has closed (and the roles changed), records that run and
+	// starts no other.
+	first, err := tc.DescribeWorkflowExecution(context.Background(), id, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := tc.TerminateWorkflow(context.Background(), id, "", "test: the run closed"); err != nil {
+		t.Fatal(err)
+	}
+	db.Owner.MustExec(`UPDATE change_request_drafts SET request_id = NULL, confirmed_at = NULL WHERE request_id = $1`, id)
+	db.Owner.MustExec(`DELETE FROM roles WHERE role = 'security_officer'`)
+	if code, again := send(t, http.MethodPost, link, nil); code != http.StatusOK || !strings.Contains(again, "already confirmed") || !strings.Contains(again, id) {
+		t.Fatalf("repeated confirmation after the run closed: %d\n%s", code, again)
+	}
+	after, err := tc.DescribeWorkflowExecution(context.Background(), id, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a, b := first.GetWorkflowExecutionInfo().GetExecution().GetRunId(), after.GetWorkflowExecutionInfo().GetExecution().GetRunId(); a != b {
+		t.Fatalf("a second run %s was started after %s", b, a)
+	}
+	if unconfirmed() != 0 {
+		t.Fatal("the repeated confirmation did not record the run")
+	}
+	db.Owner.MustExec(`INSERT INTO roles (role, person_id) VALUES ('security_officer', 'sam')`)
+
 	// The roles are checked again at confirmation: with no CEO left to
 	// approve a material change, the confirmed draft does not start.
 	if code, page := post(url.Values{"requester": {"eve"}, "policy": {"access"}, "kind": {"material"}, "summary": {"second change"}}); code != http.StatusAccepted {
