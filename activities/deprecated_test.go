@@ -54,7 +54,36 @@ func TestPublishKeepsADeprecatedPolicyDeprecated(t *testing.T) {
 	if err := db.App.Get(&st, `SELECT status, version FROM policies WHERE id = 'access'`); err != nil {
 		t.Fatal(err)
 	}
-	if v.Version != "2023.1" || st.Version != "2023.1" || st.Status != "deprecated" {
-		t.Fatalf("published %s; policy %+v, want version 2023.1 and still deprecated", v.Version, st)
+	if v.Version != "2023.1" || !v.Deprecated || st.Version != "2023.1" || st.Status != "deprecated" {
+		t.Fatalf("published %+v; policy %+v, want version 2023.1 and still deprecated", v, st)
+	}
+}
+
+// Publishing to a deprecated policy closes the request as published at
+// once: there is no announcement to wait for.
+func TestPublishToADeprecatedPolicyIsNotAnnouncing(t *testing.T) {
+	ctx := context.Background()
+	db := testenv.Postgres(t)
+	seedPolicyProgram(t, db)
+	a := &Policies{DB: db.App}
+	openRequest(t, a, "cr/1", policy.Material)
+	db.Owner.MustExec(`UPDATE policies SET status = 'deprecated' WHERE id = 'access'`)
+	in := PublishInput{RequestID: "cr/1", PolicyID: "access", Kind: policy.Material, Summary: "s", PublishedBy: "sam",
+		ChangeAt: time.Date(2023, 3, 1, 0, 0, 0, 0, time.UTC), Announcing: true}
+	for attempt := 1; attempt <= 2; attempt++ { // a retry finds the same publish
+		v, err := a.PublishPolicyVersion(ctx, in)
+		if err != nil || !v.Deprecated {
+			t.Fatalf("attempt %d: %+v, %v", attempt, v, err)
+		}
+	}
+	var status string
+	db.App.Get(&status, `SELECT status FROM change_requests WHERE id = 'cr/1'`)
+	if status != CRPublished {
+		t.Fatalf("request status %q, want %q", status, CRPublished)
+	}
+	var flagged int
+	db.App.Get(&flagged, `SELECT count(*) FROM audit_log WHERE action = 'policy.version.published' AND (detail->>'policy_deprecated')::boolean`)
+	if flagged == 0 {
+		t.Fatal("the publish's audit entry does not say the policy is deprecated")
 	}
 }

@@ -453,6 +453,10 @@ type PublishedVersion struct {
 	PublishedAt     time.Time `db:"published_at"`
 	ArchivedVersion string    // the version archived first; "" for a revision or a first version
 	ArchivedAt      time.Time
+	// Deprecated: the program file deprecated the policy after the request
+	// opened. The version is on record, but a policy no longer in force is
+	// neither announced nor owed acknowledgements.
+	Deprecated bool
 }
 
 // PublishPolicyVersion archives the version in effect (for a material change)
@@ -469,10 +473,11 @@ func (a *Policies) PublishPolicyVersion(ctx context.Context, in PublishInput) (P
 		return PublishedVersion{}, err
 	}
 	defer tx.Rollback()
-	if _, err := tx.ExecContext(ctx, `SELECT 1 FROM policies WHERE id = $1 FOR UPDATE`, in.PolicyID); err != nil {
+	var deprecated bool
+	if err := tx.GetContext(ctx, &deprecated, `SELECT status = 'deprecated' FROM policies WHERE id = $1 FOR UPDATE`, in.PolicyID); err != nil {
 		return PublishedVersion{}, err
 	}
-	var out PublishedVersion
+	out := PublishedVersion{Deprecated: deprecated}
 	var done struct {
 		Version         string       `db:"version"`
 		PublishedAt     time.Time    `db:"published_at"`
@@ -486,7 +491,7 @@ func (a *Policies) PublishPolicyVersion(ctx context.Context, in PublishInput) (P
 		WHERE n.policy_id = $1 AND n.change_request_id = $2`, in.PolicyID, in.RequestID)
 	if err == nil {
 		return PublishedVersion{Version: done.Version, PublishedAt: done.PublishedAt,
-			ArchivedVersion: done.ArchivedVersion, ArchivedAt: done.ArchivedAt.Time}, nil
+			ArchivedVersion: done.ArchivedVersion, ArchivedAt: done.ArchivedAt.Time, Deprecated: deprecated}, nil
 	}
 	if !errors.Is(err, sql.ErrNoRows) {
 		return PublishedVersion{}, err
@@ -537,7 +542,7 @@ func (a *Policies) PublishPolicyVersion(ctx context.Context, in PublishInput) (P
 		return PublishedVersion{}, fmt.Errorf("publish %s %s: %w", in.PolicyID, next, err)
 	}
 	status := CRPublished
-	if in.Announcing {
+	if in.Announcing && !deprecated {
 		status = CRAnnouncing
 	}
 	if _, err := tx.ExecContext(ctx, `UPDATE change_requests SET status = $2, published_version = $3, updated_at = now(),
@@ -548,7 +553,7 @@ func (a *Policies) PublishPolicyVersion(ctx context.Context, in PublishInput) (P
 	if err := writeAudit(ctx, tx, auditEntry{
 		Actor: in.PublishedBy, Action: "policy.version.published", Subject: in.PolicyID, Controls: in.Controls,
 		Detail: map[string]any{"version": out.Version, "kind": in.Kind, "published_at": out.PublishedAt, "archived_version": out.ArchivedVersion,
-			"content_sha256": ContentHash(in.Body), "change_request": in.RequestID},
+			"content_sha256": ContentHash(in.Body), "change_request": in.RequestID, "policy_deprecated": deprecated},
 		Key: in.RequestID + "/published",
 	}); err != nil {
 		return PublishedVersion{}, err

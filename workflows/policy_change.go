@@ -559,6 +559,13 @@ func (w *policyChange) publish(ctx workflow.Context, approvedAt time.Time) (*act
 		return nil, err
 	}
 	w.st.Version, w.st.ArchivedVersion, w.st.PublishedAt = pub.Version, pub.ArchivedVersion, pub.PublishedAt
+	// Deprecated since the request opened: kept on record (the publish's
+	// audit entry says so), not announced, no acknowledgement owed. Only
+	// results recorded since carry the flag, so older runs replay as before.
+	if pub.Deprecated {
+		w.st.Stage = StagePublished
+		return nil, nil
+	}
 	if owedFirst {
 		if err := w.reacknowledgementOwed(ctx, pub.Version); err != nil {
 			return nil, err
