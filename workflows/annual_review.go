@@ -185,14 +185,30 @@ func (w *annualReview) committeeRound(ctx workflow.Context) error {
 		var res PolicyChangeStatus
 		if err := c.future.Get(ctx, &res); err != nil {
 			workflow.GetLogger(ctx).Warn("change request from the review did not finish", "request", c.requestID, "err", err)
-			w.unopened = append(w.unopened, unopenedChange{round: w.st.Round, member: c.member, policyID: c.policyID,
-				requestID: c.requestID, reason: failureReason(err)})
+			u := unopenedChange{round: w.st.Round, member: c.member, policyID: c.policyID, requestID: c.requestID, reason: failureReason(err)}
+			w.unopened = append(w.unopened, u)
+			if err := w.recordFailed(ctx, u); err != nil {
+				return err
+			}
 			continue
 		}
 		w.st.Changed[res.RequestID] = res.Version
 	}
 	w.children = nil
 	return nil
+}
+
+// recordFailed audits a change request of the review that failed, as the
+// review item still names it. Runs from before "review-change-failed-audit"
+// only listed it at sign-off, leaving the record to read as if it were
+// under way.
+func (w *annualReview) recordFailed(ctx workflow.Context, u unopenedChange) error {
+	if workflow.GetVersion(ctx, "review-change-failed-audit", workflow.DefaultVersion, 1) == workflow.DefaultVersion {
+		return nil
+	}
+	return workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, recordOptions), policyAct.RecordReviewChangeFailed,
+		activities.ReviewChangeFailedInput{ReviewID: w.st.ReviewID, Round: u.round, MemberID: u.member, PolicyID: u.policyID,
+			RequestID: u.requestID, Reason: u.reason, At: workflow.Now(ctx), Controls: w.info.Controls}).Get(ctx, nil)
 }
 
 // reviewChange is a change request the review started for a member's change.
