@@ -258,6 +258,22 @@ func runRecordsReviews(ctx context.Context, env *Env, args []string) error {
 		FROM policy_review_rejections ORDER BY review_id, round`); err != nil {
 		return err
 	}
+	// Only the audit log says a review's change request failed: the item
+	// still names it. One entry per control, so one line per request.
+	var failed []struct {
+		Review  string `db:"subject"`
+		Round   int    `db:"round"`
+		Request string `db:"request"`
+		Member  string `db:"member"`
+		Policy  string `db:"policy"`
+		Reason  string `db:"reason"`
+	}
+	if err := db.SelectContext(ctx, &failed, `
+		SELECT DISTINCT subject, (detail->>'round')::int AS round, detail->>'request' AS request, detail->>'member' AS member,
+		       detail->>'policy' AS policy, detail->>'reason' AS reason
+		FROM audit_log WHERE action = 'policy.review.change-failed' ORDER BY subject, round, request`); err != nil {
+		return err
+	}
 	for _, r := range reviews {
 		fmt.Fprintf(env.Stdout, "%s — officer %s: %s (round %d), opened %s, signed off %s", r.ID, r.Officer, r.Status, r.Round, stamp(r.Opened), stamp(r.SignedOff))
 		if r.Note != "" {
@@ -267,6 +283,11 @@ func runRecordsReviews(ctx context.Context, env *Env, args []string) error {
 		for _, j := range rejections {
 			if j.Review == r.ID {
 				fmt.Fprintf(env.Stdout, "  round %d sign-off rejected by %s at %s: %s\n", j.Round, j.By, stamp(&j.At), j.Note)
+			}
+		}
+		for _, f := range failed {
+			if f.Review == r.ID {
+				fmt.Fprintf(env.Stdout, "  round %d change request %s (%s, %s) failed: %s\n", f.Round, f.Request, f.Member, f.Policy, f.Reason)
 			}
 		}
 		tw := tabwriter.NewWriter(env.Stdout, 0, 0, 2, ' ', 0)

@@ -98,3 +98,33 @@ func TestRecordsReviewsRejectionAndClarifiedChange(t *testing.T) {
 		}
 	}
 }
+
+// The reviews record says which of a review's change requests failed, and
+// why, once however many controls the failure was audited under.
+func TestRecordsReviewsFailedChangeRequest(t *testing.T) {
+	db := testenv.Postgres(t)
+	seedPolicies(t, db)
+	db.Owner.MustExec(`INSERT INTO roles (role, person_id) VALUES ('review_committee', 'eve')`)
+	a := &activities.Policies{DB: db.App}
+	ctx := context.Background()
+	id := "annual-policy-review/2025"
+	at := time.Date(2025, 3, 1, 9, 0, 0, 0, time.UTC)
+	if _, err := a.OpenPolicyReview(ctx, activities.OpenReviewInput{ID: id}); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.RecordReviewItems(ctx, activities.ReviewItemsInput{ID: id, Round: 1, ReviewerID: "eve", At: at,
+		Items: []activities.ReviewItem{{PolicyID: "access", Outcome: activities.ReviewChangeRequested, Note: "add MFA",
+			ChangeRequestID: "change-request/access/x"}}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.RecordReviewChangeFailed(ctx, activities.ReviewChangeFailedInput{ReviewID: id, Round: 1, MemberID: "eve", PolicyID: "access",
+		RequestID: "change-request/access/x", Reason: "only the requester, eve, holds the role head_of_engineering",
+		At: at.Add(time.Hour), Controls: []string{"c1", "c2"}}); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errOut := starterIn(t, db, "records", "policy-reviews")
+	want := "  round 1 change request change-request/access/x (eve, access) failed: only the requester, eve, holds the role head_of_engineering\n"
+	if code != 0 || strings.Count(out, want) != 1 {
+		t.Errorf("records policy-reviews does not name the failed change request once: exit %d\n%s%s", code, out, errOut)
+	}
+}
