@@ -54,7 +54,7 @@ func TestPublishKeepsADeprecatedPolicyDeprecated(t *testing.T) {
 	if err := db.App.Get(&st, `SELECT status, version FROM policies WHERE id = 'access'`); err != nil {
 		t.Fatal(err)
 	}
-	if v.Version != "2023.1" || !v.Deprecated || st.Version != "2023.1" || st.Status != "deprecated" {
+	if v.Version != "2023.1" || !v.PolicyDeprecated || st.Version != "2023.1" || st.Status != "deprecated" {
 		t.Fatalf("published %+v; policy %+v, want version 2023.1 and still deprecated", v, st)
 	}
 }
@@ -72,7 +72,7 @@ func TestPublishToADeprecatedPolicyIsNotAnnouncing(t *testing.T) {
 		ChangeAt: time.Date(2023, 3, 1, 0, 0, 0, 0, time.UTC), Announcing: true}
 	for attempt := 1; attempt <= 2; attempt++ { // a retry finds the same publish
 		v, err := a.PublishPolicyVersion(ctx, in)
-		if err != nil || !v.Deprecated {
+		if err != nil || !v.PolicyDeprecated {
 			t.Fatalf("attempt %d: %+v, %v", attempt, v, err)
 		}
 	}

@@ -453,10 +453,10 @@ type PublishedVersion struct {
 	PublishedAt     time.Time `db:"published_at"`
 	ArchivedVersion string    // the version archived first; "" for a revision or a first version
 	ArchivedAt      time.Time
-	// Deprecated: the program file deprecated the policy after the request
-	// opened. The version is on record, but a policy no longer in force is
-	// neither announced nor owed acknowledgements.
-	Deprecated bool
+	// PolicyDeprecated says the program file deprecated the policy after the
+	// request opened. The version is on record, but a policy no longer in
+	// force is neither announced nor owed acknowledgements.
+	PolicyDeprecated bool
 }
 
 // PublishPolicyVersion archives the version in effect (for a material change)
@@ -477,7 +477,7 @@ func (a *Policies) PublishPolicyVersion(ctx context.Context, in PublishInput) (P
 	if err := tx.GetContext(ctx, &deprecated, `SELECT status = 'deprecated' FROM policies WHERE id = $1 FOR UPDATE`, in.PolicyID); err != nil {
 		return PublishedVersion{}, err
 	}
-	out := PublishedVersion{Deprecated: deprecated}
+	out := PublishedVersion{PolicyDeprecated: deprecated}
 	var done struct {
 		Version         string       `db:"version"`
 		PublishedAt     time.Time    `db:"published_at"`
@@ -491,7 +491,7 @@ func (a *Policies) PublishPolicyVersion(ctx context.Context, in PublishInput) (P
 		WHERE n.policy_id = $1 AND n.change_request_id = $2`, in.PolicyID, in.RequestID)
 	if err == nil {
 		return PublishedVersion{Version: done.Version, PublishedAt: done.PublishedAt,
-			ArchivedVersion: done.ArchivedVersion, ArchivedAt: done.ArchivedAt.Time, Deprecated: deprecated}, nil
+			ArchivedVersion: done.ArchivedVersion, ArchivedAt: done.ArchivedAt.Time, PolicyDeprecated: deprecated}, nil
 	}
 	if !errors.Is(err, sql.ErrNoRows) {
 		return PublishedVersion{}, err

@@ -562,7 +562,7 @@ func (w *policyChange) publish(ctx workflow.Context, approvedAt time.Time) (*act
 	// Deprecated since the request opened: kept on record (the publish's
 	// audit entry says so), not announced, no acknowledgement owed. Only
 	// results recorded since carry the flag, so older runs replay as before.
-	if pub.Deprecated {
+	if pub.PolicyDeprecated {
 		w.st.Stage = StagePublished
 		return nil, nil
 	}
