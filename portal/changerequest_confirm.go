@@ -112,12 +112,8 @@ var (
 // changeRequestConfirmGet shows the draft behind a confirmation link. Like a
 // task page it changes nothing: mail scanners fetch links.
 func (s *Server) changeRequestConfirmGet(w http.ResponseWriter, r *http.Request) {
-	d, ok := s.loadDraft(w, r)
+	d, ok := s.unconfirmedDraft(w, r)
 	if !ok {
-		return
-	}
-	if d.RequestID.Valid {
-		s.renderChangeRequest(w, http.StatusOK, "changerequest_created.html", createdPage{ID: d.RequestID.String, Policy: d.PolicyID, Already: true})
 		return
 	}
 	s.renderChangeRequest(w, http.StatusOK, "changerequest_confirm.html", d)
@@ -127,12 +123,8 @@ func (s *Server) changeRequestConfirmGet(w http.ResponseWriter, r *http.Request)
 // describes, as its requester, and marks the draft confirmed. A second
 // confirmation shows the request the first one started.
 func (s *Server) changeRequestConfirmPost(w http.ResponseWriter, r *http.Request) {
-	d, ok := s.loadDraft(w, r)
+	d, ok := s.unconfirmedDraft(w, r)
 	if !ok {
-		return
-	}
-	if d.RequestID.Valid {
-		s.renderChangeRequest(w, http.StatusOK, "changerequest_created.html", createdPage{ID: d.RequestID.String, Policy: d.PolicyID, Already: true})
 		return
 	}
 	id := d.requestID()
@@ -196,6 +188,17 @@ func (s *Server) confirmDraft(w http.ResponseWriter, r *http.Request, d changeRe
 		return
 	}
 	s.renderChangeRequest(w, status, "changerequest_created.html", createdPage{ID: id, Policy: d.PolicyID, Already: already})
+}
+
+// unconfirmedDraft is the draft behind the link, if it is still to be
+// confirmed; a confirmed one gets the page of the request it started.
+func (s *Server) unconfirmedDraft(w http.ResponseWriter, r *http.Request) (changeRequestDraft, bool) {
+	d, ok := s.loadDraft(w, r)
+	if ok && d.RequestID.Valid {
+		s.renderChangeRequest(w, http.StatusOK, "changerequest_created.html", createdPage{ID: d.RequestID.String, Policy: d.PolicyID, Already: true})
+		return changeRequestDraft{}, false
+	}
+	return d, ok
 }
 
 // loadDraft verifies the confirmation link and loads the draft it names.
