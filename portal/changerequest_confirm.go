@@ -85,13 +85,19 @@ see the request and confirm it:
 If you did not make this request, ignore this email: nothing happens without
 your confirmation.
 `, p.Name, f.PolicyID, f.Summary, link)
+	var html strings.Builder
+	if err := changeRequestTemplates.ExecuteTemplate(&html, "changerequest_email.html", map[string]string{
+		"Name": p.Name, "Policy": f.PolicyID, "Summary": f.Summary, "Link": link,
+	}); err != nil {
+		return "", err
+	}
 	sent, err := activities.SendOnce(ctx, s.DB, activities.Notification{
 		IdempotencyKey: activities.NotificationKey(draftLinkPrefix+id, "confirm"), Channel: activities.ChannelEmail,
 		RecipientID: p.ID, Purpose: "change-request-confirmation",
 	}, func(ctx context.Context, n *activities.Notification) error {
 		n.Address = p.Email
 		ref, err := s.Mailer.Send(ctx, activities.Email{To: p.Email, ToName: p.Name,
-			Subject: "Confirm your policy change request: " + f.PolicyID, Text: text, IdempotencyKey: n.IdempotencyKey})
+			Subject: "Confirm your policy change request: " + f.PolicyID, Text: text, HTML: html.String(), IdempotencyKey: n.IdempotencyKey})
 		n.ProviderRef = ref
 		return err
 	})

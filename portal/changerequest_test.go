@@ -2,12 +2,9 @@ package portal_test
 
 import (
 	"context"
-	"io"
 	"log/slog"
-	"mime/quotedprintable"
 	"net/http"
 	"net/http/httptest"
-	"net/mail"
 	"net/url"
 	"os"
 	"regexp"
@@ -70,30 +67,13 @@ func (p *changeRequestPortal) confirmLink(t *testing.T, to string) string {
 	eventually(t, "the confirmation email to "+to, func() bool {
 		for _, m := range p.sink.Messages() {
 			if m.To[0] == to {
-				link = confirmLinkRE.FindString(plainBody(t, m.Raw))
+				_, text := textPart(t, m.Raw)
+				link = confirmLinkRE.FindString(text)
 			}
 		}
 		return link != ""
 	})
 	return link
-}
-
-// plainBody is a text-only message's body, quoted-printable decoded.
-func plainBody(t *testing.T, raw []byte) string {
-	t.Helper()
-	m, err := mail.ReadMessage(strings.NewReader(string(raw)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var body io.Reader = m.Body
-	if strings.EqualFold(m.Header.Get("Content-Transfer-Encoding"), "quoted-printable") {
-		body = quotedprintable.NewReader(m.Body)
-	}
-	b, err := io.ReadAll(body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(b)
 }
 
 func TestChangeRequestForm(t *testing.T) {
