@@ -42,7 +42,7 @@ as_postgres() {
 cluster=$(pg_lsclusters --no-header 2>/dev/null | awk 'NR==1 {print $1" "$2" "$3" "$4}')
 if [ -z "$cluster" ]; then
   log "creating cluster 15 main"
-  pg_createcluster 15 main 3>&-
+  pg_createcluster 15 main >/dev/null 3>&-
   cluster=$(pg_lsclusters --no-header | awk 'NR==1 {print $1" "$2" "$3" "$4}')
 fi
 read -r version name port status <<<"$cluster"
