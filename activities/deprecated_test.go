@@ -87,3 +87,47 @@ func TestPublishToADeprecatedPolicyIsNotAnnouncing(t *testing.T) {
 		t.Fatal("the publish's audit entry does not say the policy is deprecated")
 	}
 }
+
+// A publish retried after its reply was lost answers as the publish that
+// committed did, even if the policy was deprecated (or restored) between the
+// two: otherwise the run would skip the announcement the records await, or
+// announce what they say was deprecated.
+func TestRetriedPublishAnswersAsItCommitted(t *testing.T) {
+	ctx := context.Background()
+	db := testenv.Postgres(t)
+	seedPolicyProgram(t, db)
+	a := &Policies{DB: db.App}
+	at := time.Date(2023, 3, 1, 0, 0, 0, 0, time.UTC)
+	for _, c := range []struct {
+		id                 string
+		before, afterwards string
+	}{{"cr/active-then-deprecated", "published", "deprecated"}, {"cr/deprecated-then-active", "deprecated", "published"}} {
+		db.Owner.MustExec(`UPDATE policies SET status = $1 WHERE id = 'access'`, c.before)
+		openRequestWhile(t, db, a, c.id)
+		in := PublishInput{RequestID: c.id, PolicyID: "access", Kind: policy.Minor, Summary: "s", PublishedBy: "sam",
+			ChangeAt: at, Controls: []string{"policy-mgmt"}, Announcing: true}
+		first, err := a.PublishPolicyVersion(ctx, in)
+		if err != nil {
+			t.Fatalf("%s: %v", c.id, err)
+		}
+		db.Owner.MustExec(`UPDATE policies SET status = $1 WHERE id = 'access'`, c.afterwards)
+		retry, err := a.PublishPolicyVersion(ctx, in)
+		if err != nil {
+			t.Fatalf("%s retry: %v", c.id, err)
+		}
+		if want := c.before == "deprecated"; first.PolicyDeprecated != want || retry.PolicyDeprecated != want {
+			t.Errorf("%s: first %v, retry %v, want both %v", c.id, first.PolicyDeprecated, retry.PolicyDeprecated, want)
+		}
+	}
+}
+
+// openRequestWhile opens a minor change request whatever the policy's status,
+// as a request opened before a deprecation was.
+func openRequestWhile(t *testing.T, db *testenv.DB, a *Policies, id string) {
+	t.Helper()
+	var status string
+	db.Owner.Get(&status, `SELECT status FROM policies WHERE id = 'access'`)
+	db.Owner.MustExec(`UPDATE policies SET status = 'published' WHERE id = 'access'`)
+	openRequest(t, a, id, policy.Minor)
+	db.Owner.MustExec(`UPDATE policies SET status = $1 WHERE id = 'access'`, status)
+}

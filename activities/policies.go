@@ -490,8 +490,16 @@ func (a *Policies) PublishPolicyVersion(ctx context.Context, in PublishInput) (P
 		  ON o.policy_id = n.policy_id AND o.superseded_at = n.published_at AND o.archived_at IS NOT NULL
 		WHERE n.policy_id = $1 AND n.change_request_id = $2`, in.PolicyID, in.RequestID)
 	if err == nil {
+		// Answer as the publish that committed did, whatever the policy's
+		// status is now: its audit entry says whether it was deprecated then.
+		var then bool
+		if err := tx.GetContext(ctx, &then, `SELECT coalesce(bool_or((detail->>'policy_deprecated')::boolean), false)
+			FROM audit_log WHERE action = 'policy.version.published' AND split_part(idempotency_key, '#', 1) = $1`,
+			in.RequestID+"/published"); err != nil {
+			return PublishedVersion{}, err
+		}
 		return PublishedVersion{Version: done.Version, PublishedAt: done.PublishedAt,
-			ArchivedVersion: done.ArchivedVersion, ArchivedAt: done.ArchivedAt.Time, PolicyDeprecated: deprecated}, nil
+			ArchivedVersion: done.ArchivedVersion, ArchivedAt: done.ArchivedAt.Time, PolicyDeprecated: then}, nil
 	}
 	if !errors.Is(err, sql.ErrNoRows) {
 		return PublishedVersion{}, err
