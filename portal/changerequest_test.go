@@ -1,10 +1,15 @@
 package portal_test
 
 import (
+	"bytes"
 	"context"
+	"io"
 	"log/slog"
+	"mime"
+	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
+	"net/mail"
 	"net/url"
 	"os"
 	"regexp"
@@ -76,6 +81,30 @@ func (p *changeRequestPortal) confirmLink(t *testing.T, to string) string {
 	return link
 }
 
+// htmlPart is the text/html part of a multipart/alternative message.
+func htmlPart(t *testing.T, raw []byte) string {
+	t.Helper()
+	m, err := mail.ReadMessage(bytes.NewReader(raw))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, params, err := mime.ParseMediaType(m.Header.Get("Content-Type"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	mr := multipart.NewReader(m.Body, params["boundary"])
+	for {
+		part, err := mr.NextPart()
+		if err != nil {
+			t.Fatalf("no text/html part: %v", err)
+		}
+		if ct, _, _ := mime.ParseMediaType(part.Header.Get("Content-Type")); ct == "text/html" {
+			b, _ := io.ReadAll(part)
+			return string(b)
+		}
+	}
+}
+
 func TestChangeRequestForm(t *testing.T) {
 	db := testenv.Postgres(t)
 	db.Owner.MustExec(`
@@ -118,12 +147,16 @@ func TestChangeRequestForm(t *testing.T) {
 		t.Fatalf("refused requests left %d drafts and %d emails", drafts, len(p.sink.Messages()))
 	}
 
-	code, page = post(url.Values{"requester": {"eve"}, "policy": {"access"}, "kind": {"material"}, "summary": {"require MFA"},
+	code, page = post(url.Values{"requester": {"eve"}, "policy": {"access"}, "kind": {"material"}, "summary": {"require MFA <now>"},
 		"reference": {"https://git.example.com/pull/9"}, "needs_production_change": {"1"}})
 	if code != http.StatusAccepted || !strings.Contains(page, "We have emailed Eve Employee a link to confirm") {
 		t.Fatalf("submit: %d\n%s", code, page)
 	}
 	link := p.confirmLink(t, "eve@example.com")
+	// The HTML part carries the same link, and the summary as text, not markup.
+	if html := htmlPart(t, p.sink.Messages()[0].Raw); !strings.Contains(html, `href="`+link+`"`) || !strings.Contains(html, "require MFA &lt;now&gt;") {
+		t.Errorf("HTML part lacks the link or the escaped summary:\n%s", html)
+	}
 	unconfirmed := func() int {
 		var n int
 		db.App.Get(&n, `SELECT count(*) FROM change_request_drafts WHERE requester_id = 'eve' AND request_id IS NULL`)
