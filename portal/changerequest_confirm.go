@@ -56,6 +56,9 @@ func (s *Server) saveDraftAndAsk(ctx context.Context, f changeRequestForm) (stri
 	if p.Email == "" {
 		return "", errNoEmail
 	}
+	if s.signerErr != nil {
+		return "", s.signerErr
+	}
 	raw := make([]byte, 16)
 	rand.Read(raw)
 	id := hex.EncodeToString(raw)
@@ -65,12 +68,8 @@ func (s *Server) saveDraftAndAsk(ctx context.Context, f changeRequestForm) (stri
 		id, f.PolicyID, f.Kind, f.Summary, f.Text, f.Reference, f.NeedsProductionChange, f.Requester); err != nil {
 		return "", fmt.Errorf("record draft: %w", err)
 	}
-	signer, err := links.NewSigner(s.Config.LinkSigningKeys)
-	if err != nil {
-		return "", err
-	}
 	link := s.Config.PortalBaseURL + "/change-requests/confirm/" +
-		signer.Sign(links.Claims{TaskID: draftLinkPrefix + id, PersonID: p.ID, Expires: time.Now().Add(s.Config.LinkTTL)})
+		s.signer.Sign(links.Claims{TaskID: draftLinkPrefix + id, PersonID: p.ID, Expires: time.Now().Add(s.Config.LinkTTL)})
 	text := fmt.Sprintf(`Hello %s,
 
 A request to change the policy %s was made in the complyflow portal in your name:

@@ -12,6 +12,7 @@ import (
 
 	"github.com/complyflow/complyflow/activities"
 	"github.com/complyflow/complyflow/internal/config"
+	"github.com/complyflow/complyflow/internal/links"
 	"github.com/complyflow/complyflow/internal/platform"
 	"github.com/complyflow/complyflow/schema"
 )
@@ -27,10 +28,16 @@ type Server struct {
 	Mailer *activities.Mailer
 	// Extra routes mounted by the embedded mode (the dev mail viewer).
 	Extra map[string]http.Handler
+
+	// signer makes and checks the links, built once by Handler; signerErr
+	// (no usable key) refuses every link instead of failing start-up.
+	signer    *links.Signer
+	signerErr error
 }
 
 // Handler is the portal's HTTP routing.
 func (s *Server) Handler() http.Handler {
+	s.signer, s.signerErr = links.NewSigner(s.Config.LinkSigningKeys)
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", s.healthz)
 	mux.HandleFunc("GET /change-requests/new", s.changeRequestNew)

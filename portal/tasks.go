@@ -147,10 +147,10 @@ func cancelledAt(history []activities.TaskEvent) time.Time {
 // linkClaims verifies the link's token; a bad one gets a plain 403 page that
 // says nothing about why.
 func (s *Server) linkClaims(w http.ResponseWriter, r *http.Request) (links.Claims, bool) {
-	signer, err := links.NewSigner(s.Config.LinkSigningKeys)
+	err := s.signerErr
 	if err == nil {
 		var c links.Claims
-		if c, err = signer.Verify(r.PathValue("token")); err == nil {
+		if c, err = s.signer.Verify(r.PathValue("token")); err == nil {
 			return c, true
 		}
 	}
