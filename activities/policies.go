@@ -50,6 +50,16 @@ func badInput(format string, args ...any) error {
 	return temporal.NewNonRetryableApplicationError(fmt.Sprintf(format, args...), "BadInput", nil)
 }
 
+// Refusal is the reason a bad-input error gives, for the person who asked;
+// ok is false for any other error (or none).
+func Refusal(err error) (reason string, ok bool) {
+	var ae *temporal.ApplicationError
+	if errors.As(err, &ae) && ae.Type() == "BadInput" {
+		return ae.Message(), true
+	}
+	return "", false
+}
+
 // ContentHash is the hex SHA-256 a version's text is identified by. A change
 // that carries no text (only a summary or a reference) has no hash, rather
 // than the hash of nothing, which would look like a text on record.

@@ -2,9 +2,6 @@ package activities
 
 import (
 	"context"
-	"errors"
-
-	"go.temporal.io/sdk/temporal"
 
 	"github.com/complyflow/complyflow/policy"
 )
@@ -36,9 +33,8 @@ func (a *Policies) CheckReviewChange(ctx context.Context, in ReviewChangeCheckIn
 	if err == nil {
 		err = CheckChangeApprovers(ctx, a.DB, in.PolicyID, in.RequesterID, in.Kind)
 	}
-	var ae *temporal.ApplicationError
-	if errors.As(err, &ae) && ae.Type() == "BadInput" {
-		return ReviewChangeCheck{Refused: true, Reason: ae.Message()}, nil
+	if reason, ok := Refusal(err); ok {
+		return ReviewChangeCheck{Refused: true, Reason: reason}, nil
 	}
 	return ReviewChangeCheck{}, err
 }

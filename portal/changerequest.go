@@ -9,8 +9,6 @@ import (
 	"net/http"
 	"strings"
 
-	"go.temporal.io/sdk/temporal"
-
 	"github.com/complyflow/complyflow/activities"
 	"github.com/complyflow/complyflow/policy"
 )
@@ -127,15 +125,10 @@ func (s *Server) checkChangeRequest(ctx context.Context, f changeRequestForm, po
 // before anything is saved or sent, and again at confirmation.
 func (s *Server) approversRefusal(ctx context.Context, policyID, requester, kind string) (string, error) {
 	err := activities.CheckChangeApprovers(ctx, s.DB, policyID, requester, policy.Kind(kind))
-	var appErr *temporal.ApplicationError
-	switch {
-	case err == nil:
-		return "", nil
-	case errors.As(err, &appErr) && appErr.Type() == "BadInput":
-		return appErr.Message(), nil
-	default:
-		return "", err
+	if reason, ok := activities.Refusal(err); ok {
+		return reason, nil
 	}
+	return "", err
 }
 
 func (s *Server) loadPolicyOptions(w http.ResponseWriter, r *http.Request, page *changeRequestPage) bool {

@@ -12,7 +12,6 @@ import (
 
 	"github.com/jmoiron/sqlx"
 	"go.temporal.io/sdk/client"
-	"go.temporal.io/sdk/temporal"
 
 	"github.com/complyflow/complyflow/activities"
 	"github.com/complyflow/complyflow/policy"
@@ -76,14 +75,14 @@ func runChangeRequest(ctx context.Context, env *Env, args []string) error {
 	}
 	// Nobody reviews or approves their own request: refuse here, not in a failed run.
 	if err := activities.CheckChangeApprovers(ctx, db, *policyID, requester, k); err != nil {
-		var appErr *temporal.ApplicationError
-		if !errors.As(err, &appErr) || appErr.Type() != "BadInput" {
+		reason, ok := activities.Refusal(err)
+		if !ok {
 			return err
 		}
 		if *as == "" {
-			return usagef("%s (requested as %s, the policy's owner: --as names the requester)", appErr.Message(), requester)
+			return usagef("%s (requested as %s, the policy's owner: --as names the requester)", reason, requester)
 		}
-		return usagef("%s", appErr.Message())
+		return usagef("%s", reason)
 	}
 	c, err := env.Temporal()
 	if err != nil {

@@ -11,7 +11,6 @@ import (
 
 	"github.com/jmoiron/sqlx"
 	"go.temporal.io/sdk/client"
-	"go.temporal.io/sdk/temporal"
 
 	"github.com/complyflow/complyflow/activities"
 	"github.com/complyflow/complyflow/workflows"
@@ -61,8 +60,8 @@ func runException(ctx context.Context, env *Env, args []string) error {
 	// Refused here rather than by a workflow that fails at once: a role only
 	// the requester holds leaves nobody to approve the exception.
 	if _, _, err := activities.ExceptionDeciders(ctx, db, *as); err != nil {
-		if appErr := (*temporal.ApplicationError)(nil); errors.As(err, &appErr) {
-			return usagef("%s", appErr.Message())
+		if reason, ok := activities.Refusal(err); ok {
+			return usagef("%s", reason)
 		}
 		return err
 	}
