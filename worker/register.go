@@ -11,6 +11,7 @@ import (
 	"github.com/complyflow/complyflow/activities"
 	"github.com/complyflow/complyflow/internal/config"
 	"github.com/complyflow/complyflow/internal/links"
+	"github.com/complyflow/complyflow/internal/platform"
 	"github.com/complyflow/complyflow/workflows"
 )
 
@@ -30,8 +31,7 @@ type channels struct {
 
 // Register puts every complyflow workflow and activity on the worker.
 func Register(w worker.Registry, deps Dependencies) error {
-	ch := channels{mailer: &activities.Mailer{Addr: deps.Config.SMTPAddr, From: deps.Config.SMTPFrom,
-		Username: deps.Config.SMTPUsername, Password: deps.Config.SMTPPassword}}
+	ch := channels{mailer: platform.NewMailer(deps.Config)}
 	if deps.Config.SlackBotToken != "" {
 		ch.slack = activities.NewSlack(deps.Config.SlackBotToken, deps.Config.SlackAPIURL)
 	}

@@ -12,7 +12,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/complyflow/complyflow/activities"
 	"github.com/complyflow/complyflow/internal/devmail"
 	"github.com/complyflow/complyflow/internal/platform"
 	"github.com/complyflow/complyflow/portal"
@@ -35,16 +34,16 @@ func run() error {
 	defer p.Close()
 	cfg, logger := p.Config, p.Logger
 
-	mailer := &activities.Mailer{Addr: cfg.SMTPAddr, From: cfg.SMTPFrom, Username: cfg.SMTPUsername, Password: cfg.SMTPPassword}
-	srv := &portal.Server{Config: cfg, DB: p.DB, Temporal: p.Temporal, Logger: logger, Mailer: mailer, Extra: map[string]http.Handler{}}
+	srv := &portal.Server{Config: cfg, DB: p.DB, Temporal: p.Temporal, Logger: logger, Mailer: platform.NewMailer(cfg), Extra: map[string]http.Handler{}}
 	if cfg.DevMail {
 		sink := &devmail.Sink{Dir: envOr("DEV_MAIL_DIR", ".data/mail")}
 		if err := sink.Start(cfg.SMTPAddr); err != nil {
 			return err
 		}
 		defer sink.Close()
-		srv.Extra["GET /dev/mail"] = sink.Handler()
-		srv.Extra["GET /dev/mail/{id}"] = sink.Handler()
+		mail := sink.Handler()
+		srv.Extra["GET /dev/mail"] = mail
+		srv.Extra["GET /dev/mail/{id}"] = mail
 		logger.Info("dev mail sink listening", "smtp", cfg.SMTPAddr, "view", cfg.PortalBaseURL+"/dev/mail")
 	}
 
