@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 )
 
@@ -46,7 +47,7 @@ func readCSV(file string, in io.Reader, want []string) (recs []record, rowProble
 	var problems RowErrors
 	for i, h := range header {
 		h = strings.TrimSpace(h)
-		if !contains(want, h) {
+		if !slices.Contains(want, h) {
 			problems = append(problems, fmt.Sprintf("%s:1: unknown column %q (expected %s)", file, h, strings.Join(want, ",")))
 			continue
 		}
@@ -89,13 +90,4 @@ func readCSV(file string, in io.Reader, want []string) (recs []record, rowProble
 		recs = append(recs, rec)
 	}
 	return recs, rowProblems, nil
-}
-
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
 }

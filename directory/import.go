@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/mail"
 	"net/url"
+	"slices"
 	"sort"
 	"time"
 
@@ -135,7 +136,7 @@ func (c *rowChecker) date(r record, col string) *time.Time {
 
 func (c *rowChecker) oneOf(r record, col string, allowed ...string) string {
 	v := r.get(col)
-	if !contains(allowed, v) {
+	if !slices.Contains(allowed, v) {
 		c.fail(r.line, "%s %q is not one of %v", col, v, allowed)
 	}
 	return v

@@ -8,10 +8,8 @@ import (
 
 func importPeople(ctx context.Context, tx *sqlx.Tx, c *rowChecker, recs []record, res *Result) error {
 	c.uniqueIDs(recs)
-	known, err := knownPeople(ctx, tx)
-	if err != nil {
-		return err
-	}
+	// Everyone already in the directory, with their manager: one read for
+	// both the unknown-manager and the cycle checks.
 	managers, err := currentManagers(ctx, tx)
 	if err != nil {
 		return err
@@ -28,11 +26,12 @@ func importPeople(ctx context.Context, tx *sqlx.Tx, c *rowChecker, recs []record
 			c.fail(r.line, "end_date %s is before start_date %s", r.get("end_date"), r.get("start_date"))
 		}
 		id, mgr := r.get("id"), r.get("manager_id")
+		_, known := managers[mgr]
 		switch {
 		case mgr == "":
 		case mgr == id:
 			c.fail(r.line, "manager_id %q is the person themself", mgr)
-		case !inFile[mgr] && !known[mgr]:
+		case !inFile[mgr] && !known:
 			c.fail(r.line, "manager_id %q is not a known person", mgr)
 		}
 		managers[id] = mgr
