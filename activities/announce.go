@@ -104,17 +104,19 @@ func (a *Announcer) AnnounceEmailBatch(ctx context.Context, in AnnounceEmailBatc
 	}
 	var people []Person
 	if err := a.DB.SelectContext(ctx, &people, `
-		SELECT id, name, email, slack_user_id, manager_id FROM people
+		SELECT id, name, email, slack_user_id FROM people p
 		WHERE email <> '' AND id > $1
-		  AND (start_date IS NULL OR start_date <= current_date) AND (end_date IS NULL OR end_date > current_date)
+		  AND (start_date IS NULL OR start_date <= current_date) AND `+notLeft+`
 		ORDER BY id LIMIT $2`, in.After, in.Limit); err != nil {
 		return AnnounceEmailBatchResult{}, err
 	}
 	res := AnnounceEmailBatchResult{Last: in.After, Done: len(people) < in.Limit}
 	ann := in.Announcement
+	subject, text := ann.subject(), ann.text()
+	html := textHTML(text)
 	for _, p := range people {
 		rec, err := a.email(ctx, p, NotificationKey(ann.RequestID, PurposeAnnouncement, ChannelEmail, p.ID),
-			PurposeAnnouncement, ann.RequestID, ann.subject(), ann.text())
+			PurposeAnnouncement, ann.RequestID, subject, text, html)
 		if err != nil {
 			return AnnounceEmailBatchResult{}, MustSendActivityError(err)
 		}
@@ -129,10 +131,10 @@ func (a *Announcer) AnnounceEmailBatch(ctx context.Context, in AnnounceEmailBatc
 	return res, nil
 }
 
-func (a *Announcer) email(ctx context.Context, p Person, key, purpose, ref, subject, text string) (Notification, error) {
+func (a *Announcer) email(ctx context.Context, p Person, key, purpose, ref, subject, text, html string) (Notification, error) {
 	n := Notification{IdempotencyKey: key, Channel: ChannelEmail, RecipientID: p.ID, Address: p.Email, Purpose: purpose, TaskID: ref}
 	return SendOnce(ctx, a.DB, n, func(ctx context.Context, n *Notification) error {
-		id, err := a.Mailer.Send(ctx, Email{To: p.Email, ToName: p.Name, Subject: subject, Text: text, HTML: textHTML(text),
+		id, err := a.Mailer.Send(ctx, Email{To: p.Email, ToName: p.Name, Subject: subject, Text: text, HTML: html,
 			IdempotencyKey: n.IdempotencyKey})
 		n.ProviderRef = id
 		return err
@@ -179,6 +181,7 @@ func (a *Announcer) EmailPeople(ctx context.Context, in EmailPeopleInput) (int, 
 
 func (a *Announcer) emailPeople(ctx context.Context, in EmailPeopleInput) (int, error) {
 	sent := 0
+	html := textHTML(in.Text)
 	for _, id := range in.PersonIDs {
 		p, err := LookupPerson(ctx, a.DB, id)
 		if err != nil {
@@ -187,7 +190,7 @@ func (a *Announcer) emailPeople(ctx context.Context, in EmailPeopleInput) (int, 
 		if p.Email == "" {
 			continue
 		}
-		rec, err := a.email(ctx, p, NotificationKey(in.Key, ChannelEmail, p.ID), in.Purpose, in.Ref, in.Subject, in.Text)
+		rec, err := a.email(ctx, p, NotificationKey(in.Key, ChannelEmail, p.ID), in.Purpose, in.Ref, in.Subject, in.Text, html)
 		if err != nil {
 			return sent, ActivityError(err)
 		}

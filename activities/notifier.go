@@ -11,7 +11,6 @@ import (
 
 	"github.com/jmoiron/sqlx"
 	"github.com/slack-go/slack"
-	"go.temporal.io/sdk/temporal"
 
 	"github.com/complyflow/complyflow/internal/links"
 )
@@ -117,7 +116,7 @@ func (n *Notifier) UpdateTaskSlack(ctx context.Context, in TaskClosedInput) erro
 		return err
 	}
 	if !ok || t.Status != "completed" {
-		return temporal.NewNonRetryableApplicationError("task "+in.TaskID+" is not completed", "BadInput", nil)
+		return badInput("task %s is not completed", in.TaskID)
 	}
 	var refs []string
 	if err := n.DB.SelectContext(ctx, &refs, `SELECT provider_ref FROM notifications
@@ -172,7 +171,7 @@ func (n *Notifier) compose(ctx context.Context, in TaskNoticeInput) (taskMessage
 		return taskMessage{}, err
 	}
 	if !ok {
-		return taskMessage{}, temporal.NewNonRetryableApplicationError("task "+in.TaskID+" is not recorded", "BadInput", nil)
+		return taskMessage{}, badInput("task %s is not recorded", in.TaskID)
 	}
 	p, err := LookupPerson(ctx, n.DB, in.PersonID)
 	if err != nil {
@@ -193,7 +192,7 @@ func (n *Notifier) compose(ctx context.Context, in TaskNoticeInput) (taskMessage
 		m.title = "Overdue, escalated to you: " + t.Subject
 		m.intro = fmt.Sprintf("This task was assigned to %s and is overdue. It has been escalated to you: you may complete it.", t.AssigneeName)
 	default:
-		return taskMessage{}, temporal.NewNonRetryableApplicationError("unknown notice purpose "+in.Purpose, "BadInput", nil)
+		return taskMessage{}, badInput("unknown notice purpose %s", in.Purpose)
 	}
 	// A link outlives the due date by the TTL, so an escalated person can still use it.
 	m.expiry = time.Now().Add(n.LinkTTL)

@@ -178,30 +178,36 @@ type PolicyRef struct {
 	Version string `db:"version"` // "" while unversioned; else "2023.2" or "2023.2 rev.1"
 }
 
-// refuseDeprecated refuses new work on a policy the program file deprecated:
-// it stays on record but is no longer in force, so nothing changes it or
-// excepts from it (the program file can bring it back).
-func refuseDeprecated(ctx context.Context, q sqlx.QueryerContext, id string) error {
-	var status string
-	if err := sqlx.GetContext(ctx, q, &status, `SELECT status FROM policies WHERE id = $1`, id); err != nil {
-		return err
-	}
-	if status == "deprecated" {
-		return badInput("policy %q is deprecated: it is no longer in force (remove deprecated from the program file to bring it back)", id)
-	}
-	return nil
-}
+// policyRefColumns selects a PolicyRef from policies.
+const policyRefColumns = `id, title, owner_id,
+	coalesce(version || CASE WHEN revision > 0 THEN ' rev.' || revision ELSE '' END, '') AS version`
 
 func loadPolicy(ctx context.Context, q sqlx.QueryerContext, id string) (PolicyRef, error) {
-	var p PolicyRef
-	err := sqlx.GetContext(ctx, q, &p, `
-		SELECT id, title, owner_id,
-		       coalesce(version || CASE WHEN revision > 0 THEN ' rev.' || revision ELSE '' END, '') AS version
-		FROM policies WHERE id = $1`, id)
-	if errors.Is(err, sql.ErrNoRows) {
-		return PolicyRef{}, badInput("policy %q is not in the program", id)
+	p, _, err := loadPolicyStatus(ctx, q, id)
+	return p, err
+}
+
+// loadActivePolicy is loadPolicy refusing new work on a policy the program
+// file deprecated: it stays on record but is no longer in force, so nothing
+// changes it or excepts from it (the program file can bring it back).
+func loadActivePolicy(ctx context.Context, q sqlx.QueryerContext, id string) (PolicyRef, error) {
+	p, deprecated, err := loadPolicyStatus(ctx, q, id)
+	if err == nil && deprecated {
+		return PolicyRef{}, badInput("policy %q is deprecated: it is no longer in force (remove deprecated from the program file to bring it back)", id)
 	}
 	return p, err
+}
+
+func loadPolicyStatus(ctx context.Context, q sqlx.QueryerContext, id string) (PolicyRef, bool, error) {
+	var row struct {
+		PolicyRef
+		Deprecated bool `db:"deprecated"`
+	}
+	err := sqlx.GetContext(ctx, q, &row, `SELECT `+policyRefColumns+`, status = 'deprecated' AS deprecated FROM policies WHERE id = $1`, id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return PolicyRef{}, false, badInput("policy %q is not in the program", id)
+	}
+	return row.PolicyRef, row.Deprecated, err
 }
 
 // OpenChangeRequestInput is a new change request; ID is its workflow ID.
@@ -250,10 +256,7 @@ func (a *Policies) OpenChangeRequest(ctx context.Context, in OpenChangeRequestIn
 	}
 	defer tx.Rollback()
 	var info ChangeRequestInfo
-	if info.Policy, err = loadPolicy(ctx, tx, in.PolicyID); err != nil {
-		return ChangeRequestInfo{}, err
-	}
-	if err := refuseDeprecated(ctx, tx, in.PolicyID); err != nil {
+	if info.Policy, err = loadActivePolicy(ctx, tx, in.PolicyID); err != nil {
 		return ChangeRequestInfo{}, err
 	}
 	if in.Kind == policy.Minor && info.Policy.Version == "" {
@@ -334,10 +337,7 @@ func changeApprovers(ctx context.Context, q sqlx.QueryerContext, requester strin
 func CheckChangeApprovers(ctx context.Context, q sqlx.QueryerContext, policyID, requester string, kind policy.Kind) error {
 	info := ChangeRequestInfo{}
 	var err error
-	if info.Policy, err = loadPolicy(ctx, q, policyID); err != nil {
-		return err
-	}
-	if err := refuseDeprecated(ctx, q, policyID); err != nil {
+	if info.Policy, err = loadActivePolicy(ctx, q, policyID); err != nil {
 		return err
 	}
 	return changeApprovers(ctx, q, requester, kind, &info)

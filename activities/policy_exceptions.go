@@ -90,10 +90,7 @@ func (a *Policies) OpenException(ctx context.Context, in OpenExceptionInput) (Ex
 	}
 	defer tx.Rollback()
 	var info ExceptionInfo
-	if info.Policy, err = loadPolicy(ctx, tx, in.PolicyID); err != nil {
-		return ExceptionInfo{}, err
-	}
-	if err := refuseDeprecated(ctx, tx, in.PolicyID); err != nil {
+	if info.Policy, err = loadActivePolicy(ctx, tx, in.PolicyID); err != nil {
 		return ExceptionInfo{}, err
 	}
 	if err := activePerson(ctx, tx, in.RequesterID); err != nil {

@@ -65,8 +65,7 @@ func (a *Policies) OpenPolicyReview(ctx context.Context, in OpenReviewInput) (Re
 		return ReviewInfo{}, badInput("nobody holds the role review_committee")
 	}
 	if err := tx.SelectContext(ctx, &info.Policies, `
-		SELECT id, title, owner_id,
-		       coalesce(version || CASE WHEN revision > 0 THEN ' rev.' || revision ELSE '' END, '') AS version
+		SELECT `+policyRefColumns+`
 		FROM policies WHERE status <> 'deprecated' AND (coalesce(cardinality($1::text[]), 0) = 0 OR id = ANY ($1))
 		ORDER BY id`, pq.Array(in.Scope)); err != nil {
 		return ReviewInfo{}, err

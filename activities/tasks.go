@@ -36,7 +36,7 @@ type CreateTaskInput struct {
 // CreateTask records the task and its "created" event.
 func (a *Tasks) CreateTask(ctx context.Context, in CreateTaskInput) error {
 	if in.TaskID == "" || in.Subject == "" || len(in.Actions) == 0 || in.Due.IsZero() {
-		return temporal.NewNonRetryableApplicationError("a task needs an ID, a subject, a due time and at least one action", "BadInput", nil)
+		return badInput("a task needs an ID, a subject, a due time and at least one action")
 	}
 	if _, err := LookupPerson(ctx, a.DB, in.AssigneeID); err != nil {
 		return err
@@ -243,17 +243,16 @@ func CheckNotLeft(ctx context.Context, db sqlx.QueryerContext, personID string) 
 
 // Person is a directory entry, as much of it as notifications need.
 type Person struct {
-	ID          string         `db:"id"`
-	Name        string         `db:"name"`
-	Email       string         `db:"email"`
-	SlackUserID string         `db:"slack_user_id"`
-	ManagerID   sql.NullString `db:"manager_id"`
+	ID          string `db:"id"`
+	Name        string `db:"name"`
+	Email       string `db:"email"`
+	SlackUserID string `db:"slack_user_id"`
 }
 
 // LookupPerson reads one person; an unknown ID is a non-retryable error.
 func LookupPerson(ctx context.Context, db sqlx.QueryerContext, id string) (Person, error) {
 	var p Person
-	err := sqlx.GetContext(ctx, db, &p, `SELECT id, name, email, slack_user_id, manager_id FROM people WHERE id = $1`, id)
+	err := sqlx.GetContext(ctx, db, &p, `SELECT id, name, email, slack_user_id FROM people WHERE id = $1`, id)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Person{}, temporal.NewNonRetryableApplicationError(fmt.Sprintf("person %q is not in the directory", id), "UnknownPerson", nil)
 	}

@@ -108,8 +108,13 @@ func (w *annualReview) run(ctx workflow.Context) (AnnualPolicyReviewStatus, erro
 }
 
 func (w *annualReview) task(ctx workflow.Context, t policyTask) (TaskOutcome, error) {
+	return w.withDefaults(t).run(ctx)
+}
+
+// withDefaults gives t the review's control, due period, reminders and escalation.
+func (w *annualReview) withDefaults(t policyTask) policyTask {
 	t.control, t.due, t.remind, t.escalation = firstOr(w.info.Controls, ""), w.in.DuePeriod, w.in.RemindEvery, w.in.Escalation
-	return t.run(ctx)
+	return t
 }
 
 func (w *annualReview) status(ctx workflow.Context, status, by, note string, out TaskOutcome) error {
@@ -158,14 +163,13 @@ func (w *annualReview) committeeRound(ctx workflow.Context) error {
 		sentBack = fmt.Sprintf("%s rejected the sign-off of round %d and sent the review back: %s\n\n", w.rejected.By, w.st.Round-1, w.rejected.Note)
 	}
 	for _, m := range w.info.Committee {
-		ask(m, 0, policyTask{
+		ask(m, 0, w.withDefaults(policyTask{
 			purpose: fmt.Sprintf("review/%d/%s", w.st.Round, m), assignee: m, actions: []Action{ActionApprove, ActionReject},
 			subject: "Annual policy review: please review the policies",
 			body: sentBack + "Review the current policies:\n\n" + w.policyList() + "\nApprove if they are accurate and up to date. " +
 				"To ask for changes, reject with a note of one line per change: `policy-id: what should change` " +
 				"(add `[minor]` after the ID for a typo or formatting fix). Each line becomes a change request.",
-			control: firstOr(w.info.Controls, ""), due: w.in.DuePeriod, remind: w.in.RemindEvery, escalation: w.in.Escalation,
-		})
+		}))
 	}
 	for ; pending > 0; pending-- {
 		sel.Select(ctx)
@@ -237,15 +241,14 @@ type reviewAnswer struct {
 // clarifyTask asks the member again about the lines of their rejection that
 // named no policy in scope, so no change they asked for is dropped.
 func (w *annualReview) clarifyTask(member string, n int, unclear []string) policyTask {
-	return policyTask{
+	return w.withDefaults(policyTask{
 		purpose: fmt.Sprintf("clarify/%d/%s/%d", w.st.Round, member, n), assignee: member, actions: []Action{ActionApprove, ActionReject},
 		subject: "Annual policy review: some of the changes you asked for were not understood",
 		body: "These lines of your review were not understood, so no change request was made for them:\n\n" +
 			"- " + strings.Join(unclear, "\n- ") + "\n\nThe policies in this review:\n\n" + w.policyList() +
 			"\nReject this with the changes restated one per line as `policy-id: what should change` " +
 			"(add `[minor]` after the ID for a typo or formatting fix), or approve it if you ask for no further change.",
-		control: firstOr(w.info.Controls, ""), due: w.in.DuePeriod, remind: w.in.RemindEvery, escalation: w.in.Escalation,
-	}
+	})
 }
 
 // changeLine is "policy-id: what should change", optionally "policy-id [minor]: ...".
@@ -431,10 +434,7 @@ func (w *annualReview) checkChange(ctx workflow.Context, member, policyID, kind 
 		activities.ReviewChangeCheckInput{PolicyID: policyID, RequesterID: member, Kind: policy.Kind(kind)}).Get(ctx, &res); err != nil {
 		return "", err
 	}
-	if !res.Refused {
-		return "", nil
-	}
-	return res.Reason, nil
+	return res.Reason, nil // "" unless refused
 }
 
 // failureReason is what a failed child says went wrong at its root,

@@ -6,6 +6,8 @@ package workflows
 import (
 	"strings"
 	"time"
+
+	"github.com/complyflow/complyflow/activities"
 )
 
 // TaskQueue is the one task queue every complyflow worker polls.
@@ -136,7 +138,7 @@ type ScheduledRun struct {
 // program file is rejected if it names a process missing here, so each process
 // issue adds its line when its workflow is registered on the worker.
 const (
-	ProcessAnnualPolicyReview = "annual-policy-review"
+	ProcessAnnualPolicyReview = activities.ProcessAnnualPolicyReview
 	// AnnualPolicyReviewWorkflow is the registered name of the annual policy
 	// review workflow.
 	AnnualPolicyReviewWorkflow = "AnnualPolicyReview"
@@ -279,8 +281,8 @@ type AnnualPolicyReviewStatus struct {
 // control in the program file may name them as its evidence; an obligation
 // may not, since no schedule starts them.
 const (
-	ProcessPolicyChangeRequest = "policy-change-request"
-	ProcessPolicyException     = "policy-exception"
+	ProcessPolicyChangeRequest = activities.ProcessPolicyChangeRequest
+	ProcessPolicyException     = activities.ProcessPolicyException
 )
 
 // OnDemandProcesses is every process people start, by name.

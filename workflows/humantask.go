@@ -201,13 +201,13 @@ func (t *humanTask) start(ctx workflow.Context) error {
 func (t *humanTask) nextWake() (time.Time, bool) {
 	var next time.Time
 	if t.in.RemindEvery > 0 {
-		next = t.st.Started.Add(time.Duration(t.st.Reminders+1) * t.in.RemindEvery)
+		next = t.reminderAt()
 	}
 	if t.st.Escalated < len(t.steps) {
 		if t.st.EscalateNow {
 			return time.Time{}, true // the zero time has passed: at once
 		}
-		esc := t.in.Due.Add(t.steps[t.st.Escalated].After)
+		esc := t.escalationAt()
 		if next.IsZero() || esc.Before(next) {
 			next = esc
 		}
@@ -215,15 +215,23 @@ func (t *humanTask) nextWake() (time.Time, bool) {
 	return next, !next.IsZero()
 }
 
+// reminderAt is when the next reminder is due (RemindEvery > 0).
+func (t *humanTask) reminderAt() time.Time {
+	return t.st.Started.Add(time.Duration(t.st.Reminders+1) * t.in.RemindEvery)
+}
+
+// escalationAt is when the next escalation step is due (one is left).
+func (t *humanTask) escalationAt() time.Time { return t.in.Due.Add(t.steps[t.st.Escalated].After) }
+
 // onTime does whatever has come due: an escalation, then a reminder.
 func (t *humanTask) onTime(ctx workflow.Context) error {
 	now := workflow.Now(ctx)
-	if t.st.Escalated < len(t.steps) && (t.st.EscalateNow || !now.Before(t.in.Due.Add(t.steps[t.st.Escalated].After))) {
+	if t.st.Escalated < len(t.steps) && (t.st.EscalateNow || !now.Before(t.escalationAt())) {
 		if err := t.escalate(ctx); err != nil {
 			return err
 		}
 	}
-	if t.in.RemindEvery > 0 && !now.Before(t.st.Started.Add(time.Duration(t.st.Reminders+1)*t.in.RemindEvery)) {
+	if t.in.RemindEvery > 0 && !now.Before(t.reminderAt()) {
 		// After an outage, send one reminder, not one per missed interval.
 		t.st.Reminders = int(now.Sub(t.st.Started) / t.in.RemindEvery)
 		purpose := fmt.Sprintf("reminder/%d", t.st.Reminders)

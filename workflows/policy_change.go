@@ -220,14 +220,8 @@ func crStatus(stage string) string {
 
 func (w *policyChange) task(ctx workflow.Context, t policyTask) (TaskOutcome, error) {
 	t.control, t.due, t.remind = w.control(), w.in.DuePeriod, w.in.RemindEvery
-	id, f := t.start(ctx)
-	w.st.OpenTask = id
-	var out TaskOutcome
-	if err := f.Get(ctx, &out); err != nil {
-		return TaskOutcome{}, fmt.Errorf("task %s: %w", id, err)
-	}
-	out.TaskID = id
-	return out, nil
+	w.st.OpenTask = HumanTaskID(w.st.RequestID, t.purpose)
+	return t.run(ctx)
 }
 
 // approvals runs one round's review and, for a material change, the second
@@ -239,11 +233,8 @@ func (w *policyChange) approvals(ctx workflow.Context) (bool, error) {
 	// The Privacy Officer may review too once the Security Officer's task is
 	// overdue. Never the requester, in runs from before either rule below too:
 	// Except changes only the task's input, not this run's commands.
-	escalation := []EscalationStep{{After: 0, To: "role:privacy_officer", Except: []string{w.in.RequesterID}}}
-	switch {
-	case w.roleExceptRequester(ctx):
-		escalation = w.escalateToRole("privacy_officer")
-	case w.notOwnApprover:
+	escalation := w.escalateToRole("privacy_officer")
+	if !w.roleExceptRequester(ctx) && w.notOwnApprover {
 		escalation = escalateTo(w.info.ReviewEscalation, w.info.Reviewers[0])
 	}
 	out, err := w.task(ctx, policyTask{
@@ -345,7 +336,7 @@ func (w *policyChange) secondApproval(ctx workflow.Context) (bool, error) {
 	case w.notOwnApprover:
 		designees = escalateTo(w.info.Designees, w.info.SecondApprovers[0])
 	case len(w.info.Designees) > 0 && w.info.Designees[0] != w.info.SecondApprovers[0]:
-		designees = []EscalationStep{{After: 0, To: "role:ceo_designee", Except: []string{w.in.RequesterID}}}
+		designees = w.escalateToRole("ceo_designee")
 	}
 	out, err := w.task(ctx, policyTask{
 		purpose: fmt.Sprintf("second-approval/%d", r), assignee: w.info.SecondApprovers[0], escalation: designees,

@@ -330,13 +330,7 @@ func (w *policyException) reEvaluationEscalation(ctx workflow.Context) []Escalat
 	if workflow.GetVersion(ctx, "exception-escalation-excludes-requester", workflow.DefaultVersion, 1) == workflow.DefaultVersion {
 		return []EscalationStep{{After: 0, To: "role:coo"}}
 	}
-	var steps []EscalationStep
-	for _, id := range w.info.COOs {
-		if id != w.in.RequesterID {
-			steps = append(steps, EscalationStep{After: 0, To: id})
-		}
-	}
-	return steps
+	return escalateTo(w.info.COOs, w.in.RequesterID)
 }
 
 // remind emails the requester and the Security Officers that the exception
