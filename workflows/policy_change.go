@@ -295,14 +295,14 @@ func (w *policyChange) escalateToRole(role string) []EscalationStep {
 	return []EscalationStep{{After: 0, To: "role:" + role, Except: []string{w.in.RequesterID}}}
 }
 
-// escalateTo hands an overdue task to each of people but its assignee, by
-// person rather than by role: a role may include the requester, who must
-// not approve their own request. Only runs from before
-// "escalate-role-except-requester" use it.
-func escalateTo(people []string, assignee string) []EscalationStep {
+// escalateTo hands an overdue task to each of people but one (the task's
+// assignee, or the requester), by person rather than by role: a role may
+// include the requester, who must not approve their own request. Only runs
+// from before "escalate-role-except-requester" use it.
+func escalateTo(people []string, but string) []EscalationStep {
 	var steps []EscalationStep
 	for _, p := range people {
-		if p != assignee {
+		if p != but {
 			steps = append(steps, EscalationStep{After: 0, To: p})
 		}
 	}
