@@ -7,8 +7,9 @@ import (
 	"errors"
 	"fmt"
 	"html/template"
+	"maps"
 	"net/http"
-	"sort"
+	"slices"
 	"strings"
 	"time"
 
@@ -240,13 +241,8 @@ func eventDetail(raw json.RawMessage) string {
 	if json.Unmarshal(raw, &d) != nil || len(d) == 0 {
 		return ""
 	}
-	keys := make([]string, 0, len(d))
-	for k := range d {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	parts := make([]string, 0, len(keys))
-	for _, k := range keys {
+	parts := make([]string, 0, len(d))
+	for _, k := range slices.Sorted(maps.Keys(d)) {
 		v := d[k]
 		if list, ok := v.([]any); ok {
 			strs := make([]string, len(list))

@@ -7,11 +7,11 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
 	"regexp"
 	"slices"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -150,7 +150,7 @@ func (p *parser) mapping(n *yaml.Node, field string, keys map[string]func(*yaml.
 		handle, known := keys[k.Value]
 		switch {
 		case !known:
-			p.fail(k, name, "unknown key (expected one of: %s)", strings.Join(sortedKeys(keys), ", "))
+			p.fail(k, name, "unknown key (expected one of: %s)", strings.Join(slices.Sorted(maps.Keys(keys)), ", "))
 		case seen[k.Value]:
 			p.fail(k, name, "duplicate key")
 		default:
@@ -170,15 +170,6 @@ func orFile(field string) string {
 		return "(file)"
 	}
 	return field
-}
-
-func sortedKeys(m map[string]func(*yaml.Node, string)) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
 
 func describe(n *yaml.Node) string {
@@ -458,7 +449,7 @@ func (p *parser) obligation(n *yaml.Node, field string) {
 			case workflows.OnDemandProcesses[o.Process]:
 				p.fail(v, f, "process %q is started by people, not by a schedule", o.Process)
 			default:
-				p.fail(v, f, "unknown process %q (registered: %s)", o.Process, strings.Join(processNames(p.opts.Processes), ", "))
+				p.fail(v, f, "unknown process %q (registered: %s)", o.Process, strings.Join(slices.Sorted(maps.Keys(p.opts.Processes)), ", "))
 			}
 		},
 		"schedule":     func(v *yaml.Node, f string) { scheduleNode, o.Schedule = v, p.schedule(v, f) },
@@ -490,15 +481,6 @@ func (p *parser) obligation(n *yaml.Node, field string) {
 		}
 	}
 	p.prog.Obligations = append(p.prog.Obligations, o)
-}
-
-func processNames(m map[string]string) []string {
-	names := make([]string, 0, len(m))
-	for n := range m {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	return names
 }
 
 // schedule reads either {cron, time_zone} or {month, day, time, time_zone}.

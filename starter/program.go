@@ -88,10 +88,7 @@ func runProgramApply(ctx context.Context, env *Env, args []string) error {
 	actor := *as
 	switch {
 	case actor == "":
-		actor = "cli:unknown"
-		if u, err := user.Current(); err == nil {
-			actor = "cli:" + u.Username
-		}
+		actor = cliActor()
 	case !people[actor]:
 		return usagef("--as %q: no such person", actor)
 	}
@@ -236,4 +233,13 @@ func readPeopleCSV(path string) (map[string]bool, error) {
 		}
 		people[rec[col]] = true
 	}
+}
+
+// cliActor names who ran a command without --as in the audit log: the
+// operating-system user.
+func cliActor() string {
+	if u, err := user.Current(); err == nil {
+		return "cli:" + u.Username
+	}
+	return "cli:unknown"
 }

@@ -3,7 +3,8 @@ package main
 import (
 	"context"
 	"fmt"
-	"sort"
+	"maps"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -26,13 +27,8 @@ func init() {
 
 func runRecords(ctx context.Context, env *Env, args []string) error {
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" {
-		names := make([]string, 0, len(recordKinds))
-		for n := range recordKinds {
-			names = append(names, n)
-		}
-		sort.Strings(names)
 		fmt.Fprintln(env.Stderr, "usage: starter records KIND [flags]")
-		for _, n := range names {
+		for _, n := range slices.Sorted(maps.Keys(recordKinds)) {
 			fmt.Fprintf(env.Stderr, "  %s\n", recordKinds[n].summary)
 		}
 		if len(args) == 0 {

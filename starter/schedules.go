@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"os/user"
 	"strings"
 	"text/tabwriter"
 
@@ -94,10 +93,7 @@ func runScheduleAction(ctx context.Context, env *Env, action string, args []stri
 	}
 	actor := *as
 	if actor == "" {
-		actor = "cli:unknown"
-		if u, err := user.Current(); err == nil {
-			actor = "cli:" + u.Username
-		}
+		actor = cliActor()
 	} else {
 		var n int
 		if err := db.GetContext(ctx, &n, `SELECT count(*) FROM people WHERE id = $1`, actor); err != nil {
