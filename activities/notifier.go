@@ -209,7 +209,7 @@ func (m taskMessage) actionList() string {
 
 func (m taskMessage) text() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "Hello %s,\n\n%s\n\n%s\nDue: %s\n", m.person.Name, m.intro, m.task.Subject, m.task.Due.UTC().Format("Mon 2 Jan 2006 15:04 MST"))
+	fmt.Fprintf(&b, "Hello %s,\n\n%s\n\n%s\nDue: %s\n", m.person.Name, m.intro, m.task.Subject, When(m.task.Due))
 	if m.task.Body != "" {
 		fmt.Fprintf(&b, "\n%s\n", m.task.Body)
 	}
@@ -234,12 +234,16 @@ func (m taskMessage) html() string {
 	var b bytes.Buffer
 	emailHTML.Execute(&b, map[string]any{
 		"Person": m.person, "Intro": m.intro, "Task": m.task, "Link": m.link, "Actions": m.actionList(),
-		"Due":        m.task.Due.UTC().Format("Mon 2 Jan 2006 15:04 MST"),
+		"Due":        When(m.task.Due),
 		"Paragraphs": Paragraphs(m.task.Body),
 		"Expiry":     m.expiry.UTC().Format("2 Jan 2006"),
 	})
 	return b.String()
 }
+
+// When is how a task's times read to people, in its emails, Slack messages
+// and portal pages.
+func When(t time.Time) string { return t.UTC().Format("Mon 2 Jan 2006 15:04 MST") }
 
 // Paragraphs splits a task's Markdown body on blank lines. Email and the
 // portal show each as text, never as markup (Slack gets it escaped, see
@@ -258,7 +262,7 @@ func Paragraphs(s string) []string {
 const slackSectionMax = 2900
 
 func (m taskMessage) blocks() []slack.Block {
-	head := fmt.Sprintf("%s\n*%s*\nDue: %s", escapeMrkdwn(m.intro), escapeMrkdwn(m.task.Subject), m.task.Due.UTC().Format("Mon 2 Jan 2006 15:04 MST"))
+	head := fmt.Sprintf("%s\n*%s*\nDue: %s", escapeMrkdwn(m.intro), escapeMrkdwn(m.task.Subject), When(m.task.Due))
 	blocks := []slack.Block{slack.NewSectionBlock(slack.NewTextBlockObject(slack.MarkdownType, head, false, false), nil, nil)}
 	if m.task.Body != "" {
 		body := escapeMrkdwnMax(m.task.Body, slackSectionMax)

@@ -25,7 +25,7 @@ import (
 var taskTemplateFiles embed.FS
 
 var taskTemplates = template.Must(template.New("").Funcs(template.FuncMap{
-	"when":       func(t time.Time) string { return t.UTC().Format("Mon 2 Jan 2006 15:04 MST") },
+	"when":       activities.When,
 	"paragraphs": activities.Paragraphs,
 	"title":      func(s string) string { return strings.ToUpper(s[:1]) + s[1:] },
 	"detail":     eventDetail,
@@ -130,9 +130,9 @@ func closedSummary(t activities.TaskRecord, cancelledAt time.Time) string {
 		if cancelledAt.IsZero() {
 			return "cancelled: nothing more is needed"
 		}
-		return "cancelled at " + cancelledAt.UTC().Format("Mon 2 Jan 2006 15:04 MST") + ": nothing more is needed"
+		return "cancelled at " + activities.When(cancelledAt) + ": nothing more is needed"
 	}
-	return "already done by " + t.OutcomeByName + " (" + t.OutcomeAction + ") at " + t.CompletedAt.Time.UTC().Format("Mon 2 Jan 2006 15:04 MST")
+	return "already done by " + t.OutcomeByName + " (" + t.OutcomeAction + ") at " + activities.When(t.CompletedAt.Time)
 }
 
 // cancelledAt is when the history records the task's cancellation, if it does.
