@@ -36,7 +36,7 @@ func run() error {
 
 	srv := &portal.Server{Config: cfg, DB: p.DB, Temporal: p.Temporal, Logger: logger, Mailer: platform.NewMailer(cfg), Extra: map[string]http.Handler{}}
 	if cfg.DevMail {
-		sink := &devmail.Sink{Dir: envOr("DEV_MAIL_DIR", ".data/mail")}
+		sink := &devmail.Sink{Dir: cfg.DevMailDir}
 		if err := sink.Start(cfg.SMTPAddr); err != nil {
 			return err
 		}
@@ -62,11 +62,4 @@ func run() error {
 		return err
 	}
 	return nil
-}
-
-func envOr(name, fallback string) string {
-	if v := os.Getenv(name); v != "" {
-		return v
-	}
-	return fallback
 }

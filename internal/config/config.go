@@ -45,6 +45,8 @@ type Config struct {
 
 	// DevMail runs the local SMTP sink (and /dev/mail) because no SMTP_ADDR was given.
 	DevMail bool
+	// DevMailDir is where the sink keeps what it receives.
+	DevMailDir string
 	// MetricsAddr serves the worker's Prometheus metrics at /metrics; empty
 	// turns them off.
 	MetricsAddr string
@@ -81,6 +83,7 @@ func FromEnv() (Config, error) {
 		SlackAnnounceChannel: env("SLACK_ANNOUNCE_CHANNEL", DefaultSlackChannel),
 		PortalAddr:           env("PORTAL_ADDR", DefaultPortalAddr),
 		MetricsAddr:          os.Getenv("METRICS_ADDR"),
+		DevMailDir:           env("DEV_MAIL_DIR", ".data/mail"),
 		LinkTTL:              DefaultLinkTTL,
 	}
 	c.DatabaseOwnerURL = env("DATABASE_OWNER_URL", c.DatabaseURL)
