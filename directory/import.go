@@ -2,7 +2,6 @@ package directory
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"net/mail"
@@ -11,6 +10,7 @@ import (
 	"sort"
 	"time"
 
+	"github.com/complyflow/complyflow/audit"
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
 )
@@ -75,9 +75,7 @@ func Import(ctx context.Context, db *sqlx.DB, kind Kind, file string, in io.Read
 	if err != nil {
 		return Result{}, err
 	}
-	detail, _ := json.Marshal(res)
-	if _, err := tx.ExecContext(ctx, `INSERT INTO audit_log (actor, action, subject, detail) VALUES ($1, $2, $3, $4)`,
-		actor, "directory.import", string(kind), detail); err != nil {
+	if err := audit.Write(ctx, tx, audit.Entry{Actor: actor, Action: "directory.import", Subject: string(kind), Detail: res}); err != nil {
 		return Result{}, err
 	}
 	return res, tx.Commit()

@@ -9,7 +9,10 @@ import (
 	"net/http"
 	"strings"
 
-	"github.com/complyflow/complyflow/activities"
+	"github.com/complyflow/complyflow/directory"
+	"github.com/complyflow/complyflow/internal/refusal"
+	"github.com/complyflow/complyflow/workflows/policychange"
+
 	"github.com/complyflow/complyflow/policy"
 )
 
@@ -100,7 +103,7 @@ func (s *Server) checkChangeRequest(ctx context.Context, f changeRequestForm, po
 	if f.Summary == "" {
 		errs = append(errs, "Summarise the change: it is what everyone is told once it is published.")
 	}
-	found, active, err := activities.PersonActive(ctx, s.DB, f.Requester)
+	found, active, err := directory.PersonActive(ctx, s.DB, f.Requester)
 	switch {
 	case err != nil:
 		s.Logger.Error("check requester", "err", err)
@@ -109,26 +112,18 @@ func (s *Server) checkChangeRequest(ctx context.Context, f changeRequestForm, po
 		errs = append(errs, fmt.Sprintf("%q is not the ID of anyone in the workforce.", f.Requester))
 	}
 	if len(errs) == 0 {
-		if refusal, err := s.approversRefusal(ctx, f.PolicyID, f.Requester, f.Kind); err != nil {
-			s.Logger.Error("check approvers", "err", err)
+		// Checked before anything is saved or sent, and again at confirmation:
+		// the requester may not review or approve their own request, and
+		// someone else must hold each role it needs.
+		err := policychange.Validate(ctx, s.DB, policychange.Input{PolicyID: f.PolicyID, Kind: f.Kind, Summary: f.Summary, RequesterID: f.Requester})
+		if reason, ok := refusal.Reason(err); ok {
+			errs = append(errs, reason)
+		} else if err != nil {
+			s.Logger.Error("check the request", "err", err)
 			errs = append(errs, "Who would review the request could not be checked; please try again.")
-		} else if refusal != "" {
-			errs = append(errs, refusal)
 		}
 	}
 	return errs
-}
-
-// approversRefusal is why the request could not be opened, if it could not:
-// the requester may not review or approve their own request, and someone
-// else must hold each role it needs (or the policy is deprecated). Checked
-// before anything is saved or sent, and again at confirmation.
-func (s *Server) approversRefusal(ctx context.Context, policyID, requester, kind string) (string, error) {
-	err := activities.CheckChangeApprovers(ctx, s.DB, policyID, requester, policy.Kind(kind))
-	if reason, ok := activities.Refusal(err); ok {
-		return reason, nil
-	}
-	return "", err
 }
 
 func (s *Server) loadPolicyOptions(w http.ResponseWriter, r *http.Request, page *changeRequestPage) bool {

@@ -11,13 +11,14 @@ import (
 	"strings"
 	"time"
 
-	enumspb "go.temporal.io/api/enums/v1"
-	"go.temporal.io/api/serviceerror"
-	"go.temporal.io/sdk/client"
+	"github.com/complyflow/complyflow/activities/notify"
+	"github.com/complyflow/complyflow/directory"
+	"github.com/complyflow/complyflow/workflows/policychange"
 
-	"github.com/complyflow/complyflow/activities"
+	"go.temporal.io/api/serviceerror"
+
 	"github.com/complyflow/complyflow/internal/links"
-	"github.com/complyflow/complyflow/workflows"
+	"github.com/complyflow/complyflow/internal/refusal"
 )
 
 // A confirmation link's claims name the draft as "change-request-draft/ID",
@@ -43,13 +44,13 @@ type changeRequestDraft struct {
 // requestID is the PolicyChangeRequest the draft starts: derived from the
 // draft, so a confirmation retried after a crash finds the one it started.
 func (d changeRequestDraft) requestID() string {
-	return workflows.PolicyChangeRequestID(d.PolicyID, d.CreatedAt.UTC().Format("20060102-150405.000")+"-"+d.ID[:8])
+	return policychange.ID(d.PolicyID, d.CreatedAt.UTC().Format("20060102-150405.000")+"-"+d.ID[:8])
 }
 
 // saveDraftAndAsk records the form as a draft and emails the person it names
 // a link to confirm it. It returns the requester's name for the page.
 func (s *Server) saveDraftAndAsk(ctx context.Context, f changeRequestForm) (string, error) {
-	p, err := activities.LookupPerson(ctx, s.DB, f.Requester)
+	p, err := directory.LookupPerson(ctx, s.DB, f.Requester)
 	if err != nil {
 		return "", err
 	}
@@ -90,12 +91,12 @@ your confirmation.
 	}); err != nil {
 		return "", err
 	}
-	sent, err := activities.SendOnce(ctx, s.DB, activities.Notification{
-		IdempotencyKey: activities.NotificationKey(draftLinkPrefix+id, "confirm"), Channel: activities.ChannelEmail,
+	sent, err := notify.SendOnce(ctx, s.DB, notify.Notification{
+		IdempotencyKey: notify.NotificationKey(draftLinkPrefix+id, "confirm"), Channel: notify.ChannelEmail,
 		RecipientID: p.ID, Purpose: "change-request-confirmation",
-	}, func(ctx context.Context, n *activities.Notification) error {
+	}, func(ctx context.Context, n *notify.Notification) error {
 		n.Address = p.Email
-		ref, err := s.Mailer.Send(ctx, activities.Email{To: p.Email, ToName: p.Name,
+		ref, err := s.Mailer.Send(ctx, notify.Email{To: p.Email, ToName: p.Name,
 			Subject: "Confirm your policy change request: " + f.PolicyID, Text: text, HTML: html.String(), IdempotencyKey: n.IdempotencyKey})
 		n.ProviderRef = ref
 		return err
@@ -103,7 +104,7 @@ your confirmation.
 	switch {
 	case err != nil:
 		return "", fmt.Errorf("send the confirmation: %w", err)
-	case sent.Status == activities.StatusFailed:
+	case sent.Status == notify.StatusFailed:
 		return "", fmt.Errorf("%w: %s", errUndeliverable, sent.Error)
 	}
 	return p.Name, nil
@@ -145,40 +146,27 @@ func (s *Server) changeRequestConfirmPost(w http.ResponseWriter, r *http.Request
 		s.unavailable(w, "look up change request", err)
 		return
 	}
-	found, active, err := activities.PersonActive(r.Context(), s.DB, d.RequesterID)
-	if err != nil {
-		s.unavailable(w, "check requester", err)
-		return
-	}
-	if !found || !active {
-		http.Error(w, "The person this request names is no longer in the workforce.", http.StatusConflict)
-		return
-	}
-	// The roles may have changed since the form was checked.
-	refusal, err := s.approversRefusal(r.Context(), d.PolicyID, d.RequesterID, d.Kind)
-	if err != nil {
-		s.unavailable(w, "check approvers", err)
-		return
-	}
-	if refusal != "" {
-		http.Error(w, "This request cannot go to review: "+refusal, http.StatusConflict)
-		return
-	}
-	// Reject-duplicate: a confirmation racing this one must not start a
-	// second run under the ID once the first has closed.
-	_, err = s.Temporal.ExecuteWorkflow(r.Context(), client.StartWorkflowOptions{
-		ID: id, TaskQueue: workflows.TaskQueue, WorkflowExecutionErrorWhenAlreadyStarted: true,
-		WorkflowIDReusePolicy: enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
-	}, workflows.PolicyChangeRequestWorkflow, workflows.PolicyChangeInput{
+	in := policychange.Input{
 		PolicyID: d.PolicyID, Kind: d.Kind, Summary: d.Summary, Text: d.Body, Reference: d.Reference,
 		NeedsProductionChange: d.NeedsProductionChange, RequesterID: d.RequesterID,
-	})
-	var started *serviceerror.WorkflowExecutionAlreadyStarted
-	if err != nil && !errors.As(err, &started) {
+	}
+	// The requester may have left, or the roles changed, since the form was checked.
+	if err := policychange.Validate(r.Context(), s.DB, in); err != nil {
+		if reason, ok := refusal.Reason(err); ok {
+			http.Error(w, "This request cannot go to review: "+reason, http.StatusConflict)
+			return
+		}
+		s.unavailable(w, "check the request", err)
+		return
+	}
+	// A confirmation racing this one must not start a second run under the
+	// ID once the first has closed: Start refuses a duplicate.
+	already, err := policychange.Start(r.Context(), s.Temporal, id, in)
+	if err != nil {
 		s.unavailable(w, "start change request", err)
 		return
 	}
-	if started != nil {
+	if already {
 		s.confirmDraft(w, r, d, id, http.StatusOK, true)
 		return
 	}

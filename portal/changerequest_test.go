@@ -17,12 +17,17 @@ import (
 	"testing"
 	"time"
 
+	taskact "github.com/complyflow/complyflow/activities/humantask"
+	"github.com/complyflow/complyflow/activities/notify"
+	changeact "github.com/complyflow/complyflow/activities/policychange"
+	"github.com/complyflow/complyflow/workflows/humantask"
+	"github.com/complyflow/complyflow/workflows/policychange"
+
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
 
-	"github.com/complyflow/complyflow/activities"
 	"github.com/complyflow/complyflow/internal/config"
 	"github.com/complyflow/complyflow/internal/devmail"
 	"github.com/complyflow/complyflow/internal/links"
@@ -58,7 +63,7 @@ func newChangeRequestPortal(t *testing.T, db *sqlx.DB, tc client.Client) *change
 	handler = (&portal.Server{
 		Config: config.Config{LinkSigningKeys: keys, PortalBaseURL: srv.URL, LinkTTL: time.Hour},
 		DB:     db, Temporal: tc, Logger: logger,
-		Mailer: &activities.Mailer{Addr: sink.Addr(), From: "Complyflow <complyflow@example.com>"},
+		Mailer: &notify.Mailer{Addr: sink.Addr(), From: "Complyflow <complyflow@example.com>"},
 	}).Handler()
 	return &changeRequestPortal{URL: srv.URL, sink: sink, signer: signer}
 }
@@ -198,11 +203,11 @@ func TestChangeRequestForm(t *testing.T) {
 		t.Fatalf("workflow %s not started: %v", id, err)
 	}
 	attrs := ev.GetWorkflowExecutionStartedEventAttributes()
-	var in workflows.PolicyChangeInput
+	var in policychange.Input
 	if err := converter.GetDefaultDataConverter().FromPayloads(attrs.GetInput(), &in); err != nil {
 		t.Fatal(err)
 	}
-	if attrs.GetWorkflowType().GetName() != workflows.PolicyChangeRequestWorkflow || in.RequesterID != "eve" || in.Kind != "material" ||
+	if attrs.GetWorkflowType().GetName() != policychange.WorkflowName || in.RequesterID != "eve" || in.Kind != "material" ||
 		!in.NeedsProductionChange || in.Reference != "https://git.example.com/pull/9" {
 		t.Errorf("started %s with %+v", attrs.GetWorkflowType().GetName(), in)
 	}
@@ -278,14 +283,14 @@ func TestChangeRequestApprovedThroughEmailedLinks(t *testing.T) {
 	p := newChangeRequestPortal(t, db.App, tc)
 	sink, signer := p.sink, p.signer
 
-	mailer := &activities.Mailer{Addr: sink.Addr(), From: "Complyflow <complyflow@example.com>"}
+	mailer := &notify.Mailer{Addr: sink.Addr(), From: "Complyflow <complyflow@example.com>"}
 	w := worker.New(tc, workflows.TaskQueue, worker.Options{})
-	w.RegisterWorkflowWithOptions(workflows.HumanTask, workflow.RegisterOptions{Name: workflows.HumanTaskWorkflow})
-	w.RegisterWorkflowWithOptions(workflows.PolicyChangeRequest, workflow.RegisterOptions{Name: workflows.PolicyChangeRequestWorkflow})
-	w.RegisterActivity(&activities.Tasks{DB: db.App})
-	w.RegisterActivity(&activities.Notifier{DB: db.App, Mailer: mailer, Links: signer, BaseURL: p.URL, LinkTTL: time.Hour})
-	w.RegisterActivity(&activities.Policies{DB: db.App})
-	w.RegisterActivity(&activities.Announcer{DB: db.App, Mailer: mailer})
+	w.RegisterWorkflowWithOptions(humantask.Workflow, workflow.RegisterOptions{Name: humantask.WorkflowName})
+	w.RegisterWorkflowWithOptions(policychange.Workflow, workflow.RegisterOptions{Name: policychange.WorkflowName})
+	w.RegisterActivity(&taskact.Tasks{DB: db.App})
+	w.RegisterActivity(&taskact.Notifier{DB: db.App, Mailer: mailer, Links: signer, BaseURL: p.URL, LinkTTL: time.Hour})
+	w.RegisterActivity(&changeact.Activities{DB: db.App})
+	w.RegisterActivity(&changeact.Announcer{DB: db.App, Mailer: mailer})
 	if err := w.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -325,12 +330,12 @@ func TestChangeRequestApprovedThroughEmailedLinks(t *testing.T) {
 	approveFromEmail("sam@example.com", "Review policy change request")
 	approveFromEmail("cleo@example.com", "Approve material policy change")
 
-	var st workflows.PolicyChangeStatus
+	var st policychange.Status
 	if err := tc.GetWorkflow(context.Background(), id, "").Get(context.Background(), &st); err != nil {
 		t.Fatal(err)
 	}
 	version := time.Now().UTC().Format("2006") + ".1"
-	if st.Stage != workflows.StagePublished || st.Version != version || st.ArchivedVersion != "2023.1" || st.Announced != 3 {
+	if st.Stage != changeact.StatusPublished || st.Version != version || st.ArchivedVersion != "2023.1" || st.Announced != 3 {
 		t.Fatalf("result %+v: want %s published after archiving 2023.1, announced to 3", st, version)
 	}
 	var ordered int

@@ -7,10 +7,11 @@ import (
 	"log/slog"
 	"net/http"
 
+	"github.com/complyflow/complyflow/activities/notify"
+
 	"github.com/jmoiron/sqlx"
 	"go.temporal.io/sdk/client"
 
-	"github.com/complyflow/complyflow/activities"
 	"github.com/complyflow/complyflow/internal/config"
 	"github.com/complyflow/complyflow/internal/links"
 	"github.com/complyflow/complyflow/internal/platform"
@@ -25,7 +26,7 @@ type Server struct {
 	Logger   *slog.Logger
 	// Mailer sends the portal's own mail: the link confirming a change
 	// request made in the portal.
-	Mailer *activities.Mailer
+	Mailer *notify.Mailer
 	// Extra routes mounted by the embedded mode (the dev mail viewer).
 	Extra map[string]http.Handler
 

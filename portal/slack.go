@@ -10,11 +10,11 @@ import (
 	"strings"
 	"time"
 
+	taskact "github.com/complyflow/complyflow/activities/humantask"
+	"github.com/complyflow/complyflow/workflows/humantask"
+
 	"github.com/slack-go/slack"
 	"go.temporal.io/sdk/temporal"
-
-	"github.com/complyflow/complyflow/activities"
-	"github.com/complyflow/complyflow/workflows"
 )
 
 // slackInteraction receives Slack's button presses. The signature and its
@@ -54,11 +54,11 @@ func (s *Server) slackInteraction(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), slackWorkTimeout)
 	defer cancel()
 	for _, a := range cb.ActionCallback.BlockActions {
-		action, ok := strings.CutPrefix(a.ActionID, activities.SlackActionPrefix)
-		if !ok || workflows.Action(action).NeedsNote() {
+		action, ok := strings.CutPrefix(a.ActionID, taskact.SlackActionPrefix)
+		if !ok || humantask.Action(action).NeedsNote() {
 			continue // the note-taking actions are links to the portal page
 		}
-		msg := s.slackComplete(ctx, cb.User.ID, a.Value, workflows.Action(action))
+		msg := s.slackComplete(ctx, cb.User.ID, a.Value, humantask.Action(action))
 		if msg != "" && cb.ResponseURL != "" {
 			err := slack.PostWebhookContext(ctx, cb.ResponseURL, &slack.WebhookMessage{
 				Text: msg, ResponseType: slack.ResponseTypeEphemeral, ReplaceOriginal: false,
@@ -89,7 +89,7 @@ func (s *Server) slackSigned(h http.Header, body []byte) bool {
 
 // slackComplete completes the task as the Slack user's person and returns
 // what to tell them when it did not work.
-func (s *Server) slackComplete(ctx context.Context, slackUser, taskID string, action workflows.Action) string {
+func (s *Server) slackComplete(ctx context.Context, slackUser, taskID string, action humantask.Action) string {
 	person, err := s.personBySlackID(ctx, slackUser, taskID)
 	if err != nil {
 		s.Logger.Warn("Slack user not matched to a person", "slack_user", slackUser, "task", taskID, "err", err)
@@ -101,12 +101,12 @@ func (s *Server) slackComplete(ctx context.Context, slackUser, taskID string, ac
 	} else if refused != "" {
 		return "Not done: " + refused
 	}
-	_, err = completeTask(ctx, s.Temporal, taskID, workflows.CompleteRequest{Action: action, PersonID: person})
+	_, err = completeTask(ctx, s.Temporal, taskID, humantask.CompleteRequest{Action: action, PersonID: person})
 	if err == nil {
 		return ""
 	}
-	if t, found, lerr := activities.LoadTask(ctx, s.DB, taskID); lerr == nil && found && t.Status != "open" {
-		history, _ := activities.TaskHistory(ctx, s.DB, taskID)
+	if t, found, lerr := taskact.LoadTask(ctx, s.DB, taskID); lerr == nil && found && t.Status != "open" {
+		history, _ := taskact.TaskHistory(ctx, s.DB, taskID)
 		return "This task was " + closedSummary(t, cancelledAt(history)) + "."
 	}
 	var rejected *updateRejected

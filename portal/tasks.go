@@ -13,29 +13,32 @@ import (
 	"strings"
 	"time"
 
+	taskact "github.com/complyflow/complyflow/activities/humantask"
+	"github.com/complyflow/complyflow/activities/notify"
+	"github.com/complyflow/complyflow/directory"
+	"github.com/complyflow/complyflow/workflows/humantask"
+
 	"github.com/jmoiron/sqlx"
 	"go.temporal.io/sdk/client"
 
-	"github.com/complyflow/complyflow/activities"
 	"github.com/complyflow/complyflow/internal/links"
-	"github.com/complyflow/complyflow/workflows"
 )
 
 //go:embed templates/task*.html
 var taskTemplateFiles embed.FS
 
 var taskTemplates = template.Must(template.New("").Funcs(template.FuncMap{
-	"when":       activities.When,
-	"paragraphs": activities.Paragraphs,
+	"when":       notify.When,
+	"paragraphs": notify.Paragraphs,
 	"title":      func(s string) string { return strings.ToUpper(s[:1]) + s[1:] },
 	"detail":     eventDetail,
-	"past":       func(s string) string { return workflows.Action(s).Past() },
+	"past":       func(s string) string { return humantask.Action(s).Past() },
 }).ParseFS(taskTemplateFiles, "templates/task*.html"))
 
 // taskPage is what task.html and task_result.html show.
 type taskPage struct {
-	Task    activities.TaskRecord
-	History []activities.TaskEvent
+	Task    taskact.TaskRecord
+	History []taskact.TaskEvent
 	Viewer  string // the person the link was made for
 	Overdue bool
 	// CancelledAt is when a cancelled task was given up, when its history says.
@@ -84,8 +87,8 @@ func (s *Server) taskPost(w http.ResponseWriter, r *http.Request) {
 		s.renderTask(w, http.StatusForbidden, "task_result.html", page)
 		return
 	}
-	req := workflows.CompleteRequest{
-		Action:   workflows.Action(r.PostFormValue("action")),
+	req := humantask.CompleteRequest{
+		Action:   humantask.Action(r.PostFormValue("action")),
 		PersonID: claims.PersonID,
 		Note:     r.PostFormValue("note"),
 	}
@@ -125,18 +128,18 @@ func alreadyDone(p taskPage) taskPage {
 
 // closedSummary says how a closed task ended: who did what, or that it was
 // cancelled (a cancelled task has no outcome to show).
-func closedSummary(t activities.TaskRecord, cancelledAt time.Time) string {
+func closedSummary(t taskact.TaskRecord, cancelledAt time.Time) string {
 	if t.Status == "cancelled" {
 		if cancelledAt.IsZero() {
 			return "cancelled: nothing more is needed"
 		}
-		return "cancelled at " + activities.When(cancelledAt) + ": nothing more is needed"
+		return "cancelled at " + notify.When(cancelledAt) + ": nothing more is needed"
 	}
-	return "already done by " + t.OutcomeByName + " (" + t.OutcomeAction + ") at " + activities.When(t.CompletedAt.Time)
+	return "already done by " + t.OutcomeByName + " (" + t.OutcomeAction + ") at " + notify.When(t.CompletedAt.Time)
 }
 
 // cancelledAt is when the history records the task's cancellation, if it does.
-func cancelledAt(history []activities.TaskEvent) time.Time {
+func cancelledAt(history []taskact.TaskEvent) time.Time {
 	for _, e := range history {
 		if e.Kind == "cancelled" {
 			return e.CreatedAt
@@ -161,10 +164,10 @@ func (s *Server) linkClaims(w http.ResponseWriter, r *http.Request) (links.Claim
 }
 
 func (s *Server) loadTaskPage(w http.ResponseWriter, r *http.Request, c links.Claims) (taskPage, bool) {
-	t, found, err := activities.LoadTask(r.Context(), s.DB, c.TaskID)
-	var history []activities.TaskEvent
+	t, found, err := taskact.LoadTask(r.Context(), s.DB, c.TaskID)
+	var history []taskact.TaskEvent
 	if err == nil && found {
-		history, err = activities.TaskHistory(r.Context(), s.DB, c.TaskID)
+		history, err = taskact.TaskHistory(r.Context(), s.DB, c.TaskID)
 	}
 	if err != nil {
 		s.Logger.Error("load task", "task", c.TaskID, "err", err)
@@ -176,7 +179,7 @@ func (s *Server) loadTaskPage(w http.ResponseWriter, r *http.Request, c links.Cl
 		return taskPage{}, false
 	}
 	viewer := c.PersonID
-	if p, err := activities.LookupPerson(r.Context(), s.DB, c.PersonID); err == nil {
+	if p, err := directory.LookupPerson(r.Context(), s.DB, c.PersonID); err == nil {
 		viewer = p.Name
 	}
 	return taskPage{Task: t, History: history, Viewer: viewer, Overdue: t.Status == "open" && time.Now().After(t.Due),
@@ -200,7 +203,7 @@ func (s *Server) renderTask(w http.ResponseWriter, status int, name string, page
 // workflow refuses them too, when it records the outcome; asking first spares
 // a refused attempt in the task's history.
 func leaverRefusal(ctx context.Context, db *sqlx.DB, person string) (string, error) {
-	err := activities.CheckNotLeft(ctx, db, person)
+	err := directory.CheckNotLeft(ctx, db, person)
 	if msg, ok := rejection(err); ok {
 		return msg, nil
 	}
@@ -214,14 +217,14 @@ type updateRejected struct{ msg string }
 func (e *updateRejected) Error() string { return e.msg }
 
 // completeTask asks the task's workflow to complete and waits for the answer.
-func completeTask(ctx context.Context, c client.Client, taskID string, req workflows.CompleteRequest) (workflows.TaskOutcome, error) {
+func completeTask(ctx context.Context, c client.Client, taskID string, req humantask.CompleteRequest) (humantask.Outcome, error) {
 	ctx, cancel := context.WithTimeout(ctx, 90*time.Second)
 	defer cancel()
 	h, err := c.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
-		WorkflowID: taskID, UpdateName: workflows.UpdateComplete, Args: []any{req},
+		WorkflowID: taskID, UpdateName: humantask.UpdateComplete, Args: []any{req},
 		WaitForStage: client.WorkflowUpdateStageCompleted,
 	})
-	var out workflows.TaskOutcome
+	var out humantask.Outcome
 	if err == nil {
 		err = h.Get(ctx, &out)
 	}

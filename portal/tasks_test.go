@@ -23,6 +23,10 @@ import (
 	"testing"
 	"time"
 
+	taskact "github.com/complyflow/complyflow/activities/humantask"
+	"github.com/complyflow/complyflow/activities/notify"
+	"github.com/complyflow/complyflow/workflows/humantask"
+
 	"github.com/slack-go/slack/slacktest"
 	"go.temporal.io/api/temporalproto"
 	"go.temporal.io/sdk/client"
@@ -31,7 +35,6 @@ import (
 
 	historypb "go.temporal.io/api/history/v1"
 
-	"github.com/complyflow/complyflow/activities"
 	"github.com/complyflow/complyflow/internal/config"
 	"github.com/complyflow/complyflow/internal/devmail"
 	"github.com/complyflow/complyflow/internal/links"
@@ -99,12 +102,12 @@ func newTaskSystem(t *testing.T) *taskSystem {
 	}).Handler()
 
 	w := worker.New(s.temporal, s.queue, worker.Options{})
-	w.RegisterWorkflowWithOptions(workflows.HumanTask, workflow.RegisterOptions{Name: workflows.HumanTaskWorkflow})
-	w.RegisterActivity(&activities.Tasks{DB: s.db.App})
-	w.RegisterActivity(&activities.Notifier{
+	w.RegisterWorkflowWithOptions(humantask.Workflow, workflow.RegisterOptions{Name: humantask.WorkflowName})
+	w.RegisterActivity(&taskact.Tasks{DB: s.db.App})
+	w.RegisterActivity(&taskact.Notifier{
 		DB:     s.db.App,
-		Mailer: &activities.Mailer{Addr: s.mail.Addr(), From: "Complyflow <complyflow@example.com>"},
-		Slack:  activities.NewSlack("xoxb-test", slackSrv.GetAPIURL()),
+		Mailer: &notify.Mailer{Addr: s.mail.Addr(), From: "Complyflow <complyflow@example.com>"},
+		Slack:  notify.NewSlack("xoxb-test", slackSrv.GetAPIURL()),
 		Links:  signer, BaseURL: s.portal.URL, LinkTTL: time.Hour,
 	})
 	if err := w.Start(); err != nil {
@@ -114,9 +117,9 @@ func newTaskSystem(t *testing.T) *taskSystem {
 	return s
 }
 
-func (s *taskSystem) start(t *testing.T, in workflows.HumanTaskInput) client.WorkflowRun {
+func (s *taskSystem) start(t *testing.T, in humantask.Input) client.WorkflowRun {
 	t.Helper()
-	run, err := s.temporal.ExecuteWorkflow(context.Background(), client.StartWorkflowOptions{ID: in.TaskID, TaskQueue: s.queue}, workflows.HumanTaskWorkflow, in)
+	run, err := s.temporal.ExecuteWorkflow(context.Background(), client.StartWorkflowOptions{ID: in.TaskID, TaskQueue: s.queue}, humantask.WorkflowName, in)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -169,13 +172,13 @@ func textPart(t *testing.T, raw []byte) (mail.Header, string) {
 	return m.Header, text
 }
 
-func (s *taskSystem) status(t *testing.T, taskID string) workflows.TaskStatus {
+func (s *taskSystem) status(t *testing.T, taskID string) humantask.Status {
 	t.Helper()
 	v, err := s.temporal.QueryWorkflow(context.Background(), taskID, "", workflows.QueryStatus)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var st workflows.TaskStatus
+	var st humantask.Status
 	if err := v.Get(&st); err != nil {
 		t.Fatal(err)
 	}
@@ -212,11 +215,11 @@ var linkRE = regexp.MustCompile(`http://[^\s]+/t/[A-Za-z0-9_\-.]+`)
 
 func TestTaskByEmailLink(t *testing.T) {
 	s := newTaskSystem(t)
-	in := workflows.HumanTaskInput{
+	in := humantask.Input{
 		TaskID: "task/portal-test/email", AssigneeID: "ann", Subject: "Approve the access review",
 		Body: "The Q1 access review is ready.\n\nPlease approve or reject it.", Due: time.Now().Add(-time.Minute),
 		RemindEvery: 2 * time.Second, Escalation: []workflows.EscalationStep{{After: 0, To: workflows.EscalateToManager}},
-		Actions: []workflows.Action{workflows.ActionApprove, workflows.ActionReject}, ControlID: "CC6.2",
+		Actions: []humantask.Action{humantask.ActionApprove, humantask.ActionReject}, ControlID: "CC6.2",
 	}
 	run := s.start(t, in)
 
@@ -233,7 +236,7 @@ func TestTaskByEmailLink(t *testing.T) {
 		return annMail != nil && mia
 	})
 	header, text := textPart(t, annMail)
-	wantID := activities.MessageID(activities.NotificationKey(in.TaskID, "assigned", "email", "ann"), "complyflow@example.com")
+	wantID := notify.MessageID(notify.NotificationKey(in.TaskID, "assigned", "email", "ann"), "complyflow@example.com")
 	if header.Get("Message-Id") != wantID || header.Get("Subject") != "Task: Approve the access review" {
 		t.Errorf("Message-ID %q (want %q), Subject %q", header.Get("Message-Id"), wantID, header.Get("Subject"))
 	}
@@ -269,11 +272,11 @@ func TestTaskByEmailLink(t *testing.T) {
 	if code != http.StatusOK || !strings.Contains(page, "Thank you.</strong> Approved by") {
 		t.Fatalf("POST %d:\n%s", code, page)
 	}
-	var out workflows.TaskOutcome
+	var out humantask.Outcome
 	if err := run.Get(context.Background(), &out); err != nil {
 		t.Fatal(err)
 	}
-	if out.Action != workflows.ActionApprove || out.By != "ann" || out.Note != "looks right" {
+	if out.Action != humantask.ActionApprove || out.By != "ann" || out.Note != "looks right" {
 		t.Errorf("outcome %+v", out)
 	}
 
@@ -304,7 +307,7 @@ func TestTaskByEmailLink(t *testing.T) {
 	if !strings.Contains(updates, "approve by Ann Analyst") {
 		t.Errorf("Slack messages not updated after completion: %q", updates)
 	}
-	saveHistory(t, s.temporal, in.TaskID, "../workflows/testdata/humantask.json")
+	saveHistory(t, s.temporal, in.TaskID, "../workflows/humantask/testdata/humantask.json")
 }
 
 func TestTaskLinkRefused(t *testing.T) {
@@ -342,9 +345,9 @@ func signedSlackRequest(t *testing.T, target, secret string, ts time.Time, paylo
 
 func TestTaskBySlackButton(t *testing.T) {
 	s := newTaskSystem(t)
-	in := workflows.HumanTaskInput{
+	in := humantask.Input{
 		TaskID: "task/portal-test/slack", AssigneeID: "bob", Subject: "Confirm laptop returned",
-		Due: time.Now().Add(72 * time.Hour), Actions: []workflows.Action{workflows.ActionDone},
+		Due: time.Now().Add(72 * time.Hour), Actions: []humantask.Action{humantask.ActionDone},
 	}
 	run := s.start(t, in)
 	eventually(t, "the Slack DM to bob", func() bool {
@@ -352,7 +355,7 @@ func TestTaskBySlackButton(t *testing.T) {
 	})
 	press := map[string]any{
 		"type": "block_actions", "user": map[string]any{"id": "U0BOB"},
-		"actions": []map[string]any{{"type": "button", "block_id": "task", "action_id": activities.SlackActionPrefix + "done", "value": in.TaskID}},
+		"actions": []map[string]any{{"type": "button", "block_id": "task", "action_id": taskact.SlackActionPrefix + "done", "value": in.TaskID}},
 	}
 	target := s.portal.URL + "/slack/interactions"
 	for name, req := range map[string]*http.Request{
@@ -384,11 +387,11 @@ func TestTaskBySlackButton(t *testing.T) {
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("signed request: %d", resp.StatusCode)
 	}
-	var out workflows.TaskOutcome
+	var out humantask.Outcome
 	if err := run.Get(context.Background(), &out); err != nil {
 		t.Fatal(err)
 	}
-	if out.Action != workflows.ActionDone || out.By != "bob" {
+	if out.Action != humantask.ActionDone || out.By != "bob" {
 		t.Errorf("outcome %+v", out)
 	}
 	eventually(t, "the DM to say who did it", func() bool {
@@ -439,9 +442,9 @@ func (s *taskSystem) link(t *testing.T, taskID, person string) string {
 
 func TestCancelledTaskSaysSo(t *testing.T) {
 	s := newTaskSystem(t)
-	in := workflows.HumanTaskInput{
+	in := humantask.Input{
 		TaskID: "task/portal-test/cancelled", AssigneeID: "ann", Subject: "Review the vendor",
-		Due: time.Now().Add(72 * time.Hour), Actions: []workflows.Action{workflows.ActionDone},
+		Due: time.Now().Add(72 * time.Hour), Actions: []humantask.Action{humantask.ActionDone},
 	}
 	s.start(t, in)
 	eventually(t, "the task recorded", func() bool {
@@ -469,9 +472,9 @@ func TestCancelledTaskSaysSo(t *testing.T) {
 
 func TestLeaverCannotCompleteFromPortal(t *testing.T) {
 	s := newTaskSystem(t)
-	in := workflows.HumanTaskInput{
+	in := humantask.Input{
 		TaskID: "task/portal-test/leaver", AssigneeID: "ann", Subject: "Confirm your training",
-		Due: time.Now().Add(72 * time.Hour), Actions: []workflows.Action{workflows.ActionDone},
+		Due: time.Now().Add(72 * time.Hour), Actions: []humantask.Action{humantask.ActionDone},
 	}
 	s.start(t, in)
 	eventually(t, "the task recorded", func() bool {
@@ -508,9 +511,9 @@ func (c slowTemporal) UpdateWorkflow(ctx context.Context, opts client.UpdateWork
 
 func TestSlackButtonAnsweredBeforeASlowUpdate(t *testing.T) {
 	s := newTaskSystem(t)
-	in := workflows.HumanTaskInput{
+	in := humantask.Input{
 		TaskID: "task/portal-test/slack-slow", AssigneeID: "bob", Subject: "Confirm laptop returned",
-		Due: time.Now().Add(72 * time.Hour), Actions: []workflows.Action{workflows.ActionDone},
+		Due: time.Now().Add(72 * time.Hour), Actions: []humantask.Action{humantask.ActionDone},
 	}
 	run := s.start(t, in)
 	eventually(t, "the Slack DM to bob", func() bool {
@@ -534,7 +537,7 @@ func TestSlackButtonAnsweredBeforeASlowUpdate(t *testing.T) {
 	defer slow.Close()
 	press := map[string]any{
 		"type": "block_actions", "user": map[string]any{"id": "U0BOB"}, "response_url": responseURL.URL,
-		"actions": []map[string]any{{"type": "button", "block_id": "task", "action_id": activities.SlackActionPrefix + "done", "value": in.TaskID}},
+		"actions": []map[string]any{{"type": "button", "block_id": "task", "action_id": taskact.SlackActionPrefix + "done", "value": in.TaskID}},
 	}
 	// Slack: waits three seconds for the answer, then hangs up.
 	pressOnce := func() {
@@ -556,11 +559,11 @@ func TestSlackButtonAnsweredBeforeASlowUpdate(t *testing.T) {
 	pressOnce()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	var out workflows.TaskOutcome
+	var out humantask.Outcome
 	if err := run.Get(ctx, &out); err != nil {
 		t.Fatalf("the task was not completed after Slack hung up: %v", err)
 	}
-	if out.Action != workflows.ActionDone || out.By != "bob" {
+	if out.Action != humantask.ActionDone || out.By != "bob" {
 		t.Errorf("outcome %+v", out)
 	}
 	// A second press is told, through response_url, that it is done already.

@@ -19,13 +19,15 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/complyflow/complyflow/policy"
+	"github.com/complyflow/complyflow/registry"
 	"github.com/complyflow/complyflow/workflows"
+	"github.com/complyflow/complyflow/workflows/policyreview"
 )
 
 // Options says what a program file may refer to.
 type Options struct {
 	// Processes maps the process names an obligation may start to workflow
-	// types; nil means workflows.ProcessWorkflows.
+	// types; nil means the registry's scheduled processes.
 	Processes map[string]string
 	// People is the directory's person IDs; every person the file names must
 	// be among them. nil skips the check (no directory at hand).
@@ -53,7 +55,7 @@ func Load(path string, opts Options) (*Program, error) {
 // Parse validates a program file's content; file names it in errors.
 func Parse(file string, data []byte, opts Options) (*Program, error) {
 	if opts.Processes == nil {
-		opts.Processes = workflows.ProcessWorkflows
+		opts.Processes = registry.ScheduledWorkflows()
 	}
 	if opts.Now.IsZero() {
 		opts.Now = time.Now()
@@ -446,7 +448,7 @@ func (p *parser) obligation(n *yaml.Node, field string) {
 			switch {
 			case ok:
 				o.Workflow = wf
-			case workflows.OnDemandProcesses[o.Process]:
+			case registry.OnDemand(o.Process):
 				p.fail(v, f, "process %q is started by people, not by a schedule", o.Process)
 			default:
 				p.fail(v, f, "unknown process %q (registered: %s)", o.Process, strings.Join(slices.Sorted(maps.Keys(p.opts.Processes)), ", "))
@@ -465,7 +467,7 @@ func (p *parser) obligation(n *yaml.Node, field string) {
 			items := p.list(v, f)
 			o.Scope = values(items)
 			// The process key may come after scope, so read it from the node.
-			if scalarKey(n, "process") == workflows.ProcessAnnualPolicyReview {
+			if scalarKey(n, "process") == policyreview.Process {
 				p.refer("policy", items)
 			}
 		},
@@ -611,7 +613,7 @@ func (p *parser) resolve() {
 			ok = p.controls[r.id]
 		case "process":
 			_, ok = p.opts.Processes[r.id]
-			ok = ok || workflows.OnDemandProcesses[r.id]
+			ok = ok || registry.OnDemand(r.id)
 		case "role":
 			if !slices.Contains(RoleNames, r.id) {
 				p.errs = append(p.errs, Error{p.file, r.line, r.field, fmt.Sprintf("unknown role %q (roles: %s)", r.id, strings.Join(RoleNames, ", "))})

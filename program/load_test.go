@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/complyflow/complyflow/workflows"
+	"github.com/complyflow/complyflow/workflows/policyreview"
 )
 
 // valid is a small correct program; tests break one thing at a time.
@@ -69,7 +70,7 @@ func TestParseValid(t *testing.T) {
 		t.Fatalf("valid program rejected:\n%v", errs)
 	}
 	o := p.Obligations[0]
-	if o.Workflow != workflows.AnnualPolicyReviewWorkflow || o.Due != 30*24*time.Hour || o.RemindEvery != 7*24*time.Hour {
+	if o.Workflow != policyreview.WorkflowName || o.Due != 30*24*time.Hour || o.RemindEvery != 7*24*time.Hour {
 		t.Errorf("obligation = %+v", o)
 	}
 	if o.Schedule.Cron != "30 9 1 3 *" || o.Schedule.TimeZone != "Europe/Berlin" {

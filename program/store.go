@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/complyflow/complyflow/audit"
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
 )
@@ -119,15 +120,9 @@ func Record(ctx context.Context, db *sqlx.DB, p *Program, appliedBy string, chan
 		p.Hash, p.File, string(p.Content), pq.Array(obligationIDs), appliedBy, changesJSON); err != nil {
 		return 0, fmt.Errorf("record program version: %w", err)
 	}
-	detail, err := json.Marshal(map[string]any{
-		"version_id": id, "content_hash": p.Hash, "file": p.File, "changes": json.RawMessage(changesJSON),
-	})
-	if err != nil {
-		return 0, err
-	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO audit_log (actor, action, subject, detail, idempotency_key)
-		VALUES ($1, 'program.apply', $2, $3, $4) ON CONFLICT (idempotency_key) DO NOTHING`,
-		appliedBy, "program/"+strconv.FormatInt(id, 10), detail, "program-version/"+strconv.FormatInt(id, 10)); err != nil {
+	if err := audit.Write(ctx, tx, audit.Entry{Actor: appliedBy, Action: "program.apply", Subject: "program/" + strconv.FormatInt(id, 10),
+		Detail: map[string]any{"version_id": id, "content_hash": p.Hash, "file": p.File, "changes": json.RawMessage(changesJSON)},
+		Key:    "program-version/" + strconv.FormatInt(id, 10)}); err != nil {
 		return 0, fmt.Errorf("audit program apply: %w", err)
 	}
 	return id, tx.Commit()

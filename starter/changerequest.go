@@ -10,10 +10,14 @@ import (
 	"strings"
 	"time"
 
+	"github.com/complyflow/complyflow/directory"
+	"github.com/complyflow/complyflow/internal/refusal"
+	"github.com/complyflow/complyflow/workflows/humantask"
+	"github.com/complyflow/complyflow/workflows/policychange"
+
 	"github.com/jmoiron/sqlx"
 	"go.temporal.io/sdk/client"
 
-	"github.com/complyflow/complyflow/activities"
 	"github.com/complyflow/complyflow/policy"
 	"github.com/complyflow/complyflow/workflows"
 )
@@ -74,8 +78,12 @@ func runChangeRequest(ctx context.Context, env *Env, args []string) error {
 		return err
 	}
 	// Nobody reviews or approves their own request: refuse here, not in a failed run.
-	if err := activities.CheckChangeApprovers(ctx, db, *policyID, requester, k); err != nil {
-		reason, ok := activities.Refusal(err)
+	in := policychange.Input{
+		PolicyID: *policyID, Kind: string(k), Summary: *summary, Text: text, Reference: *reference,
+		NeedsProductionChange: *needsProd, RequesterID: requester,
+	}
+	if err := policychange.Validate(ctx, db, in); err != nil {
+		reason, ok := refusal.Reason(err)
 		if !ok {
 			return err
 		}
@@ -88,13 +96,8 @@ func runChangeRequest(ctx context.Context, env *Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	id := workflows.PolicyChangeRequestID(*policyID, time.Now().UTC().Format("20060102-150405.000"))
-	_, err = c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: id, TaskQueue: workflows.TaskQueue},
-		workflows.PolicyChangeRequestWorkflow, workflows.PolicyChangeInput{
-			PolicyID: *policyID, Kind: string(k), Summary: *summary, Text: text, Reference: *reference,
-			NeedsProductionChange: *needsProd, RequesterID: requester,
-		})
-	if err != nil {
+	id := policychange.ID(*policyID, time.Now().UTC().Format("20060102-150405.000"))
+	if _, err := policychange.Start(ctx, c, id, in); err != nil {
 		return fmt.Errorf("start change request: %w", err)
 	}
 	if *as == "" {
@@ -128,7 +131,7 @@ func checkPolicyAndPerson(ctx context.Context, db *sqlx.DB, policyID, as string)
 	if as == "" {
 		return owner, nil
 	}
-	found, active, err := activities.PersonActive(ctx, db, as)
+	found, active, err := directory.PersonActive(ctx, db, as)
 	switch {
 	case err != nil:
 		return "", err
@@ -148,7 +151,7 @@ func runChangeRequestStatus(ctx context.Context, env *Env, args []string) error 
 	if fs.NArg() != 1 {
 		return usagef("expected one change request ID")
 	}
-	var st workflows.PolicyChangeStatus
+	var st policychange.Status
 	if err := queryStatus(ctx, env, fs.Arg(0), &st); err != nil {
 		// Temporal keeps a closed run only for its retention; Postgres keeps the record.
 		db, dberr := env.DB(ctx)
@@ -187,7 +190,7 @@ func runChangeRequestStatus(ctx context.Context, env *Env, args []string) error 
 	return nil
 }
 
-func printDecisions(w io.Writer, ds []workflows.Decision) {
+func printDecisions(w io.Writer, ds []humantask.Decision) {
 	for _, d := range ds {
 		note := ""
 		if d.Note != "" {
@@ -236,10 +239,10 @@ func runChangeRequestResponse(ctx context.Context, env *Env, verb string, args [
 	if *as == "" {
 		return usagef("--as is required: only the requester may %s", verb)
 	}
-	var arg any = workflows.WithdrawRequest{PersonID: *as, Note: *note}
-	name := workflows.UpdateWithdraw
+	var arg any = policychange.WithdrawRequest{PersonID: *as, Note: *note}
+	name := policychange.UpdateWithdraw
 	if verb == "resubmit" {
-		r := workflows.ResubmitRequest{PersonID: *as, Reference: *reference, Note: *note}
+		r := policychange.ResubmitRequest{PersonID: *as, Reference: *reference, Note: *note}
 		if *textFile != "" {
 			text, err := readFile(*textFile)
 			if err != nil {
@@ -247,7 +250,7 @@ func runChangeRequestResponse(ctx context.Context, env *Env, verb string, args [
 			}
 			r.Text = text
 		}
-		arg, name = r, workflows.UpdateResubmit
+		arg, name = r, policychange.UpdateResubmit
 	}
 	c, err := env.Temporal()
 	if err != nil {
@@ -268,7 +271,7 @@ func runChangeRequestResponse(ctx context.Context, env *Env, verb string, args [
 }
 
 // changeRequestRecord rebuilds a change request's status from Postgres.
-func changeRequestRecord(ctx context.Context, db *sqlx.DB, id string) (workflows.PolicyChangeStatus, bool, error) {
+func changeRequestRecord(ctx context.Context, db *sqlx.DB, id string) (policychange.Status, bool, error) {
 	var cr struct {
 		Policy  string `db:"policy_id"`
 		Kind    string `db:"kind"`
@@ -278,12 +281,12 @@ func changeRequestRecord(ctx context.Context, db *sqlx.DB, id string) (workflows
 	}
 	err := db.GetContext(ctx, &cr, `SELECT policy_id, kind, status, production_change_ref, published_version FROM change_requests WHERE id = $1`, id)
 	if errors.Is(err, sql.ErrNoRows) {
-		return workflows.PolicyChangeStatus{}, false, nil
+		return policychange.Status{}, false, nil
 	}
 	if err != nil {
-		return workflows.PolicyChangeStatus{}, false, err
+		return policychange.Status{}, false, err
 	}
-	st := workflows.PolicyChangeStatus{RequestID: id, PolicyID: cr.Policy, Kind: cr.Kind, Stage: cr.Status,
+	st := policychange.Status{RequestID: id, PolicyID: cr.Policy, Kind: cr.Kind, Stage: cr.Status,
 		ProductionChangeRef: cr.ProdRef, Version: cr.Version}
 	if err := db.SelectContext(ctx, &st.Rounds, `SELECT round AS "round", submitted_at AS "submitted", note AS "note"
 		FROM change_request_rounds WHERE request_id = $1 ORDER BY round`, id); err != nil {

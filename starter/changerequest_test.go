@@ -8,10 +8,16 @@ import (
 	"testing"
 	"time"
 
+	"github.com/complyflow/complyflow/activities/notify"
+	changeact "github.com/complyflow/complyflow/activities/policychange"
+	exceptionact "github.com/complyflow/complyflow/activities/policyexception"
+	"github.com/complyflow/complyflow/workflows/humantask"
+	"github.com/complyflow/complyflow/workflows/policychange"
+	"github.com/complyflow/complyflow/workflows/policyexception"
+
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
 
-	"github.com/complyflow/complyflow/activities"
 	"github.com/complyflow/complyflow/internal/devmail"
 	"github.com/complyflow/complyflow/internal/testenv"
 	"github.com/complyflow/complyflow/policy"
@@ -29,13 +35,13 @@ func seedPolicies(t *testing.T, db *testenv.DB) {
 }
 
 // approveAll answers every human task at once: approved by its assignee.
-func approveAll(ctx workflow.Context, in workflows.HumanTaskInput) (workflows.TaskOutcome, error) {
-	return workflows.TaskOutcome{TaskID: in.TaskID, Action: workflows.ActionApprove, By: in.AssigneeID, At: workflow.Now(ctx)}, nil
+func approveAll(ctx workflow.Context, in humantask.Input) (humantask.Outcome, error) {
+	return humantask.Outcome{TaskID: in.TaskID, Action: humantask.ActionApprove, By: in.AssigneeID, At: workflow.Now(ctx)}, nil
 }
 
 // policyWorker runs the policy workflows on the test's servers, human tasks
 // answered by humanTask.
-func policyWorker(t *testing.T, db *testenv.DB, humanTask func(workflow.Context, workflows.HumanTaskInput) (workflows.TaskOutcome, error)) {
+func policyWorker(t *testing.T, db *testenv.DB, humanTask func(workflow.Context, humantask.Input) (humantask.Outcome, error)) {
 	t.Helper()
 	sink := &devmail.Sink{}
 	if err := sink.Start("127.0.0.1:0"); err != nil {
@@ -43,11 +49,13 @@ func policyWorker(t *testing.T, db *testenv.DB, humanTask func(workflow.Context,
 	}
 	t.Cleanup(func() { sink.Close() })
 	w := worker.New(testenv.Temporal(t), workflows.TaskQueue, worker.Options{})
-	w.RegisterWorkflowWithOptions(humanTask, workflow.RegisterOptions{Name: workflows.HumanTaskWorkflow})
-	w.RegisterWorkflowWithOptions(workflows.PolicyChangeRequest, workflow.RegisterOptions{Name: workflows.PolicyChangeRequestWorkflow})
-	w.RegisterWorkflowWithOptions(workflows.PolicyException, workflow.RegisterOptions{Name: workflows.PolicyExceptionWorkflow})
-	w.RegisterActivity(&activities.Policies{DB: db.App})
-	w.RegisterActivity(&activities.Announcer{DB: db.App, Mailer: &activities.Mailer{Addr: sink.Addr(), From: "complyflow@example.com"}})
+	w.RegisterWorkflowWithOptions(humanTask, workflow.RegisterOptions{Name: humantask.WorkflowName})
+	w.RegisterWorkflowWithOptions(policychange.Workflow, workflow.RegisterOptions{Name: policychange.WorkflowName})
+	w.RegisterWorkflowWithOptions(policyexception.Workflow, workflow.RegisterOptions{Name: policyexception.WorkflowName})
+	w.RegisterActivity(&changeact.Activities{DB: db.App})
+	w.RegisterActivity(&exceptionact.Activities{DB: db.App})
+	w.RegisterActivity(&notify.Messages{DB: db.App, Mailer: &notify.Mailer{Addr: sink.Addr(), From: "complyflow@example.com"}})
+	w.RegisterActivity(&changeact.Announcer{DB: db.App, Mailer: &notify.Mailer{Addr: sink.Addr(), From: "complyflow@example.com"}})
 	if err := w.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -110,12 +118,12 @@ func TestChangeRequestResubmitAndWithdrawCommands(t *testing.T) {
 	t.Setenv("TEMPORAL_NAMESPACE", "default")
 	// The first review rejects; the requester's task waits for someone (or
 	// an update) to answer it; everything else is approved.
-	policyWorker(t, db, func(ctx workflow.Context, in workflows.HumanTaskInput) (workflows.TaskOutcome, error) {
+	policyWorker(t, db, func(ctx workflow.Context, in humantask.Input) (humantask.Outcome, error) {
 		switch {
 		case strings.HasSuffix(in.TaskID, "/review/1"):
-			return workflows.TaskOutcome{TaskID: in.TaskID, Action: workflows.ActionReject, By: in.AssigneeID, Note: "attach the text", At: workflow.Now(ctx)}, nil
+			return humantask.Outcome{TaskID: in.TaskID, Action: humantask.ActionReject, By: in.AssigneeID, Note: "attach the text", At: workflow.Now(ctx)}, nil
 		case strings.Contains(in.TaskID, "/returned/"):
-			return workflows.TaskOutcome{}, workflow.Await(ctx, func() bool { return false })
+			return humantask.Outcome{}, workflow.Await(ctx, func() bool { return false })
 		}
 		return approveAll(ctx, in)
 	})
@@ -181,19 +189,19 @@ func TestChangeRequestStatusFromRecordsWhenTemporalHasNone(t *testing.T) {
 	seedPolicies(t, db)
 	t.Setenv("TEMPORAL_ADDRESS", testenv.TemporalAddress(t))
 	t.Setenv("TEMPORAL_NAMESPACE", "default")
-	a := &activities.Policies{DB: db.App}
+	a := &changeact.Activities{DB: db.App}
 	ctx := context.Background()
 	id := "change-request/access/long-ago"
 	at := time.Date(2024, 2, 1, 9, 0, 0, 0, time.UTC)
-	if _, err := a.OpenChangeRequest(ctx, activities.OpenChangeRequestInput{ID: id, PolicyID: "access", Kind: policy.Material,
+	if _, err := a.OpenChangeRequest(ctx, changeact.OpenChangeRequestInput{ID: id, PolicyID: "access", Kind: policy.Material,
 		Summary: "require MFA", RequesterID: "eve", At: at}); err != nil {
 		t.Fatal(err)
 	}
-	if err := a.RecordChangeDecision(ctx, activities.ChangeDecisionInput{RequestID: id, Round: 1, Step: "review", By: "sam",
-		Action: "approve", Note: "fine", At: at.Add(time.Hour), Status: activities.CRApproved}); err != nil {
+	if err := a.RecordChangeDecision(ctx, changeact.ChangeDecisionInput{RequestID: id, Round: 1, Step: "review", By: "sam",
+		Action: "approve", Note: "fine", At: at.Add(time.Hour), Status: changeact.StatusApproved}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := a.PublishPolicyVersion(ctx, activities.PublishInput{RequestID: id, PolicyID: "access", Kind: policy.Material,
+	if _, err := a.PublishPolicyVersion(ctx, changeact.PublishInput{RequestID: id, PolicyID: "access", Kind: policy.Material,
 		Summary: "require MFA", PublishedBy: "sam", ChangeAt: at}); err != nil {
 		t.Fatal(err)
 	}
@@ -251,20 +259,20 @@ func TestChangeRequestStatusFromRecordsShowsSuperseded(t *testing.T) {
 	seedPolicies(t, db)
 	t.Setenv("TEMPORAL_ADDRESS", testenv.TemporalAddress(t))
 	t.Setenv("TEMPORAL_NAMESPACE", "default")
-	a := &activities.Policies{DB: db.App}
+	a := &changeact.Activities{DB: db.App}
 	ctx := context.Background()
 	at := time.Date(2024, 2, 1, 9, 0, 0, 0, time.UTC)
 	for _, id := range []string{"change-request/access/mine", "change-request/access/theirs"} {
-		if _, err := a.OpenChangeRequest(ctx, activities.OpenChangeRequestInput{ID: id, PolicyID: "access", Kind: policy.Minor,
+		if _, err := a.OpenChangeRequest(ctx, changeact.OpenChangeRequestInput{ID: id, PolicyID: "access", Kind: policy.Minor,
 			Summary: "wording", RequesterID: "eve", At: at}); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if _, err := a.PublishPolicyVersion(ctx, activities.PublishInput{RequestID: "change-request/access/theirs", Round: 1, PolicyID: "access",
+	if _, err := a.PublishPolicyVersion(ctx, changeact.PublishInput{RequestID: "change-request/access/theirs", Round: 1, PolicyID: "access",
 		Kind: policy.Minor, Summary: "wording", PublishedBy: "sam", ChangeAt: at}); err != nil {
 		t.Fatal(err)
 	}
-	_, err := a.PublishPolicyVersion(ctx, activities.PublishInput{RequestID: "change-request/access/mine", Round: 1, PolicyID: "access",
+	_, err := a.PublishPolicyVersion(ctx, changeact.PublishInput{RequestID: "change-request/access/mine", Round: 1, PolicyID: "access",
 		Kind: policy.Minor, Summary: "wording", PublishedBy: "sam", ChangeAt: at})
 	if err == nil || !strings.Contains(err.Error(), "now at version 2023.1 rev.1") {
 		t.Fatalf("publishing over a newer version: %v, want refused naming 2023.1 rev.1", err)
@@ -285,9 +293,9 @@ func TestChangeRequestStatusShowsAwaitingProductionChange(t *testing.T) {
 	seedPolicies(t, db)
 	t.Setenv("TEMPORAL_ADDRESS", testenv.TemporalAddress(t))
 	t.Setenv("TEMPORAL_NAMESPACE", "default")
-	policyWorker(t, db, func(ctx workflow.Context, in workflows.HumanTaskInput) (workflows.TaskOutcome, error) {
+	policyWorker(t, db, func(ctx workflow.Context, in humantask.Input) (humantask.Outcome, error) {
 		if strings.Contains(in.TaskID, "/production-change/") {
-			return workflows.TaskOutcome{}, workflow.Await(ctx, func() bool { return false })
+			return humantask.Outcome{}, workflow.Await(ctx, func() bool { return false })
 		}
 		return approveAll(ctx, in)
 	})

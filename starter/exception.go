@@ -9,11 +9,11 @@ import (
 	"strings"
 	"time"
 
-	"github.com/jmoiron/sqlx"
-	"go.temporal.io/sdk/client"
+	exceptionact "github.com/complyflow/complyflow/activities/policyexception"
+	"github.com/complyflow/complyflow/internal/refusal"
+	"github.com/complyflow/complyflow/workflows/policyexception"
 
-	"github.com/complyflow/complyflow/activities"
-	"github.com/complyflow/complyflow/workflows"
+	"github.com/jmoiron/sqlx"
 )
 
 func init() {
@@ -44,12 +44,7 @@ func runException(ctx context.Context, env *Env, args []string) error {
 	if err != nil {
 		return usagef("--expires: %q is not a date such as 2026-03-31", *expires)
 	}
-	in := workflows.PolicyExceptionInput{PolicyID: *policyID, RequesterID: *as, Purpose: *purpose, Reason: *reason, Expires: until}
-	if err := activities.ValidateException(activities.OpenExceptionInput{
-		Purpose: in.Purpose, Reason: in.Reason, Expires: in.Expires, At: time.Now(),
-	}); err != nil {
-		return usagef("%v", err)
-	}
+	in := policyexception.Input{PolicyID: *policyID, RequesterID: *as, Purpose: *purpose, Reason: *reason, Expires: until}
 	db, err := env.DB(ctx)
 	if err != nil {
 		return err
@@ -57,10 +52,10 @@ func runException(ctx context.Context, env *Env, args []string) error {
 	if _, err := checkPolicyAndPerson(ctx, db, *policyID, *as); err != nil {
 		return err
 	}
-	// Refused here rather than by a workflow that fails at once: a role only
-	// the requester holds leaves nobody to approve the exception.
-	if _, _, err := activities.ExceptionDeciders(ctx, db, *as); err != nil {
-		if reason, ok := activities.Refusal(err); ok {
+	// Refused here rather than by a workflow that fails at once, e.g. a role
+	// only the requester holds leaves nobody to approve the exception.
+	if err := policyexception.Validate(ctx, db, in, time.Now()); err != nil {
+		if reason, ok := refusal.Reason(err); ok {
 			return usagef("%s", reason)
 		}
 		return err
@@ -69,9 +64,8 @@ func runException(ctx context.Context, env *Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	id := workflows.PolicyExceptionID(*policyID, time.Now().UTC().Format("20060102-150405.000"))
-	if _, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: id, TaskQueue: workflows.TaskQueue},
-		workflows.PolicyExceptionWorkflow, in); err != nil {
+	id := policyexception.ID(*policyID, time.Now().UTC().Format("20060102-150405.000"))
+	if _, err := policyexception.Start(ctx, c, id, in); err != nil {
 		return fmt.Errorf("start exception: %w", err)
 	}
 	fmt.Fprintln(env.Stdout, id)
@@ -95,13 +89,13 @@ func runExceptionStatus(ctx context.Context, env *Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	var st workflows.PolicyExceptionStatus
+	var st policyexception.Status
 	if qerr := queryStatus(ctx, env, id, &st); qerr != nil {
 		// Temporal keeps a closed run only for its retention; Postgres keeps the record.
 		if !found {
 			return usagef("no exception %s: %v", id, qerr)
 		}
-		st = workflows.PolicyExceptionStatus{ExceptionID: id, PolicyID: rec.PolicyID, Stage: rec.Status, Round: rec.Round}
+		st = policyexception.Status{ExceptionID: id, PolicyID: rec.PolicyID, Stage: rec.Status, Round: rec.Round}
 		if rec.ApprovedAt != nil && rec.ExpiresAt != nil {
 			st.ApprovedAt, st.ExpiresAt = *rec.ApprovedAt, *rec.ExpiresAt
 		}
@@ -201,12 +195,12 @@ func exceptionHistory(ctx context.Context, db *sqlx.DB, id string) ([]string, er
 			what = fmt.Sprintf("reminder (%s) to %s", d.Purpose, strings.Join(d.To, ", "))
 		case "security_officer", "coo", "re-evaluation":
 			what = fmt.Sprintf("round %d %s by %s: %s", d.Round, step, r.Actor, d.Action)
-		case activities.ExceptionApproved:
+		case exceptionact.StatusApproved:
 			what = fmt.Sprintf("round %d approved (last approval by %s)", d.Round, r.Actor)
 			if d.ApprovedAt != nil && d.ExpiresAt != nil {
 				what += fmt.Sprintf(": term %s to %s", d.ApprovedAt.UTC().Format(time.RFC3339), d.ExpiresAt.UTC().Format(time.RFC3339))
 			}
-		case activities.ExceptionExpired:
+		case exceptionact.StatusExpired:
 			what = fmt.Sprintf("round %d expired", d.Round)
 			if d.ExpiresAt != nil {
 				what += ": the term ending " + d.ExpiresAt.UTC().Format(time.RFC3339) + " ran out"

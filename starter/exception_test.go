@@ -6,7 +6,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/complyflow/complyflow/activities"
+	exceptionact "github.com/complyflow/complyflow/activities/policyexception"
+
 	"github.com/complyflow/complyflow/internal/testenv"
 )
 
@@ -40,26 +41,26 @@ func TestExceptionStatusFromTheRecordsShowsEveryRound(t *testing.T) {
 	// Two controls: each step is audited under both, and listed once.
 	db.Owner.MustExec(`INSERT INTO controls (id, title, processes) VALUES
 		('policy-mgmt', 'Policy Management', '{policy-exception}'), ('accountability', 'Accountability', '{policy-exception}')`)
-	a := &activities.Policies{DB: db.App}
+	a := &exceptionact.Activities{DB: db.App}
 	ctx := context.Background()
 	id := "policy-exception/access/long-ago"
 	at := time.Date(2024, 2, 1, 9, 0, 0, 0, time.UTC)
 	first := time.Date(2024, 8, 1, 0, 0, 0, 0, time.UTC)
-	info, err := a.OpenException(ctx, activities.OpenExceptionInput{ID: id, PolicyID: "access", RequesterID: "eve",
+	info, err := a.OpenException(ctx, exceptionact.OpenExceptionInput{ID: id, PolicyID: "access", RequesterID: "eve",
 		Purpose: "legacy VPN for a customer", Reason: "the appliance cannot do MFA", Expires: first, At: at})
 	if err != nil {
 		t.Fatal(err)
 	}
 	decide := func(round int, step, by, action, note string, when time.Time) {
 		t.Helper()
-		if err := a.RecordExceptionDecision(ctx, activities.ExceptionDecisionInput{ID: id, Round: round, Step: step, By: by,
+		if err := a.RecordExceptionDecision(ctx, exceptionact.ExceptionDecisionInput{ID: id, Round: round, Step: step, By: by,
 			Action: action, Note: note, At: when, Controls: info.Controls}); err != nil {
 			t.Fatal(err)
 		}
 	}
-	set := func(round int, status, actor string, when time.Time, note string) activities.ExceptionTerm {
+	set := func(round int, status, actor string, when time.Time, note string) exceptionact.ExceptionTerm {
 		t.Helper()
-		term, err := a.SetExceptionStatus(ctx, activities.ExceptionStatusInput{ID: id, Round: round, Status: status, Actor: actor,
+		term, err := a.SetExceptionStatus(ctx, exceptionact.ExceptionStatusInput{ID: id, Round: round, Status: status, Actor: actor,
 			At: when, Controls: info.Controls, Note: note})
 		if err != nil {
 			t.Fatal(err)
@@ -68,13 +69,13 @@ func TestExceptionStatusFromTheRecordsShowsEveryRound(t *testing.T) {
 	}
 	decide(1, "security_officer", "sam", "approve", "", at.Add(time.Hour))
 	decide(1, "coo", "coby", "approve", "", at.Add(2*time.Hour))
-	set(1, activities.ExceptionApproved, "coby", at.Add(2*time.Hour), "")
+	set(1, exceptionact.StatusApproved, "coby", at.Add(2*time.Hour), "")
 	decide(1, "re-evaluation", "sam", "approve", "renew", first.AddDate(0, 0, -10))
-	set(2, activities.ExceptionExpired, "complyflow", first, "the renewal was not approved before the term ended")
+	set(2, exceptionact.StatusExpired, "complyflow", first, "the renewal was not approved before the term ended")
 	decide(2, "security_officer", "sam", "approve", "", first.AddDate(0, 0, 2))
 	decide(2, "coo", "coby", "approve", "", first.AddDate(0, 0, 3))
-	renewed := set(2, activities.ExceptionApproved, "coby", first.AddDate(0, 0, 3), "")
-	set(2, activities.ExceptionExpired, "complyflow", renewed.ExpiresAt, "")
+	renewed := set(2, exceptionact.StatusApproved, "coby", first.AddDate(0, 0, 3), "")
+	set(2, exceptionact.StatusExpired, "complyflow", renewed.ExpiresAt, "")
 
 	code, out, errOut := starterIn(t, db, "exception", "status", id)
 	if code != 0 || !strings.Contains(errOut, "from the records") {

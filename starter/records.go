@@ -9,9 +9,9 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/lib/pq"
+	changeact "github.com/complyflow/complyflow/activities/policychange"
 
-	"github.com/complyflow/complyflow/activities"
+	"github.com/lib/pq"
 )
 
 // recordKinds are the record sets `starter records KIND` prints; each process
@@ -102,7 +102,7 @@ func runRecordsPolicies(ctx context.Context, env *Env, args []string) error {
 		       array_agg(CASE WHEN n.recipient_id <> '' THEN n.recipient_id ELSE n.address END ORDER BY n.recipient_id, n.address) AS recipients
 		FROM notifications n JOIN change_requests c ON c.id = n.task_id
 		WHERE n.purpose = $2 AND ($1 = '' OR c.policy_id = $1)
-		GROUP BY n.task_id, n.channel ORDER BY n.task_id, n.channel`, *only, activities.PurposeAnnouncement); err != nil {
+		GROUP BY n.task_id, n.channel ORDER BY n.task_id, n.channel`, *only, changeact.PurposeAnnouncement); err != nil {
 		return err
 	}
 	byPolicy := map[string][]versionRecord{}

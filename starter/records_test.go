@@ -6,7 +6,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/complyflow/complyflow/activities"
+	exceptionact "github.com/complyflow/complyflow/activities/policyexception"
+	reviewact "github.com/complyflow/complyflow/activities/policyreview"
+
 	"github.com/complyflow/complyflow/internal/testenv"
 )
 
@@ -14,14 +16,14 @@ func TestRecordsExceptionsAndReviews(t *testing.T) {
 	db := testenv.Postgres(t)
 	seedPolicies(t, db)
 	db.Owner.MustExec(`INSERT INTO roles (role, person_id) VALUES ('review_committee', 'eve')`)
-	a := &activities.Policies{DB: db.App}
+	a := &exceptionact.Activities{DB: db.App}
 	ctx := context.Background()
 	at := time.Date(2025, 3, 1, 9, 0, 0, 0, time.UTC)
-	if _, err := a.OpenException(ctx, activities.OpenExceptionInput{ID: "policy-exception/access/1", PolicyID: "access", RequesterID: "eve",
+	if _, err := a.OpenException(ctx, exceptionact.OpenExceptionInput{ID: "policy-exception/access/1", PolicyID: "access", RequesterID: "eve",
 		Purpose: "legacy VPN", Reason: "no MFA on the appliance", Expires: at.AddDate(0, 6, 0), At: at}); err != nil {
 		t.Fatal(err)
 	}
-	for _, d := range []activities.ExceptionDecisionInput{
+	for _, d := range []exceptionact.ExceptionDecisionInput{
 		{ID: "policy-exception/access/1", Round: 1, Step: "security_officer", By: "sam", Action: "approve", At: at.Add(time.Hour)},
 		{ID: "policy-exception/access/1", Round: 1, Step: "coo", By: "coby", Action: "approve", Note: "six months only", At: at.Add(2 * time.Hour)},
 	} {
@@ -29,8 +31,8 @@ func TestRecordsExceptionsAndReviews(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if _, err := a.SetExceptionStatus(ctx, activities.ExceptionStatusInput{ID: "policy-exception/access/1", Round: 1,
-		Status: activities.ExceptionApproved, Actor: "coby", At: at.Add(2 * time.Hour)}); err != nil {
+	if _, err := a.SetExceptionStatus(ctx, exceptionact.ExceptionStatusInput{ID: "policy-exception/access/1", Round: 1,
+		Status: exceptionact.StatusApproved, Actor: "coby", At: at.Add(2 * time.Hour)}); err != nil {
 		t.Fatal(err)
 	}
 	code, out, errOut := starterIn(t, db, "records", "policy-exceptions")
@@ -42,11 +44,12 @@ func TestRecordsExceptionsAndReviews(t *testing.T) {
 		}
 	}
 
-	if _, err := a.OpenPolicyReview(ctx, activities.OpenReviewInput{ID: "annual-policy-review/2025"}); err != nil {
+	r := &reviewact.Activities{DB: db.App}
+	if _, err := r.OpenPolicyReview(ctx, reviewact.OpenReviewInput{ID: "annual-policy-review/2025"}); err != nil {
 		t.Fatal(err)
 	}
-	if err := a.RecordReviewItems(ctx, activities.ReviewItemsInput{ID: "annual-policy-review/2025", Round: 1, ReviewerID: "eve", At: at,
-		Items: []activities.ReviewItem{{PolicyID: "access", Outcome: activities.ReviewChangeRequested, Note: "add MFA",
+	if err := r.RecordReviewItems(ctx, reviewact.ReviewItemsInput{ID: "annual-policy-review/2025", Round: 1, ReviewerID: "eve", At: at,
+		Items: []reviewact.ReviewItem{{PolicyID: "access", Outcome: reviewact.OutcomeChangeRequested, Note: "add MFA",
 			ChangeRequestID: "change-request/access/x"}}}); err != nil {
 		t.Fatal(err)
 	}
@@ -66,24 +69,24 @@ func TestRecordsReviewsRejectionAndClarifiedChange(t *testing.T) {
 	db := testenv.Postgres(t)
 	seedPolicies(t, db)
 	db.Owner.MustExec(`INSERT INTO roles (role, person_id) VALUES ('review_committee', 'eve')`)
-	a := &activities.Policies{DB: db.App}
+	a := &reviewact.Activities{DB: db.App}
 	ctx := context.Background()
 	id := "annual-policy-review/2025"
 	at := time.Date(2025, 3, 1, 9, 0, 0, 0, time.UTC)
-	if _, err := a.OpenPolicyReview(ctx, activities.OpenReviewInput{ID: id}); err != nil {
+	if _, err := a.OpenPolicyReview(ctx, reviewact.OpenReviewInput{ID: id}); err != nil {
 		t.Fatal(err)
 	}
-	for _, in := range []activities.ReviewItemsInput{
-		{ID: id, Round: 1, ReviewerID: "eve", At: at, Items: []activities.ReviewItem{{PolicyID: "access",
-			Outcome: activities.ReviewChangeRequested, Note: "fix the typo", ChangeRequestID: "change-request/access/x"}}},
-		{ID: id, Round: 1, ReviewerID: "eve", At: at.Add(time.Hour), Clarify: 1, Items: []activities.ReviewItem{{PolicyID: "access",
-			Outcome: activities.ReviewChangeRequested, Note: "tighten MFA", ChangeRequestID: "change-request/access/x-c1"}}},
+	for _, in := range []reviewact.ReviewItemsInput{
+		{ID: id, Round: 1, ReviewerID: "eve", At: at, Items: []reviewact.ReviewItem{{PolicyID: "access",
+			Outcome: reviewact.OutcomeChangeRequested, Note: "fix the typo", ChangeRequestID: "change-request/access/x"}}},
+		{ID: id, Round: 1, ReviewerID: "eve", At: at.Add(time.Hour), Clarify: 1, Items: []reviewact.ReviewItem{{PolicyID: "access",
+			Outcome: reviewact.OutcomeChangeRequested, Note: "tighten MFA", ChangeRequestID: "change-request/access/x-c1"}}},
 	} {
 		if err := a.RecordReviewItems(ctx, in); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if err := a.RecordReviewRejection(ctx, activities.ReviewRejectionInput{ID: id, Round: 1, By: "sam", Note: "look at MFA again",
+	if err := a.RecordReviewRejection(ctx, reviewact.ReviewRejectionInput{ID: id, Round: 1, By: "sam", Note: "look at MFA again",
 		At: at.Add(48 * time.Hour)}); err != nil {
 		t.Fatal(err)
 	}
@@ -105,19 +108,19 @@ func TestRecordsReviewsFailedChangeRequest(t *testing.T) {
 	db := testenv.Postgres(t)
 	seedPolicies(t, db)
 	db.Owner.MustExec(`INSERT INTO roles (role, person_id) VALUES ('review_committee', 'eve')`)
-	a := &activities.Policies{DB: db.App}
+	a := &reviewact.Activities{DB: db.App}
 	ctx := context.Background()
 	id := "annual-policy-review/2025"
 	at := time.Date(2025, 3, 1, 9, 0, 0, 0, time.UTC)
-	if _, err := a.OpenPolicyReview(ctx, activities.OpenReviewInput{ID: id}); err != nil {
+	if _, err := a.OpenPolicyReview(ctx, reviewact.OpenReviewInput{ID: id}); err != nil {
 		t.Fatal(err)
 	}
-	if err := a.RecordReviewItems(ctx, activities.ReviewItemsInput{ID: id, Round: 1, ReviewerID: "eve", At: at,
-		Items: []activities.ReviewItem{{PolicyID: "access", Outcome: activities.ReviewChangeRequested, Note: "add MFA",
+	if err := a.RecordReviewItems(ctx, reviewact.ReviewItemsInput{ID: id, Round: 1, ReviewerID: "eve", At: at,
+		Items: []reviewact.ReviewItem{{PolicyID: "access", Outcome: reviewact.OutcomeChangeRequested, Note: "add MFA",
 			ChangeRequestID: "change-request/access/x"}}}); err != nil {
 		t.Fatal(err)
 	}
-	if err := a.RecordReviewChangeFailed(ctx, activities.ReviewChangeFailedInput{ReviewID: id, Round: 1, MemberID: "eve", PolicyID: "access",
+	if err := a.RecordReviewChangeFailed(ctx, reviewact.ReviewChangeFailedInput{ReviewID: id, Round: 1, MemberID: "eve", PolicyID: "access",
 		RequestID: "change-request/access/x", Reason: "only the requester, eve, holds the role head_of_engineering",
 		At: at.Add(time.Hour), Controls: []string{"c1", "c2"}}); err != nil {
 		t.Fatal(err)

@@ -2,11 +2,11 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"strings"
 	"text/tabwriter"
 
+	"github.com/complyflow/complyflow/audit"
 	"github.com/complyflow/complyflow/schedules"
 )
 
@@ -119,9 +119,8 @@ func runScheduleAction(ctx context.Context, env *Env, action string, args []stri
 	if err != nil {
 		return fmt.Errorf("%s %s: %w", action, id, err)
 	}
-	detail, _ := json.Marshal(map[string]string{"note": *note})
-	if _, err := db.ExecContext(ctx, `INSERT INTO audit_log (actor, action, subject, detail) VALUES ($1, $2, $3, $4)`,
-		actor, "schedule."+action, id, detail); err != nil {
+	if err := audit.Write(ctx, db, audit.Entry{Actor: actor, Action: "schedule." + action, Subject: id,
+		Detail: map[string]string{"note": *note}}); err != nil {
 		return fmt.Errorf("%s %s done, but the audit entry failed: %w", action, id, err)
 	}
 	fmt.Fprintf(env.Stdout, "%s: %s\n", id, map[string]string{"trigger": "triggered", "pause": "paused", "unpause": "unpaused"}[action])

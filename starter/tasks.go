@@ -9,13 +9,16 @@ import (
 	"text/tabwriter"
 	"time"
 
+	taskact "github.com/complyflow/complyflow/activities/humantask"
+	"github.com/complyflow/complyflow/directory"
+	"github.com/complyflow/complyflow/workflows/humantask"
+
 	"github.com/jmoiron/sqlx"
 	"go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 
-	"github.com/complyflow/complyflow/activities"
 	"github.com/complyflow/complyflow/workflows"
 )
 
@@ -43,7 +46,7 @@ func runTasks(ctx context.Context, env *Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	open, err := activities.OpenTasks(ctx, db)
+	open, err := taskact.OpenTasks(ctx, db)
 	if err != nil {
 		return err
 	}
@@ -84,10 +87,10 @@ func runTasksComplete(ctx context.Context, env *Env, args []string) error {
 		return err
 	}
 	h, err := c.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
-		WorkflowID: rest[0], UpdateName: workflows.UpdateComplete, WaitForStage: client.WorkflowUpdateStageCompleted,
-		Args: []any{workflows.CompleteRequest{Action: workflows.Action(*action), PersonID: *as, Note: *note}},
+		WorkflowID: rest[0], UpdateName: humantask.UpdateComplete, WaitForStage: client.WorkflowUpdateStageCompleted,
+		Args: []any{humantask.CompleteRequest{Action: humantask.Action(*action), PersonID: *as, Note: *note}},
 	})
-	var out workflows.TaskOutcome
+	var out humantask.Outcome
 	if err == nil {
 		err = h.Get(ctx, &out)
 	}
@@ -129,10 +132,10 @@ func runTasksAssign(ctx context.Context, env *Env, args []string) error {
 	if *due <= 0 || *remind < 0 || *escalate < 0 {
 		return usagef("--due must be positive; --remind and --escalate-officer-after may not be negative")
 	}
-	var actions []workflows.Action
+	var actions []humantask.Action
 	for _, a := range strings.Split(*actionList, ",") {
-		switch act := workflows.Action(strings.TrimSpace(a)); act {
-		case workflows.ActionDone, workflows.ActionApprove, workflows.ActionReject, workflows.ActionAcknowledge:
+		switch act := humantask.Action(strings.TrimSpace(a)); act {
+		case humantask.ActionDone, humantask.ActionApprove, humantask.ActionReject, humantask.ActionAcknowledge:
 			actions = append(actions, act)
 		default:
 			return usagef("--actions: %q is not one of done, approve, reject, acknowledge", a)
@@ -148,7 +151,7 @@ func runTasksAssign(ctx context.Context, env *Env, args []string) error {
 			return err
 		}
 	}
-	if _, err := activities.LookupPerson(ctx, db, *to); err != nil {
+	if _, err := directory.LookupPerson(ctx, db, *to); err != nil {
 		var appErr *temporal.ApplicationError
 		if errors.As(err, &appErr) {
 			return usagef("--to: %s", appErr.Message())
@@ -159,7 +162,7 @@ func runTasksAssign(ctx context.Context, env *Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	in := workflows.HumanTaskInput{
+	in := humantask.Input{
 		TaskID: taskID, AssigneeID: *to, Subject: strings.TrimSpace(*subject), Body: *body,
 		Due: time.Now().Add(*due).Truncate(time.Second), RemindEvery: *remind, Actions: actions, ControlID: *control,
 		Escalation: []workflows.EscalationStep{
@@ -171,7 +174,7 @@ func runTasksAssign(ctx context.Context, env *Env, args []string) error {
 	_, err = c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
 		ID: taskID, TaskQueue: workflows.TaskQueue,
 		WorkflowIDReusePolicy: enums.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE, WorkflowExecutionErrorWhenAlreadyStarted: true,
-	}, workflows.HumanTaskWorkflow, in)
+	}, humantask.WorkflowName, in)
 	var started *serviceerror.WorkflowExecutionAlreadyStarted
 	if errors.As(err, &started) {
 		return fmt.Errorf("task %s already exists; give another --subject or an --id", taskID)
@@ -193,7 +196,7 @@ func manualTaskID(ctx context.Context, db *sqlx.DB, person, subject string) (str
 		if n > 1 {
 			id = fmt.Sprintf("%s/%d", base, n)
 		}
-		t, found, err := activities.LoadTask(ctx, db, id)
+		t, found, err := taskact.LoadTask(ctx, db, id)
 		if err != nil {
 			return "", err
 		}

@@ -5,10 +5,13 @@ import (
 	"testing"
 	"time"
 
+	taskact "github.com/complyflow/complyflow/activities/humantask"
+	"github.com/complyflow/complyflow/activities/notify"
+	"github.com/complyflow/complyflow/workflows/humantask"
+
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
 
-	"github.com/complyflow/complyflow/activities"
 	"github.com/complyflow/complyflow/internal/devmail"
 	"github.com/complyflow/complyflow/internal/links"
 	"github.com/complyflow/complyflow/internal/testenv"
@@ -25,9 +28,9 @@ func humanTaskWorker(t *testing.T, db *testenv.DB) *devmail.Sink {
 	t.Cleanup(func() { sink.Close() })
 	signer, _ := links.NewSigner([]links.Key{{Secret: []byte("starter-test-link-key-0123")}})
 	w := worker.New(testenv.Temporal(t), workflows.TaskQueue, worker.Options{})
-	w.RegisterWorkflowWithOptions(workflows.HumanTask, workflow.RegisterOptions{Name: workflows.HumanTaskWorkflow})
-	w.RegisterActivity(&activities.Tasks{DB: db.App})
-	w.RegisterActivity(&activities.Notifier{DB: db.App, Mailer: &activities.Mailer{Addr: sink.Addr(), From: "complyflow@example.com"},
+	w.RegisterWorkflowWithOptions(humantask.Workflow, workflow.RegisterOptions{Name: humantask.WorkflowName})
+	w.RegisterActivity(&taskact.Tasks{DB: db.App})
+	w.RegisterActivity(&taskact.Notifier{DB: db.App, Mailer: &notify.Mailer{Addr: sink.Addr(), From: "complyflow@example.com"},
 		Links: signer, BaseURL: "http://portal.test", LinkTTL: time.Hour})
 	if err := w.Start(); err != nil {
 		t.Fatal(err)

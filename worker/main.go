@@ -32,7 +32,7 @@ func run() error {
 	defer p.Close()
 
 	w := worker.New(p.Temporal, workflows.TaskQueue, worker.Options{})
-	if err := Register(w, Dependencies{Config: p.Config, DB: p.DB, Temporal: p.Temporal, Logger: p.Logger}); err != nil {
+	if err := Register(w, p.Config, p.DB); err != nil {
 		return err
 	}
 	p.Logger.Info("worker started", "task_queue", workflows.TaskQueue, "namespace", p.Config.TemporalNamespace)

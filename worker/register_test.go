@@ -8,6 +8,7 @@ import (
 
 	"github.com/complyflow/complyflow/internal/config"
 	"github.com/complyflow/complyflow/internal/testenv"
+	"github.com/complyflow/complyflow/registry"
 	"github.com/complyflow/complyflow/workflows"
 )
 
@@ -35,15 +36,14 @@ func TestRegisterPutsEveryProcessOnTheWorker(t *testing.T) {
 		Worker:    worker.New(testenv.Temporal(t), workflows.TaskQueue, worker.Options{}),
 		workflows: map[string]bool{},
 	}
-	if err := Register(reg, Dependencies{Config: cfg, DB: testenv.Postgres(t).App}); err != nil {
+	if err := Register(reg, cfg, testenv.Postgres(t).App); err != nil {
 		t.Fatal(err)
 	}
-	want := []string{workflows.HumanTaskWorkflow, workflows.PolicyChangeRequestWorkflow, workflows.PolicyExceptionWorkflow}
-	for _, name := range workflows.ProcessWorkflows {
-		want = append(want, name)
+	if len(registry.Processes) < 4 {
+		t.Fatalf("the registry lists %d processes; want at least the human task and the three policy processes", len(registry.Processes))
 	}
-	for _, name := range want {
-		if !reg.workflows[name] {
+	for _, p := range registry.Processes {
+		if name := p.Workflow; !reg.workflows[name] {
 			t.Errorf("workflow %q is not registered: a schedule or a starter command would start it in vain", name)
 		}
 	}

@@ -1,0 +1,268 @@
+package humantask
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/complyflow/complyflow/directory"
+	"github.com/complyflow/complyflow/internal/refusal"
+	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
+)
+
+// Tasks records human tasks and their events in Postgres and answers who a
+// task escalates to. Every write is idempotent, so activity retries are safe.
+type Tasks struct {
+	DB *sqlx.DB
+}
+
+// CreateTaskInput is a new human task.
+type CreateTaskInput struct {
+	TaskID     string
+	AssigneeID string
+	Subject    string
+	Body       string
+	Due        time.Time
+	Actions    []string
+	ControlID  string
+	ParentRef  string
+}
+
+// CreateTask records the task and its "created" event.
+func (a *Tasks) CreateTask(ctx context.Context, in CreateTaskInput) error {
+	if in.TaskID == "" || in.Subject == "" || len(in.Actions) == 0 || in.Due.IsZero() {
+		return refusal.New("a task needs an ID, a subject, a due time and at least one action")
+	}
+	if _, err := directory.LookupPerson(ctx, a.DB, in.AssigneeID); err != nil {
+		return err
+	}
+	tx, err := a.DB.BeginTxx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, `
+		INSERT INTO tasks (id, assignee_id, subject, body, actions, control_id, parent_ref, due_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (id) DO NOTHING`,
+		in.TaskID, in.AssigneeID, in.Subject, in.Body, pq.Array(in.Actions), in.ControlID, in.ParentRef, in.Due); err != nil {
+		return fmt.Errorf("insert task %s: %w", in.TaskID, err)
+	}
+	if err := insertEvent(ctx, tx, TaskEventInput{TaskID: in.TaskID, Key: "created", Kind: "created",
+		Detail: map[string]any{"assignee": in.AssigneeID, "due": in.Due}}); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+// TaskEventInput is one entry of a task's history. Key makes it idempotent
+// ("reminder/2", "escalated/1"); Kind is what happened.
+type TaskEventInput struct {
+	TaskID  string
+	Key     string
+	Kind    string
+	ActorID string
+	Detail  map[string]any
+}
+
+// RecordTaskEvent appends an event to the task's history once.
+func (a *Tasks) RecordTaskEvent(ctx context.Context, in TaskEventInput) error {
+	return insertEvent(ctx, a.DB, in)
+}
+
+func insertEvent(ctx context.Context, db sqlx.ExecerContext, in TaskEventInput) error {
+	detail, err := json.Marshal(in.Detail)
+	if err != nil || in.Detail == nil {
+		detail = []byte("{}")
+	}
+	_, err = db.ExecContext(ctx, `
+		INSERT INTO task_events (task_id, event_key, kind, actor_id, detail)
+		VALUES ($1, $2, $3, $4, $5) ON CONFLICT (task_id, event_key) DO NOTHING`,
+		in.TaskID, in.Key, in.Kind, in.ActorID, detail)
+	if err != nil {
+		return fmt.Errorf("record task event %s/%s: %w", in.TaskID, in.Key, err)
+	}
+	return nil
+}
+
+// CompleteTaskInput is the outcome of a task.
+type CompleteTaskInput struct {
+	TaskID string
+	Action string
+	By     string
+	At     time.Time
+	Note   string
+}
+
+// CompleteTask records the outcome and the "completed" event. Someone who
+// has left may not complete a task: the workflow's validator cannot read the
+// directory, so this is where every path (portal, Slack, CLI) is refused.
+func (a *Tasks) CompleteTask(ctx context.Context, in CompleteTaskInput) error {
+	tx, err := a.DB.BeginTxx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	if err := directory.CheckNotLeft(ctx, tx, in.By); err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, `
+		UPDATE tasks SET status = 'completed', outcome_action = $2, outcome_by = $3, outcome_note = $4, completed_at = $5
+		WHERE id = $1 AND status = 'open'`, in.TaskID, in.Action, in.By, in.Note, in.At); err != nil {
+		return fmt.Errorf("complete task %s: %w", in.TaskID, err)
+	}
+	if err := insertEvent(ctx, tx, TaskEventInput{TaskID: in.TaskID, Key: "completed", Kind: "completed", ActorID: in.By,
+		Detail: map[string]any{"action": in.Action, "note": in.Note}}); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+// CancelTask marks an open task cancelled (its parent gave it up) and records
+// the event; a task already closed, or never recorded, is left alone.
+func (a *Tasks) CancelTask(ctx context.Context, in TaskClosedInput) error {
+	tx, err := a.DB.BeginTxx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	res, err := tx.ExecContext(ctx, `UPDATE tasks SET status = 'cancelled' WHERE id = $1 AND status = 'open'`, in.TaskID)
+	if err != nil {
+		return fmt.Errorf("cancel task %s: %w", in.TaskID, err)
+	}
+	if n, _ := res.RowsAffected(); n == 1 {
+		if err := insertEvent(ctx, tx, TaskEventInput{TaskID: in.TaskID, Key: "cancelled", Kind: "cancelled"}); err != nil {
+			return err
+		}
+	}
+	return tx.Commit()
+}
+
+// ResolveEscalationInput names one escalation step's target: a person ID,
+// "@manager" (the assignee's manager) or "role:NAME". Except are people the
+// step never reaches (a request's requester), whoever To resolves to.
+type ResolveEscalationInput struct {
+	AssigneeID string
+	To         string
+	Except     []string `json:",omitempty"`
+}
+
+// ResolveEscalationResult is who the step reaches; when nobody, Reason says why.
+type ResolveEscalationResult struct {
+	PersonIDs []string
+	Reason    string
+}
+
+// ResolveEscalation looks the step's target up in the directory when the
+// step is reached, so a manager changed since the task began is the one asked.
+func (a *Tasks) ResolveEscalation(ctx context.Context, in ResolveEscalationInput) (ResolveEscalationResult, error) {
+	var ids []string
+	var reason string
+	var err error
+	switch {
+	case in.To == "@manager":
+		var mgr sql.NullString
+		err = a.DB.GetContext(ctx, &mgr, `SELECT manager_id FROM people WHERE id = $1`, in.AssigneeID)
+		if errors.Is(err, sql.ErrNoRows) || (err == nil && !mgr.Valid) {
+			return ResolveEscalationResult{Reason: fmt.Sprintf("%s has no manager in the directory", in.AssigneeID)}, nil
+		}
+		if err == nil {
+			err = a.DB.SelectContext(ctx, &ids, `SELECT id FROM people p WHERE id = $1 AND `+directory.NotLeft, mgr.String)
+			reason = fmt.Sprintf("%s's manager %s has left", in.AssigneeID, mgr.String)
+		}
+	case strings.HasPrefix(in.To, "role:"):
+		role := strings.TrimPrefix(in.To, "role:")
+		ids, err = directory.RoleHolders(ctx, a.DB, role)
+		reason = fmt.Sprintf("nobody who has not left holds the role %s", role)
+	default:
+		err = a.DB.SelectContext(ctx, &ids, `SELECT id FROM people p WHERE id = $1 AND `+directory.NotLeft, in.To)
+		reason = fmt.Sprintf("%s is not in the directory, or has left", in.To)
+	}
+	if err != nil {
+		return ResolveEscalationResult{}, fmt.Errorf("resolve escalation to %s: %w", in.To, err)
+	}
+	if len(ids) == 0 {
+		return ResolveEscalationResult{Reason: reason}, nil
+	}
+	if ids = slices.DeleteFunc(ids, func(id string) bool { return slices.Contains(in.Except, id) }); len(ids) == 0 {
+		return ResolveEscalationResult{Reason: exceptReason(in, strings.Join(in.Except, ", "))}, nil
+	}
+	return ResolveEscalationResult{PersonIDs: ids}, nil
+}
+
+// exceptReason says why a step reached nobody when everyone it resolved to
+// is someone it must not reach.
+func exceptReason(in ResolveEscalationInput, except string) string {
+	switch {
+	case in.To == "@manager":
+		return fmt.Sprintf("%s's manager is %s, whom this escalation may not reach", in.AssigneeID, except)
+	case strings.HasPrefix(in.To, "role:"):
+		return fmt.Sprintf("nobody but %s holds the role %s, and this escalation may not reach them", except, strings.TrimPrefix(in.To, "role:"))
+	default:
+		return fmt.Sprintf("this escalation may not reach %s", in.To)
+	}
+}
+
+// TaskRecord is a task row as the portal, the CLI and notifications show it.
+type TaskRecord struct {
+	ID            string         `db:"id"`
+	AssigneeID    string         `db:"assignee_id"`
+	AssigneeName  string         `db:"assignee_name"`
+	Subject       string         `db:"subject"`
+	Body          string         `db:"body"`
+	Actions       pq.StringArray `db:"actions"`
+	ControlID     string         `db:"control_id"`
+	Due           time.Time      `db:"due_at"`
+	Status        string         `db:"status"`
+	OutcomeAction string         `db:"outcome_action"`
+	OutcomeBy     sql.NullString `db:"outcome_by"`
+	OutcomeByName string         `db:"outcome_by_name"`
+	OutcomeNote   string         `db:"outcome_note"`
+	CompletedAt   sql.NullTime   `db:"completed_at"`
+	CreatedAt     time.Time      `db:"created_at"`
+}
+
+const taskColumns = `t.id, t.assignee_id, a.name AS assignee_name, t.subject, t.body, t.actions, t.control_id,
+	t.due_at, t.status, t.outcome_action, t.outcome_by, coalesce(b.name, '') AS outcome_by_name,
+	t.outcome_note, t.completed_at, t.created_at
+	FROM tasks t JOIN people a ON a.id = t.assignee_id LEFT JOIN people b ON b.id = t.outcome_by`
+
+// LoadTask reads one task; ok is false when there is none.
+func LoadTask(ctx context.Context, db sqlx.QueryerContext, id string) (TaskRecord, bool, error) {
+	var t TaskRecord
+	err := sqlx.GetContext(ctx, db, &t, `SELECT `+taskColumns+` WHERE t.id = $1`, id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return TaskRecord{}, false, nil
+	}
+	if err != nil {
+		return TaskRecord{}, false, fmt.Errorf("load task %s: %w", id, err)
+	}
+	return t, true, nil
+}
+
+// OpenTasks lists every open task, the earliest due first.
+func OpenTasks(ctx context.Context, db sqlx.QueryerContext) ([]TaskRecord, error) {
+	var ts []TaskRecord
+	err := sqlx.SelectContext(ctx, db, &ts, `SELECT `+taskColumns+` WHERE t.status = 'open' ORDER BY t.due_at, t.id`)
+	return ts, err
+}
+
+// TaskEvent is one entry of a task's history.
+type TaskEvent struct {
+	Kind      string          `db:"kind"`
+	ActorID   string          `db:"actor_id"`
+	Detail    json.RawMessage `db:"detail"`
+	CreatedAt time.Time       `db:"created_at"`
+}
+
+// TaskHistory lists a task's events, oldest first.
+func TaskHistory(ctx context.Context, db sqlx.QueryerContext, id string) ([]TaskEvent, error) {
+	var evs []TaskEvent
+	err := sqlx.SelectContext(ctx, db, &evs, `SELECT kind, actor_id, detail, created_at FROM task_events WHERE task_id = $1 ORDER BY id`, id)
+	return evs, err
+}

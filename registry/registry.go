@@ -1,0 +1,117 @@
+// Package registry is the one list of complyflow's processes: what the
+// program file calls each, the workflow that runs it, whether a schedule or a
+// person starts it, and what the worker registers for it. program/ checks
+// obligations and controls against it, schedules/ starts its workflows, and
+// worker/ registers them. Adding a process is one package per layer plus one
+// entry in Processes.
+package registry
+
+import (
+	"maps"
+	"slices"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+	"go.temporal.io/sdk/worker"
+	"go.temporal.io/sdk/workflow"
+
+	taskact "github.com/complyflow/complyflow/activities/humantask"
+	"github.com/complyflow/complyflow/activities/notify"
+	changeact "github.com/complyflow/complyflow/activities/policychange"
+	exceptionact "github.com/complyflow/complyflow/activities/policyexception"
+	reviewact "github.com/complyflow/complyflow/activities/policyreview"
+	"github.com/complyflow/complyflow/internal/links"
+	"github.com/complyflow/complyflow/workflows/humantask"
+	"github.com/complyflow/complyflow/workflows/policychange"
+	"github.com/complyflow/complyflow/workflows/policyexception"
+	"github.com/complyflow/complyflow/workflows/policyreview"
+)
+
+// Deps are what the processes' activities are built from.
+type Deps struct {
+	DB     *sqlx.DB
+	Mailer *notify.Mailer
+	Slack  *notify.Slack // nil without a bot token: email only
+	Links  *links.Signer
+	// PortalBaseURL and LinkTTL make the signed links in task messages.
+	PortalBaseURL string
+	LinkTTL       time.Duration
+	// AnnounceChannel is the Slack channel policy announcements go to.
+	AnnounceChannel string
+}
+
+// Process is one entry of the registry.
+type Process struct {
+	// Name is what the program file calls the process (obligations,
+	// controls' processes).
+	Name string
+	// Workflow is the registered workflow type that runs it.
+	Workflow string
+	// Scheduled: a program-file obligation may start it, with a
+	// workflows.ScheduledRun as its input.
+	Scheduled bool
+	// OnDemand: people start it (the portal, the starter); a control may name
+	// it as its evidence, an obligation may not.
+	OnDemand bool
+	// Register puts the workflow and its activities on the worker.
+	Register func(w worker.Registry, d Deps)
+}
+
+// Processes is every process, in the order the worker registers them.
+var Processes = []Process{
+	{Name: "human-task", Workflow: humantask.WorkflowName, Register: func(w worker.Registry, d Deps) {
+		w.RegisterWorkflowWithOptions(humantask.Workflow, workflow.RegisterOptions{Name: humantask.WorkflowName})
+		w.RegisterActivity(&taskact.Tasks{DB: d.DB})
+		w.RegisterActivity(&taskact.Notifier{DB: d.DB, Mailer: d.Mailer, Slack: d.Slack, Links: d.Links,
+			BaseURL: d.PortalBaseURL, LinkTTL: d.LinkTTL})
+	}},
+	{Name: policychange.Process, Workflow: policychange.WorkflowName, OnDemand: true, Register: func(w worker.Registry, d Deps) {
+		w.RegisterWorkflowWithOptions(policychange.Workflow, workflow.RegisterOptions{Name: policychange.WorkflowName})
+		w.RegisterActivity(&changeact.Activities{DB: d.DB})
+		w.RegisterActivity(&changeact.Announcer{DB: d.DB, Mailer: d.Mailer, Slack: d.Slack, Channel: d.AnnounceChannel})
+	}},
+	{Name: policyexception.Process, Workflow: policyexception.WorkflowName, OnDemand: true, Register: func(w worker.Registry, d Deps) {
+		w.RegisterWorkflowWithOptions(policyexception.Workflow, workflow.RegisterOptions{Name: policyexception.WorkflowName})
+		w.RegisterActivity(&exceptionact.Activities{DB: d.DB})
+	}},
+	{Name: policyreview.Process, Workflow: policyreview.WorkflowName, Scheduled: true, Register: func(w worker.Registry, d Deps) {
+		w.RegisterWorkflowWithOptions(policyreview.Workflow, workflow.RegisterOptions{Name: policyreview.WorkflowName})
+		w.RegisterActivity(&reviewact.Activities{DB: d.DB})
+	}},
+}
+
+// Register puts every process on the worker, and the activities processes
+// share (plain messages).
+func Register(w worker.Registry, d Deps) {
+	w.RegisterActivity(&notify.Messages{DB: d.DB, Mailer: d.Mailer})
+	for _, p := range Processes {
+		p.Register(w, d)
+	}
+}
+
+// ScheduledWorkflows maps the name of each process a schedule may start to
+// its workflow type.
+func ScheduledWorkflows() map[string]string {
+	m := map[string]string{}
+	for _, p := range Processes {
+		if p.Scheduled {
+			m[p.Name] = p.Workflow
+		}
+	}
+	return m
+}
+
+// OnDemand reports whether people start the named process.
+func OnDemand(name string) bool {
+	i := slices.IndexFunc(Processes, func(p Process) bool { return p.Name == name })
+	return i >= 0 && Processes[i].OnDemand
+}
+
+// Names lists every process name, sorted.
+func Names() []string {
+	m := map[string]bool{}
+	for _, p := range Processes {
+		m[p.Name] = true
+	}
+	return slices.Sorted(maps.Keys(m))
+}

@@ -1,0 +1,419 @@
+package humantask
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+
+	"go.temporal.io/sdk/log"
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	taskact "github.com/complyflow/complyflow/activities/humantask"
+	"github.com/complyflow/complyflow/activities/notify"
+	"github.com/complyflow/complyflow/internal/refusal"
+	"github.com/complyflow/complyflow/workflows"
+)
+
+// State is what a HumanTask carries across continue-as-new.
+type State struct {
+	Started   time.Time
+	Reminders int
+	Escalated int      // escalation steps reached
+	Entitled  []string // the assignee, then everyone escalated to, in order
+	// EscalateNow is set when nobody entitled could be told about the task:
+	// the next escalation step runs at once instead of at its time.
+	EscalateNow bool
+	// DeadChannels are "person/channel" pairs whose recipient was refused for
+	// good (SMTP 5xx to RCPT, unknown Slack user); later messages use the
+	// person's other channel.
+	DeadChannels []string
+}
+
+// Workflow hands one piece of work to a person: it records the task, tells
+// the assignee by email and Slack, reminds on a cadence, escalates after the
+// due time, and returns the outcome once someone entitled completes it.
+func Workflow(ctx workflow.Context, in Input) (Outcome, error) {
+	t, err := newHumanTask(ctx, in)
+	if err != nil {
+		return Outcome{}, err
+	}
+	out, err := t.run(ctx)
+	if temporal.IsCanceledError(err) {
+		t.cancelled(ctx)
+	}
+	return out, err
+}
+
+// cancelled records that the parent gave the task up, so Postgres does not
+// show as open a task nobody will finish.
+func (t *humanTask) cancelled(ctx workflow.Context) {
+	dctx, _ := workflow.NewDisconnectedContext(ctx)
+	err := workflow.ExecuteActivity(workflow.WithActivityOptions(dctx, completeOptions), taskAct.CancelTask,
+		taskact.TaskClosedInput{TaskID: t.in.TaskID}).Get(dctx, nil)
+	if err != nil {
+		t.logger.Error("cancelled task not recorded", "task", t.in.TaskID, "err", err)
+	}
+}
+
+type humanTask struct {
+	in         Input
+	steps      []workflows.EscalationStep // sorted by After
+	st         State
+	completing bool
+	outcome    *Outcome
+	logger     log.Logger
+}
+
+var (
+	taskAct   *taskact.Tasks
+	noticeAct *taskact.Notifier
+)
+
+func newHumanTask(ctx workflow.Context, in Input) (*humanTask, error) {
+	if err := validateTaskInput(in); err != nil {
+		return nil, temporal.NewNonRetryableApplicationError(err.Error(), refusal.Type, nil)
+	}
+	t := &humanTask{in: in, logger: workflow.GetLogger(ctx)}
+	t.steps = slices.Clone(in.Escalation)
+	sort.SliceStable(t.steps, func(i, j int) bool { return t.steps[i].After < t.steps[j].After })
+	if in.State != nil {
+		t.st = *in.State
+	}
+	if err := workflow.SetQueryHandler(ctx, workflows.QueryStatus, t.status); err != nil {
+		return nil, err
+	}
+	if err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateComplete, t.complete,
+		workflow.UpdateHandlerOptions{Validator: t.validate}); err != nil {
+		return nil, err
+	}
+	return t, nil
+}
+
+func validateTaskInput(in Input) error {
+	var problems []string
+	if in.TaskID == "" {
+		problems = append(problems, "TaskID is empty")
+	}
+	if in.AssigneeID == "" {
+		problems = append(problems, "AssigneeID is empty")
+	}
+	if in.Subject == "" {
+		problems = append(problems, "Subject is empty")
+	}
+	if in.Due.IsZero() {
+		problems = append(problems, "Due is not set")
+	}
+	if in.RemindEvery < 0 {
+		problems = append(problems, "RemindEvery is negative")
+	}
+	if len(in.Actions) == 0 {
+		problems = append(problems, "Actions is empty")
+	}
+	for _, a := range in.Actions {
+		if !slices.Contains([]Action{ActionDone, ActionApprove, ActionReject, ActionAcknowledge}, a) {
+			problems = append(problems, fmt.Sprintf("action %q is not one of done, approve, reject, acknowledge", a))
+		}
+	}
+	for i, s := range in.Escalation {
+		if s.To == "" || s.To == "role:" {
+			problems = append(problems, fmt.Sprintf("Escalation[%d].To is empty", i))
+		}
+		if s.After < 0 {
+			problems = append(problems, fmt.Sprintf("Escalation[%d].After is negative", i))
+		}
+	}
+	if len(problems) > 0 {
+		return fmt.Errorf("human task %s: %s", in.TaskID, strings.Join(problems, "; "))
+	}
+	return nil
+}
+
+func (t *humanTask) run(ctx workflow.Context) (Outcome, error) {
+	if t.in.State == nil {
+		if err := t.start(ctx); err != nil {
+			return Outcome{}, err
+		}
+	}
+	done := func() bool { return t.outcome != nil }
+	for !done() {
+		if workflow.GetInfo(ctx).GetContinueAsNewSuggested() {
+			if err := workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) }); err != nil {
+				return Outcome{}, err
+			}
+			if !done() {
+				in := t.in
+				st := t.st
+				in.State = &st
+				return Outcome{}, workflow.NewContinueAsNewError(ctx, Workflow, in)
+			}
+			break
+		}
+		if wake, ok := t.nextWake(); !ok {
+			if err := workflow.Await(ctx, done); err != nil {
+				return Outcome{}, err
+			}
+		} else if d := wake.Sub(workflow.Now(ctx)); d > 0 {
+			if _, err := workflow.AwaitWithTimeout(ctx, d, done); err != nil {
+				return Outcome{}, err
+			}
+		}
+		if done() {
+			break
+		}
+		if err := t.onTime(ctx); err != nil {
+			return Outcome{}, err
+		}
+	}
+	if err := workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) }); err != nil {
+		return Outcome{}, err
+	}
+	err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, closingNoticeOptions), noticeAct.UpdateTaskSlack,
+		taskact.TaskClosedInput{TaskID: t.in.TaskID}).Get(ctx, nil)
+	if err != nil {
+		t.logger.Warn("Slack messages not updated after completion", "task", t.in.TaskID, "err", err)
+	}
+	return *t.outcome, nil
+}
+
+// start records the task and tells the assignee; nobody to tell escalates at once.
+func (t *humanTask) start(ctx workflow.Context) error {
+	t.st = State{Started: workflow.Now(ctx), Entitled: []string{t.in.AssigneeID}}
+	actions := make([]string, len(t.in.Actions))
+	for i, a := range t.in.Actions {
+		actions[i] = string(a)
+	}
+	err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, workflows.RecordOptions), taskAct.CreateTask, taskact.CreateTaskInput{
+		TaskID: t.in.TaskID, AssigneeID: t.in.AssigneeID, Subject: t.in.Subject, Body: t.in.Body, Due: t.in.Due,
+		Actions: actions, ControlID: t.in.ControlID, ParentRef: t.in.ParentRef,
+	}).Get(ctx, nil)
+	if err != nil {
+		return err
+	}
+	reached, reasons := t.notify(ctx, []string{t.in.AssigneeID}, "assigned")
+	if !reached {
+		return t.unreachable(ctx, reasons)
+	}
+	return nil
+}
+
+// nextWake is the earlier of the next reminder and the next escalation.
+func (t *humanTask) nextWake() (time.Time, bool) {
+	var next time.Time
+	if t.in.RemindEvery > 0 {
+		next = t.reminderAt()
+	}
+	if t.st.Escalated < len(t.steps) {
+		if t.st.EscalateNow {
+			return time.Time{}, true // the zero time has passed: at once
+		}
+		esc := t.escalationAt()
+		if next.IsZero() || esc.Before(next) {
+			next = esc
+		}
+	}
+	return next, !next.IsZero()
+}
+
+// reminderAt is when the next reminder is due (RemindEvery > 0).
+func (t *humanTask) reminderAt() time.Time {
+	return t.st.Started.Add(time.Duration(t.st.Reminders+1) * t.in.RemindEvery)
+}
+
+// escalationAt is when the next escalation step is due (one is left).
+func (t *humanTask) escalationAt() time.Time { return t.in.Due.Add(t.steps[t.st.Escalated].After) }
+
+// onTime does whatever has come due: an escalation, then a reminder.
+func (t *humanTask) onTime(ctx workflow.Context) error {
+	now := workflow.Now(ctx)
+	if t.st.Escalated < len(t.steps) && (t.st.EscalateNow || !now.Before(t.escalationAt())) {
+		if err := t.escalate(ctx); err != nil {
+			return err
+		}
+	}
+	if t.in.RemindEvery > 0 && !now.Before(t.reminderAt()) {
+		// After an outage, send one reminder, not one per missed interval.
+		t.st.Reminders = int(now.Sub(t.st.Started) / t.in.RemindEvery)
+		purpose := fmt.Sprintf("reminder/%d", t.st.Reminders)
+		if err := t.record(ctx, purpose, "reminder", map[string]any{"to": t.st.Entitled, "overdue": now.After(t.in.Due)}); err != nil {
+			return err
+		}
+		t.notify(ctx, t.st.Entitled, purpose)
+	}
+	return nil
+}
+
+func (t *humanTask) escalate(ctx workflow.Context) error {
+	step := t.steps[t.st.Escalated]
+	t.st.Escalated++
+	why := "overdue"
+	if t.st.EscalateNow {
+		why = "nobody entitled could be reached"
+	}
+	t.st.EscalateNow = false
+	var res taskact.ResolveEscalationResult
+	err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, workflows.RecordOptions), taskAct.ResolveEscalation,
+		taskact.ResolveEscalationInput{AssigneeID: t.in.AssigneeID, To: step.To, Except: step.Except}).Get(ctx, &res)
+	if err != nil {
+		return err
+	}
+	var added []string
+	for _, p := range res.PersonIDs {
+		if !slices.Contains(t.st.Entitled, p) {
+			added = append(added, p)
+		}
+	}
+	t.st.Entitled = append(t.st.Entitled, added...)
+	purpose := fmt.Sprintf("escalated/%d", t.st.Escalated)
+	detail := map[string]any{"to": step.To, "people": res.PersonIDs, "because": why}
+	if res.Reason != "" {
+		detail["reason"] = res.Reason
+	}
+	if err := t.record(ctx, purpose, "escalated", detail); err != nil {
+		return err
+	}
+	if len(res.PersonIDs) > 0 && len(added) == 0 {
+		return nil // everyone this step names already has the task
+	}
+	reached, reasons := t.notify(ctx, added, purpose)
+	if res.Reason != "" {
+		reasons = append(reasons, res.Reason)
+	}
+	if !reached {
+		return t.unreachable(ctx, reasons)
+	}
+	return nil
+}
+
+// unreachable records that nobody could be told and why, and moves the
+// escalation on at once when a step is left.
+func (t *humanTask) unreachable(ctx workflow.Context, reasons []string) error {
+	next := "no escalation step is left; the task stays open for the officers (starter tasks)"
+	if t.st.Escalated < len(t.steps) {
+		t.st.EscalateNow = true
+		next = "escalating at once to " + t.steps[t.st.Escalated].To
+	}
+	return t.record(ctx, fmt.Sprintf("unreachable/%d", t.st.Escalated), "unreachable",
+		map[string]any{"reasons": reasons, "next": next})
+}
+
+// notify sends the purpose's message to each person on every channel not yet
+// refused for them, and reports whether anyone was told at all.
+func (t *humanTask) notify(ctx workflow.Context, people []string, purpose string) (bool, []string) {
+	type send struct {
+		person, channel string
+		f               workflow.Future
+	}
+	var sends []send
+	var reasons []string
+	actx := workflow.WithActivityOptions(ctx, noticeOptions)
+	for _, p := range people {
+		for _, ch := range []string{notify.ChannelEmail, notify.ChannelSlack} {
+			if slices.Contains(t.st.DeadChannels, p+"/"+ch) {
+				reasons = append(reasons, fmt.Sprintf("%s: %s refused earlier", p, ch))
+				continue
+			}
+			fn := noticeAct.SendTaskEmail
+			if ch == notify.ChannelSlack {
+				fn = noticeAct.SendTaskSlack
+			}
+			f := workflow.ExecuteActivity(actx, fn, taskact.TaskNoticeInput{TaskID: t.in.TaskID, PersonID: p, Purpose: purpose})
+			sends = append(sends, send{p, ch, f})
+		}
+	}
+	reached := false
+	for _, s := range sends {
+		var res taskact.TaskNoticeResult
+		if err := s.f.Get(ctx, &res); err != nil {
+			reasons = append(reasons, fmt.Sprintf("%s: %s failed: %v", s.person, s.channel, err))
+			continue
+		}
+		switch res.Status {
+		case taskact.NoticeSent:
+			reached = true
+		case taskact.NoticeFailed:
+			t.st.DeadChannels = append(t.st.DeadChannels, s.person+"/"+s.channel)
+			reasons = append(reasons, fmt.Sprintf("%s: %s refused: %s", s.person, s.channel, res.Reason))
+		default:
+			reasons = append(reasons, fmt.Sprintf("%s: %s: %s", s.person, s.channel, res.Reason))
+		}
+	}
+	return reached, reasons
+}
+
+func (t *humanTask) record(ctx workflow.Context, key, kind string, detail map[string]any) error {
+	return workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, workflows.RecordOptions), taskAct.RecordTaskEvent,
+		taskact.TaskEventInput{TaskID: t.in.TaskID, Key: key, Kind: kind, Detail: detail}).Get(ctx, nil)
+}
+
+// validate admits only an allowed action, only from someone entitled, only once.
+func (t *humanTask) validate(req CompleteRequest) error {
+	switch {
+	case t.outcome != nil:
+		return fmt.Errorf("task %s was already completed: %s by %s at %s", t.in.TaskID, t.outcome.Action, t.outcome.By, t.outcome.At.UTC().Format(time.RFC3339))
+	case t.completing:
+		return fmt.Errorf("task %s is being completed by someone else", t.in.TaskID)
+	case !slices.Contains(t.in.Actions, req.Action):
+		return fmt.Errorf("action %q is not offered by this task (offered: %v)", req.Action, t.in.Actions)
+	case req.Action.NeedsNote() && strings.TrimSpace(req.Note) == "":
+		return fmt.Errorf("%s needs a note saying why", req.Action)
+	case !slices.Contains(t.st.Entitled, req.PersonID):
+		return fmt.Errorf("%q may not act on task %s: only %s may", req.PersonID, t.in.TaskID, strings.Join(t.st.Entitled, ", "))
+	}
+	return nil
+}
+
+// complete records the outcome before admitting it, so when the update
+// returns, Postgres already shows the task as done.
+func (t *humanTask) complete(ctx workflow.Context, req CompleteRequest) (Outcome, error) {
+	if err := t.validate(req); err != nil {
+		return Outcome{}, err
+	}
+	t.completing = true
+	out := Outcome{TaskID: t.in.TaskID, Action: req.Action, By: req.PersonID, At: workflow.Now(ctx), Note: strings.TrimSpace(req.Note)}
+	err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, completeOptions), taskAct.CompleteTask, taskact.CompleteTaskInput{
+		TaskID: out.TaskID, Action: string(out.Action), By: out.By, At: out.At, Note: out.Note,
+	}).Get(ctx, nil)
+	t.completing = false
+	var appErr *temporal.ApplicationError
+	if errors.As(err, &appErr) && appErr.Type() == "PersonLeft" {
+		return Outcome{}, temporal.NewNonRetryableApplicationError(appErr.Message(), "PersonLeft", nil)
+	}
+	if err != nil {
+		return Outcome{}, fmt.Errorf("the outcome could not be recorded, try again: %w", err)
+	}
+	t.outcome = &out
+	return out, nil
+}
+
+func (t *humanTask) status() (Status, error) {
+	return Status{
+		TaskID: t.in.TaskID, AssigneeID: t.in.AssigneeID, Due: t.in.Due,
+		Entitled: slices.Clone(t.st.Entitled), Reminders: t.st.Reminders, Escalated: t.st.Escalated,
+		Outcome: t.outcome,
+	}, nil
+}
+
+var (
+	// A message that cannot go out in 8 attempts (21 to 29 minutes) counts as
+	// not sent this time; the next reminder tries again.
+	noticeOptions = workflow.ActivityOptions{
+		StartToCloseTimeout: time.Minute,
+		RetryPolicy: &temporal.RetryPolicy{InitialInterval: 10 * time.Second, BackoffCoefficient: 2, MaximumInterval: 15 * time.Minute,
+			MaximumAttempts: 8, NonRetryableErrorTypes: []string{refusal.Type, "UnknownPerson"}},
+	}
+	// Rewriting the Slack message after completion is a courtesy: the parent
+	// is waiting for the outcome, so give up within about a minute.
+	closingNoticeOptions = workflow.ActivityOptions{
+		StartToCloseTimeout: 15 * time.Second,
+		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: 2 * time.Second, BackoffCoefficient: 2, MaximumAttempts: 3},
+	}
+	// A person is waiting on the completion page: fail within about a minute.
+	completeOptions = workflow.ActivityOptions{
+		StartToCloseTimeout: 15 * time.Second,
+		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: time.Second, BackoffCoefficient: 2, MaximumAttempts: 5},
+	}
+)

@@ -1,0 +1,63 @@
+package policychange
+
+import (
+	"context"
+	"errors"
+	"strings"
+
+	"github.com/jmoiron/sqlx"
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/sdk/client"
+
+	act "github.com/complyflow/complyflow/activities/policychange"
+	"github.com/complyflow/complyflow/directory"
+	"github.com/complyflow/complyflow/internal/refusal"
+	"github.com/complyflow/complyflow/policy"
+	"github.com/complyflow/complyflow/workflows"
+)
+
+// Validate answers why a request could not be opened, as a refusal
+// (refusal.Reason reads it): an unknown or deprecated policy, an unknown
+// kind, no summary, a requester who is not in the workforce, or nobody but
+// the requester to review or approve it. Any other error is an outage. The
+// portal and `starter change-request` both call it before they save or
+// start anything; the workflow's first activity checks the same again.
+func Validate(ctx context.Context, db sqlx.QueryerContext, in Input) error {
+	kind, err := policy.ParseKind(in.Kind)
+	if err != nil {
+		return refusal.New("%v", err)
+	}
+	if strings.TrimSpace(in.Summary) == "" {
+		return refusal.New("a change request needs a summary: it is what everyone is told once it is published")
+	}
+	if err := directory.CheckActive(ctx, db, in.RequesterID); err != nil {
+		return err
+	}
+	return act.CheckChangeApprovers(ctx, db, in.PolicyID, in.RequesterID, kind)
+}
+
+// Start starts the request under id. A second start under the same ID is
+// refused even after the first run has closed, so a repeated submission
+// never opens a second request; already reports that one had started.
+func Start(ctx context.Context, c client.Client, id string, in Input) (already bool, err error) {
+	_, err = c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
+		ID: id, TaskQueue: workflows.TaskQueue, WorkflowExecutionErrorWhenAlreadyStarted: true,
+		WorkflowIDReusePolicy: enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
+	}, WorkflowName, in)
+	var started *serviceerror.WorkflowExecutionAlreadyStarted
+	if errors.As(err, &started) {
+		return true, nil
+	}
+	return false, err
+}
+
+// Query asks a running request for its status.
+func Query(ctx context.Context, c client.Client, id string) (Status, error) {
+	var st Status
+	v, err := c.QueryWorkflow(ctx, id, "", workflows.QueryStatus)
+	if err == nil {
+		err = v.Get(&st)
+	}
+	return st, err
+}

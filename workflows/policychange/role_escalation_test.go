@@ -1,0 +1,50 @@
+package policychange
+
+import (
+	"slices"
+	"testing"
+	"time"
+
+	changeact "github.com/complyflow/complyflow/activities/policychange"
+	"github.com/complyflow/complyflow/workflows/humantask"
+	"github.com/complyflow/complyflow/workflows/internal/policytest"
+)
+
+// The Privacy Officer asks for a change; the other Privacy Officer of that
+// day leaves the role and a new one is appointed before the review is
+// overdue. The escalation reaches the new holder only: neither the one
+// removed nor the requester, who also cannot approve it.
+func TestPolicyChangeEscalationReachesTheRolesCurrentHolders(t *testing.T) {
+	start := time.Date(2023, 6, 1, 9, 0, 0, 0, time.UTC)
+	h := newPolicyHarness(t, start)
+	h.DB.Owner.MustExec(`INSERT INTO people (id, email, name) VALUES ('olga', 'olga@example.com', 'Olga Old'), ('ivy', 'ivy@example.com', 'Ivy New');
+		INSERT INTO roles (role, person_id) VALUES ('privacy_officer', 'olga')`)
+	policytest.LiveTasks(h, start)
+	id := ID("privacy", "new-officer")
+	review := humantask.ID(id, "review/1")
+	h.Env.RegisterDelayedCallback(func() {
+		h.DB.Owner.MustExec(`DELETE FROM roles WHERE role = 'privacy_officer' AND person_id = 'olga';
+			INSERT INTO roles (role, person_id) VALUES ('privacy_officer', 'ivy')`)
+	}, policytest.Day)
+	var got []string
+	for _, p := range []string{"pat", "olga", "ivy"} {
+		policytest.ActAt(h, humantask.DefaultDue+policytest.Day, review, p, humantask.ActionApprove, &got)
+	}
+	st := runChange(h, id, Input{PolicyID: "privacy", Kind: "minor", Summary: "fix a typo", Text: "v1 fixed", RequesterID: "pat"})
+
+	if st.Stage != changeact.StatusPublished {
+		t.Fatalf("result %+v, want published on ivy's approval", st)
+	}
+	if want := []string{"pat refused", "olga refused", "ivy completed"}; !slices.Equal(got, want) {
+		t.Errorf("answers %v, want %v", got, want)
+	}
+	if people := policytest.EscalatedTo(h, review, 1); !slices.Equal(people, []string{"ivy"}) {
+		t.Errorf("review escalated to %v, want the Privacy Officer appointed since, ivy, only", people)
+	}
+	if told := policytest.Told(h, review); !slices.Equal(told, []string{"ivy", "sam"}) {
+		t.Errorf("told about the review: %v, want the reviewer sam and ivy", told)
+	}
+	if n := h.Count(`SELECT count(*) FROM change_request_decisions WHERE request_id = $1 AND step = 'review' AND decided_by = 'ivy'`, id); n != 1 {
+		t.Errorf("ivy's review recorded %d times, want once", n)
+	}
+}
