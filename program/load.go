@@ -18,6 +18,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/complyflow/complyflow/directory"
 	"github.com/complyflow/complyflow/policy"
 	"github.com/complyflow/complyflow/workflows"
 )
@@ -257,15 +258,13 @@ func values(items []item) []string {
 	return out
 }
 
-var idPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*$`)
-
 // id reads an identifier and registers it in seen, reporting duplicates.
 func (p *parser) id(n *yaml.Node, field string, seen map[string]bool) string {
 	id := p.text(n, field)
 	switch {
 	case id == "":
-	case !idPattern.MatchString(id):
-		p.fail(n, field, "%q: use letters, digits, '.', '_' and '-' only", id)
+	case !directory.ValidID(id):
+		p.fail(n, field, "%q: %s", id, directory.IDRule)
 	case seen[id]:
 		p.fail(n, field, "duplicate id %q", id)
 	default:
