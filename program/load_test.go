@@ -182,6 +182,8 @@ func TestParseRejects(t *testing.T) {
 			[]string{`program.yaml:21: obligations[yearly-review].schedule.cron: "0 9 29 2 *": no run in 2027: a schedule must run at least once every year`}},
 		{"31 April", "month: march, day: 1,", "month: april, day: 31,",
 			[]string{`program.yaml:21: obligations[yearly-review].schedule.day: April 31: no run in 2027: a schedule must run at least once every year`}},
+		{"only run of a year in a daylight-saving gap", "day: 1, time: \"09:30\"", "day: 31, time: \"02:30\"",
+			[]string{`program.yaml:21: obligations[yearly-review].schedule.day: March 31: no run in 2030, since that time does not exist in Europe/Berlin then (a daylight-saving change): a schedule must run at least once every year`}},
 		{"cron that never runs", `schedule: {month: march, day: 1, time: "09:30", time_zone: Europe/Berlin}`, `schedule: {cron: "0 9 30 2 *"}`,
 			[]string{`program.yaml:21: obligations[yearly-review].schedule.cron: "0 9 30 2 *": no run in 2027: a schedule must run at least once every year`}},
 		{"cron and calendar", `time: "09:30",`, `time: "09:30", cron: "0 9 * * *",`,

@@ -104,18 +104,29 @@ func parseMonth(s string) (int, error) {
 // runsEveryYear is the one rule every schedule obeys, in the cron form and the
 // calendar form alike: it runs at least once in every calendar year of its
 // time zone. A run on 29 February (month: february, day: 29, or the cron
-// "0 9 29 2 *") would happen only every fourth year, and 31 April never. The
-// eight years after from's are checked: two leap-year cycles.
+// "0 9 29 2 *") would happen only every fourth year, and 31 April never; nor
+// may the only run of a year fall in the hour a daylight-saving change skips
+// (Temporal skips it too). The eight years after from's are checked: two
+// leap-year cycles, and enough for a fixed date to meet a clock change.
 func runsEveryYear(spec cron.Schedule, loc *time.Location, from time.Time) error {
 	first := from.In(loc).Year() + 1
 	for y := first; y < first+8; y++ {
-		start := time.Date(y, time.January, 1, 0, 0, 0, 0, loc)
-		// Next is strictly after its argument, so start itself counts.
-		if next := spec.Next(start.Add(-time.Second)); next.IsZero() || next.In(loc).Year() != y {
-			return fmt.Errorf("no run in %d: a schedule must run at least once every year", y)
+		if runsIn(spec, y, loc) {
+			continue
 		}
+		if runsIn(spec, y, time.UTC) {
+			return fmt.Errorf("no run in %d, since that time does not exist in %s then (a daylight-saving change): a schedule must run at least once every year", y, loc)
+		}
+		return fmt.Errorf("no run in %d: a schedule must run at least once every year", y)
 	}
 	return nil
+}
+
+func runsIn(spec cron.Schedule, year int, loc *time.Location) bool {
+	start := time.Date(year, time.January, 1, 0, 0, 0, 0, loc)
+	// Next is strictly after its argument, so start itself counts.
+	next := spec.Next(start.Add(-time.Second))
+	return !next.IsZero() && next.In(loc).Year() == year
 }
 
 func parseClock(s string) (hour, minute int, err error) {
