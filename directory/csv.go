@@ -10,6 +10,7 @@ import (
 	"io"
 	"slices"
 	"strings"
+	"unicode/utf8"
 )
 
 // RowErrors is every problem found in a file, one FILE:LINE: reason each.
@@ -86,6 +87,15 @@ func readCSV(file string, in io.Reader, want []string) (recs []record, rowProble
 		rec := record{line: line, fields: make(map[string]string, len(want))}
 		for col, i := range index {
 			rec.fields[col] = row[i]
+		}
+		// Postgres stores neither; reported here, not as a driver error.
+		for _, col := range want {
+			switch v := rec.fields[col]; {
+			case strings.ContainsRune(v, 0):
+				rowProblems = append(rowProblems, rowProblem{line, col + " contains a NUL byte"})
+			case !utf8.ValidString(v):
+				rowProblems = append(rowProblems, rowProblem{line, col + " is not valid UTF-8"})
+			}
 		}
 		recs = append(recs, rec)
 	}

@@ -147,6 +147,9 @@ func (c *rowChecker) uniqueIDs(recs []record) {
 		if id == "" {
 			continue
 		}
+		if !ValidID(id) {
+			c.fail(r.line, "id %q: %s", id, IDRule)
+		}
 		if l, dup := first[id]; dup {
 			c.fail(r.line, "id %q already on line %d", id, l)
 			continue

@@ -157,3 +157,90 @@ func TestImportSystemsAndVendorsReject(t *testing.T) {
 		}
 	}
 }
+
+// Issue 10, item 13: what the import let through and what that broke.
+func TestImportRefusesBadIDsNULAndSharedContacts(t *testing.T) {
+	header := "id,email,name,manager_id,slack_user_id,department,title,start_date,end_date\n"
+	cases := []struct {
+		name, csv, want string
+	}{
+		// The link signer joins task and person IDs with \x1f: such an ID
+		// makes every link to that person unverifiable.
+		{"unit separator in id", header + "a\x1fb,a@example.com,A,,,,,,\n",
+			`in.csv:2: id "a\x1fb": use letters, digits, '.', '_' and '-' only, starting with a letter or digit`},
+		{"space in id", header + "a b,a@example.com,A,,,,,,\n", `in.csv:2: id "a b": use letters, digits`},
+		{"NUL byte", header + "a,a@example.com,A\x00,,,,,,\n", `in.csv:2: name contains a NUL byte`},
+		{"invalid UTF-8", header + "a,a@example.com,A\xff,,,,,,\n", `in.csv:2: name is not valid UTF-8`},
+		{"shared email", header + "a,same@example.com,A,,U1,,,,\nb,Same@Example.com,B,,U2,,,,\n",
+			`in.csv:3: email "Same@Example.com" is also person "a"'s (line 2)`},
+		{"shared Slack user ID", header + "a,a@example.com,A,,U1,,,,\nb,b@example.com,B,,U1,,,,\n",
+			`in.csv:3: slack_user_id "U1" is also person "a"'s (line 2)`},
+	}
+	db := testenv.Postgres(t)
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := importString(t, db, directory.People, tc.csv)
+			if _, ok := err.(directory.RowErrors); !ok || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("error %v (%T), want RowErrors containing %q", err, err, tc.want)
+			}
+			if n := count(t, db, `SELECT count(*) FROM people`); n != 0 {
+				t.Fatalf("%d people written", n)
+			}
+		})
+	}
+	// Two people may both have no email and no Slack account.
+	if _, err := importString(t, db, directory.People, header+"a,,A,,,,,,\nb,,B,,,,,,\n"); err != nil {
+		t.Fatalf("people without email or Slack: %v", err)
+	}
+}
+
+func TestImportRefusesContactsOfPeopleAlreadyThere(t *testing.T) {
+	db := testenv.Postgres(t)
+	importDemo(t, db)
+	header := "id,email,name,manager_id,slack_user_id,department,title,start_date,end_date\n"
+	people := count(t, db, `SELECT count(*) FROM people`)
+
+	// p-ceo stays in the table with her email and Slack ID; the file does not replace her.
+	_, err := importString(t, db, directory.People, header+
+		"p-new,maria.alvarez@example.com,New,,U9999999,,,,\n"+
+		"p-other,other@example.com,Other,,U0000001,,,,\n")
+	for _, want := range []string{
+		`in.csv:2: email "maria.alvarez@example.com" is also person "p-ceo"'s (already imported)`,
+		`in.csv:3: slack_user_id "U0000001" is also person "p-ceo"'s (already imported)`,
+	} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("error %v, want %q", err, want)
+		}
+	}
+	if n := count(t, db, `SELECT count(*) FROM people`); n != people {
+		t.Fatalf("a refused import changed the people count to %d", n)
+	}
+
+	// A file that gives p-ceo a new address may hand her old one to someone else.
+	if _, err := importString(t, db, directory.People, header+
+		"p-ceo,maria@example.com,Maria Alvarez,,U0000001,Executive,Chief Executive Officer,2019-03-01,\n"+
+		"p-new,maria.alvarez@example.com,New,p-ceo,U9999999,,,,\n"); err != nil {
+		t.Fatalf("moving an address within one file: %v", err)
+	}
+}
+
+func TestImportSystemsAndVendorsRefuseBadIDs(t *testing.T) {
+	db := testenv.Postgres(t)
+	importDemo(t, db)
+	_, err := importString(t, db, directory.Systems, "id,name,owner_id,removal_method,webhook_url\n"+
+		"sys\x1fx,Git,p-ceo,task,\n"+
+		"sys-y,Jira\x00,p-ceo,task,\n")
+	for _, want := range []string{`in.csv:2: id "sys\x1fx": use letters`, `in.csv:3: name contains a NUL byte`} {
+		if _, ok := err.(directory.RowErrors); !ok || !strings.Contains(err.Error(), want) {
+			t.Errorf("systems error %v (%T), want RowErrors containing %q", err, err, want)
+		}
+	}
+	_, err = importString(t, db, directory.Vendors, "id,name,contact_email,owner_id,criticality\n"+
+		"v/acme,Acme,a@acme.example,p-ceo,high\n")
+	if want := `in.csv:2: id "v/acme": use letters`; err == nil || !strings.Contains(err.Error(), want) {
+		t.Errorf("vendors error %v, want %q", err, want)
+	}
+	if n := count(t, db, `SELECT count(*) FROM systems WHERE id IN ('sys-y', E'sys\x1fx')`); n != 0 {
+		t.Fatalf("%d systems written by a refused import", n)
+	}
+}

@@ -2,6 +2,7 @@ package directory
 
 import (
 	"context"
+	"strings"
 
 	"github.com/jmoiron/sqlx"
 )
@@ -36,6 +37,12 @@ func importPeople(ctx context.Context, tx *sqlx.Tx, c *rowChecker, recs []record
 		}
 		managers[id] = mgr
 	}
+	taken, err := contactsOutside(ctx, tx, inFile)
+	if err != nil {
+		return err
+	}
+	c.uniqueContact(recs, "email", taken["email"])
+	c.uniqueContact(recs, "slack_user_id", taken["slack_user_id"])
 	for _, r := range recs {
 		if cycle := managerCycle(managers, r.get("id")); cycle != nil && r.get("manager_id") != r.get("id") {
 			c.fail(r.line, "manager cycle: %v", cycle)
@@ -93,4 +100,58 @@ func managerCycle(managers map[string]string, id string) []string {
 		seen[cur] = true
 	}
 	return nil
+}
+
+// contactKey is how two emails or Slack user IDs compare: without case, since
+// mail servers and Slack treat Maria@ and maria@ as the same.
+func contactKey(v string) string { return strings.ToLower(v) }
+
+// uniqueContact refuses an email or Slack user ID (col) that two people would
+// share, since one of them would then receive the other's messages and signed
+// links: two rows of the file, or a row and a person already in the table that
+// the file leaves as they are (taken, by contactKey, from contactsOutside).
+func (c *rowChecker) uniqueContact(recs []record, col string, taken map[string]string) {
+	first := map[string]record{}
+	for _, r := range recs {
+		v := r.get(col)
+		if v == "" {
+			continue
+		}
+		k := contactKey(v)
+		if f, dup := first[k]; dup {
+			c.fail(r.line, "%s %q is also person %q's (line %d)", col, v, f.get("id"), f.line)
+			continue
+		}
+		first[k] = r
+		if id, ok := taken[k]; ok {
+			c.fail(r.line, "%s %q is also person %q's (already imported)", col, v, id)
+		}
+	}
+}
+
+// contactsOutside is, for email and slack_user_id, every value held by a
+// person in the table whom the file does not replace, by contactKey.
+func contactsOutside(ctx context.Context, tx *sqlx.Tx, inFile map[string]bool) (map[string]map[string]string, error) {
+	var rows []struct {
+		ID    string `db:"id"`
+		Email string `db:"email"`
+		Slack string `db:"slack_user_id"`
+	}
+	if err := tx.SelectContext(ctx, &rows, `SELECT id, email, slack_user_id FROM people WHERE email <> '' OR slack_user_id <> '' ORDER BY id`); err != nil {
+		return nil, err
+	}
+	taken := map[string]map[string]string{"email": {}, "slack_user_id": {}}
+	for _, r := range rows {
+		if inFile[r.ID] {
+			continue
+		}
+		for col, v := range map[string]string{"email": r.Email, "slack_user_id": r.Slack} {
+			if v = strings.TrimSpace(v); v != "" {
+				if _, seen := taken[col][contactKey(v)]; !seen {
+					taken[col][contactKey(v)] = r.ID
+				}
+			}
+		}
+	}
+	return taken, nil
 }

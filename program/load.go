@@ -18,6 +18,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/complyflow/complyflow/directory"
 	"github.com/complyflow/complyflow/policy"
 	"github.com/complyflow/complyflow/registry"
 	"github.com/complyflow/complyflow/workflows"
@@ -259,15 +260,13 @@ func values(items []item) []string {
 	return out
 }
 
-var idPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*$`)
-
 // id reads an identifier and registers it in seen, reporting duplicates.
 func (p *parser) id(n *yaml.Node, field string, seen map[string]bool) string {
 	id := p.text(n, field)
 	switch {
 	case id == "":
-	case !idPattern.MatchString(id):
-		p.fail(n, field, "%q: use letters, digits, '.', '_' and '-' only", id)
+	case !directory.ValidID(id):
+		p.fail(n, field, "%q: %s", id, directory.IDRule)
 	case seen[id]:
 		p.fail(n, field, "duplicate id %q", id)
 	default:
@@ -435,7 +434,7 @@ func (p *parser) duration(n *yaml.Node, field string) time.Duration {
 
 func (p *parser) obligation(n *yaml.Node, field string) {
 	var o Obligation
-	var dueNode, scheduleNode *yaml.Node
+	var dueNode *yaml.Node
 	p.mapping(n, field, map[string]func(*yaml.Node, string){
 		"id":    func(v *yaml.Node, f string) { o.ID = p.id(v, f, p.obligations) },
 		"title": func(v *yaml.Node, f string) { o.Title = p.text(v, f) },
@@ -454,7 +453,7 @@ func (p *parser) obligation(n *yaml.Node, field string) {
 				p.fail(v, f, "unknown process %q (registered: %s)", o.Process, strings.Join(slices.Sorted(maps.Keys(p.opts.Processes)), ", "))
 			}
 		},
-		"schedule":     func(v *yaml.Node, f string) { scheduleNode, o.Schedule = v, p.schedule(v, f) },
+		"schedule":     func(v *yaml.Node, f string) { o.Schedule = p.schedule(v, f) },
 		"due":          func(v *yaml.Node, f string) { dueNode, o.Due = v, p.duration(v, f) },
 		"remind_every": func(v *yaml.Node, f string) { o.RemindEvery = p.duration(v, f) },
 		"escalation":   func(v *yaml.Node, f string) { o.Escalation = p.escalation(v, f) },
@@ -472,12 +471,9 @@ func (p *parser) obligation(n *yaml.Node, field string) {
 			}
 		},
 	}, "id", "process", "schedule", "due")
+	// A parsed schedule runs every year (runsEveryYear), so it has an interval.
 	if o.Schedule.spec != nil && dueNode != nil && o.Due > 0 {
-		interval := o.Schedule.MinInterval(p.opts.Now)
-		switch {
-		case interval == 0:
-			p.fail(scheduleNode, join(field, "schedule"), "runs less than twice in the next ten years")
-		case o.Due > interval:
+		if interval := o.Schedule.MinInterval(p.opts.Now); interval > 0 && o.Due > interval {
 			p.fail(dueNode, join(field, "due"), "%s is longer than the schedule's interval (%s): a run would start before the last one is due",
 				FormatDuration(o.Due), FormatDuration(interval))
 		}
@@ -490,6 +486,7 @@ func (p *parser) schedule(n *yaml.Node, field string) Schedule {
 	var s Schedule
 	var cronNode *yaml.Node
 	var month, day, hour, minute int
+	var dayNode *yaml.Node
 	var calendar bool // month, day or time given
 	p.mapping(n, field, map[string]func(*yaml.Node, string){
 		"cron": func(v *yaml.Node, f string) { cronNode, s.Cron = v, p.text(v, f) },
@@ -501,7 +498,7 @@ func (p *parser) schedule(n *yaml.Node, field string) Schedule {
 			}
 		},
 		"day": func(v *yaml.Node, f string) {
-			calendar = true
+			calendar, dayNode = true, v
 			d, err := strconv.Atoi(v.Value)
 			if err != nil || d < 1 || d > 31 {
 				p.fail(v, f, "%q is not a day of the month (1-31)", v.Value)
@@ -535,6 +532,9 @@ func (p *parser) schedule(n *yaml.Node, field string) Schedule {
 	if s.TimeZone == "" {
 		s.TimeZone, s.loc = "UTC", time.UTC
 	}
+	// Where the every-year rule reports a schedule that breaks it.
+	var ruleNode *yaml.Node
+	var ruleField, ruleWhat string
 	switch {
 	case cronNode != nil && calendar:
 		p.fail(n, field, "give either cron or month/day/time, not both")
@@ -549,22 +549,25 @@ func (p *parser) schedule(n *yaml.Node, field string) Schedule {
 			return s
 		}
 		s.spec = spec
+		ruleNode, ruleField, ruleWhat = cronNode, join(field, "cron"), strconv.Quote(s.Cron)
 	case calendar:
 		if month == 0 || day == 0 {
 			p.fail(n, field, "a calendar schedule needs month and day (time defaults to 00:00)")
 			return s
 		}
-		if day > daysIn[month] {
-			p.fail(n, join(field, "day"), "%s has no day %d in every year", time.Month(month), day)
-			return s
-		}
 		s.Cron = fmt.Sprintf("%d %d %d %d *", minute, hour, day, month)
 		s.spec, _ = parseCron(s.Cron)
+		ruleNode, ruleField, ruleWhat = dayNode, join(field, "day"), fmt.Sprintf("%s %d", time.Month(month), day)
 	default:
 		p.fail(n, field, "give either cron or month/day/time")
 		return s
 	}
 	if s.loc == nil { // the time zone was invalid and is reported already
+		s.spec = nil
+		return s
+	}
+	if err := runsEveryYear(s.spec, s.loc, p.opts.Now); err != nil {
+		p.fail(ruleNode, ruleField, "%s: %v", ruleWhat, err)
 		s.spec = nil
 	}
 	return s

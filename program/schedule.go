@@ -101,9 +101,33 @@ func parseMonth(s string) (int, error) {
 	return 0, fmt.Errorf("%q is not a month (1-12 or a name such as march)", s)
 }
 
-// daysIn is the most days a month has in a year that is not a leap year: a
-// yearly run on 29 February would happen only every fourth year.
-var daysIn = [13]int{0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31}
+// runsEveryYear is the one rule every schedule obeys, in the cron form and the
+// calendar form alike: it runs at least once in every calendar year of its
+// time zone. A run on 29 February (month: february, day: 29, or the cron
+// "0 9 29 2 *") would happen only every fourth year, and 31 April never; nor
+// may the only run of a year fall in the hour a daylight-saving change skips
+// (Temporal skips it too). The eight years after from's are checked: two
+// leap-year cycles, and enough for a fixed date to meet a clock change.
+func runsEveryYear(spec cron.Schedule, loc *time.Location, from time.Time) error {
+	first := from.In(loc).Year() + 1
+	for y := first; y < first+8; y++ {
+		if runsIn(spec, y, loc) {
+			continue
+		}
+		if runsIn(spec, y, time.UTC) {
+			return fmt.Errorf("no run in %d, since that time does not exist in %s then (a daylight-saving change): a schedule must run at least once every year", y, loc)
+		}
+		return fmt.Errorf("no run in %d: a schedule must run at least once every year", y)
+	}
+	return nil
+}
+
+func runsIn(spec cron.Schedule, year int, loc *time.Location) bool {
+	start := time.Date(year, time.January, 1, 0, 0, 0, 0, loc)
+	// Next is strictly after its argument, so start itself counts.
+	next := spec.Next(start.Add(-time.Second))
+	return !next.IsZero() && next.In(loc).Year() == year
+}
 
 func parseClock(s string) (hour, minute int, err error) {
 	t, err := time.Parse("15:04", strings.TrimSpace(s))

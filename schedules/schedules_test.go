@@ -313,9 +313,11 @@ func TestPreviewMatchesTemporal(t *testing.T) {
 	ctx := context.Background()
 	c := namespace(t)
 	specs := []string{
-		// 02:30 does not exist in Berlin on 31 March 2030; 01:30 happens
-		// twice in New York on 7 November 2027.
-		`{month: march, day: 31, time: "02:30", time_zone: Europe/Berlin}`,
+		// 02:30 does not exist in Berlin on Sunday 28 March 2027, within the
+		// first five runs; 01:30 happens twice in New York on 7 November 2027.
+		// (A fixed date at 02:30 in Berlin is refused: some year's only run
+		// would fall in the gap.)
+		`{cron: "30 2 * 3 SUN", time_zone: Europe/Berlin}`,
 		`{month: 11, day: 7, time: "01:30", time_zone: America/New_York}`,
 		`{cron: "0 9 * * MON-FRI", time_zone: Australia/Sydney}`,
 		`{cron: "30 8 */10 * *", time_zone: Asia/Kolkata}`,
