@@ -50,7 +50,7 @@ func (s *Server) Handler() http.Handler {
 	for pattern, h := range s.Extra {
 		mux.Handle(pattern, h)
 	}
-	return mux
+	return securityHeaders(mux)
 }
 
 type health struct {
