@@ -3,8 +3,6 @@ package portal
 import (
 	"context"
 	"embed"
-	"errors"
-	"fmt"
 	"html/template"
 	"net/http"
 	"strings"
@@ -51,11 +49,17 @@ func (s *Server) changeRequestNew(w http.ResponseWriter, r *http.Request) {
 
 // changeRequestCreate checks the form and asks the person it names to confirm
 // it by email (changerequest_confirm.go): the portal has no sign-in, so the
-// request starts only from the link only they receive. A problem shows the
-// form again with every reason.
+// request starts only from the link only they receive. A problem with the
+// form shows it again with every reason; whoever the person ID names (someone,
+// someone who left, nobody) the answer is the same page, so the form tells
+// nobody which IDs exist. Each client address and each person ID named may
+// ask only so often (ratelimit.go).
 func (s *Server) changeRequestCreate(w http.ResponseWriter, r *http.Request) {
-	if err := r.ParseForm(); err != nil {
-		http.Error(w, "bad form", http.StatusBadRequest)
+	if ok, wait := s.perAddress.allow(clientAddress(r)); !ok {
+		tooManyRequests(w, "from your address", changeRequestPerAddress, wait)
+		return
+	}
+	if !parseForm(w, r) {
 		return
 	}
 	f := changeRequestForm{
@@ -72,21 +76,22 @@ func (s *Server) changeRequestCreate(w http.ResponseWriter, r *http.Request) {
 		s.renderChangeRequest(w, http.StatusUnprocessableEntity, "changerequest_new.html", page)
 		return
 	}
-	name, err := s.saveDraftAndAsk(r.Context(), f)
-	switch {
-	case errors.Is(err, errNoEmail), errors.Is(err, errUndeliverable):
-		page.Errors = []string{fmt.Sprintf("%q has no email address the confirmation can reach (%v); an officer can file the request with `starter change-request`.", f.Requester, err)}
-		s.renderChangeRequest(w, http.StatusUnprocessableEntity, "changerequest_new.html", page)
+	if ok, wait := s.perRequester.allow(f.Requester); !ok {
+		tooManyRequests(w, "naming this person ID", changeRequestPerRequester, wait)
 		return
-	case err != nil:
+	}
+	if err := s.saveDraftAndAsk(r.Context(), f); err != nil {
 		s.unavailable(w, "save change request", err)
 		return
 	}
-	s.renderChangeRequest(w, http.StatusAccepted, "changerequest_sent.html", map[string]string{"Name": name, "Policy": f.PolicyID})
+	s.renderChangeRequest(w, http.StatusAccepted, "changerequest_sent.html", map[string]string{"Requester": f.Requester, "Policy": f.PolicyID})
 }
 
+// checkChangeRequest is what is wrong with the form itself. It says nothing
+// that depends on who the person ID names: whether they exist, and whether
+// they may ask (the sole officer may not), is told only to them, by email.
 func (s *Server) checkChangeRequest(ctx context.Context, f changeRequestForm, policies []policyOption) []string {
-	var errs []string
+	errs := fieldCapErrors(f)
 	known := false
 	for _, p := range policies {
 		known = known || p.ID == f.PolicyID
@@ -100,16 +105,13 @@ func (s *Server) checkChangeRequest(ctx context.Context, f changeRequestForm, po
 	if f.Summary == "" {
 		errs = append(errs, "Summarise the change: it is what everyone is told once it is published.")
 	}
-	found, active, err := activities.PersonActive(ctx, s.DB, f.Requester)
-	switch {
-	case err != nil:
-		s.Logger.Error("check requester", "err", err)
-		errs = append(errs, "Your person ID could not be checked; please try again.")
-	case !found || !active:
-		errs = append(errs, fmt.Sprintf("%q is not the ID of anyone in the workforce.", f.Requester))
+	if f.Requester == "" {
+		errs = append(errs, "Give your person ID.")
 	}
 	if len(errs) == 0 {
-		if refusal, err := s.approversRefusal(ctx, f.PolicyID, f.Requester, f.Kind); err != nil {
+		// Asked for nobody: refused only when no one at all holds a role the
+		// request needs (or the policy is deprecated), whoever asks.
+		if refusal, err := s.approversRefusal(ctx, f.PolicyID, "", f.Kind); err != nil {
 			s.Logger.Error("check approvers", "err", err)
 			errs = append(errs, "Who would review the request could not be checked; please try again.")
 		} else if refusal != "" {

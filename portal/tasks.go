@@ -62,6 +62,9 @@ func (s *Server) taskGet(w http.ResponseWriter, r *http.Request) {
 // taskPost performs the chosen action through the workflow's update, which
 // decides whether it is allowed, and shows the result.
 func (s *Server) taskPost(w http.ResponseWriter, r *http.Request) {
+	if !parseForm(w, r) {
+		return
+	}
 	claims, ok := s.linkClaims(w, r)
 	if !ok {
 		return
