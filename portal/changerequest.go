@@ -3,13 +3,10 @@ package portal
 import (
 	"context"
 	"embed"
-	"errors"
-	"fmt"
 	"html/template"
 	"net/http"
 	"strings"
 
-	"github.com/complyflow/complyflow/directory"
 	"github.com/complyflow/complyflow/internal/refusal"
 	"github.com/complyflow/complyflow/workflows/policychange"
 
@@ -54,11 +51,17 @@ func (s *Server) changeRequestNew(w http.ResponseWriter, r *http.Request) {
 
 // changeRequestCreate checks the form and asks the person it names to confirm
 // it by email (changerequest_confirm.go): the portal has no sign-in, so the
-// request starts only from the link only they receive. A problem shows the
-// form again with every reason.
+// request starts only from the link only they receive. A problem with the
+// form shows it again with every reason; whoever the person ID names (someone,
+// someone who left, nobody) the answer is the same page, so the form tells
+// nobody which IDs exist. Each client address and each person ID named may
+// ask only so often (ratelimit.go).
 func (s *Server) changeRequestCreate(w http.ResponseWriter, r *http.Request) {
-	if err := r.ParseForm(); err != nil {
-		http.Error(w, "bad form", http.StatusBadRequest)
+	if ok, wait := s.perAddress.allow(clientAddress(r)); !ok {
+		tooManyRequests(w, "from your address", changeRequestPerAddress, wait)
+		return
+	}
+	if !parseForm(w, r) {
 		return
 	}
 	f := changeRequestForm{
@@ -75,21 +78,22 @@ func (s *Server) changeRequestCreate(w http.ResponseWriter, r *http.Request) {
 		s.renderChangeRequest(w, http.StatusUnprocessableEntity, "changerequest_new.html", page)
 		return
 	}
-	name, err := s.saveDraftAndAsk(r.Context(), f)
-	switch {
-	case errors.Is(err, errNoEmail), errors.Is(err, errUndeliverable):
-		page.Errors = []string{fmt.Sprintf("%q has no email address the confirmation can reach (%v); an officer can file the request with `starter change-request`.", f.Requester, err)}
-		s.renderChangeRequest(w, http.StatusUnprocessableEntity, "changerequest_new.html", page)
+	if ok, wait := s.perRequester.allow(f.Requester); !ok {
+		tooManyRequests(w, "naming this person ID", changeRequestPerRequester, wait)
 		return
-	case err != nil:
+	}
+	if err := s.saveDraftAndAsk(r.Context(), f); err != nil {
 		s.unavailable(w, "save change request", err)
 		return
 	}
-	s.renderChangeRequest(w, http.StatusAccepted, "changerequest_sent.html", map[string]string{"Name": name, "Policy": f.PolicyID})
+	s.renderChangeRequest(w, http.StatusAccepted, "changerequest_sent.html", map[string]string{"Requester": f.Requester, "Policy": f.PolicyID})
 }
 
+// checkChangeRequest is what is wrong with the form itself. It says nothing
+// that depends on who the person ID names: whether they exist, and whether
+// they may ask (the sole officer may not), is told only to them, by email.
 func (s *Server) checkChangeRequest(ctx context.Context, f changeRequestForm, policies []policyOption) []string {
-	var errs []string
+	errs := fieldCapErrors(f)
 	known := false
 	for _, p := range policies {
 		known = known || p.ID == f.PolicyID
@@ -103,27 +107,29 @@ func (s *Server) checkChangeRequest(ctx context.Context, f changeRequestForm, po
 	if f.Summary == "" {
 		errs = append(errs, "Summarise the change: it is what everyone is told once it is published.")
 	}
-	found, active, err := directory.PersonActive(ctx, s.DB, f.Requester)
-	switch {
-	case err != nil:
-		s.Logger.Error("check requester", "err", err)
-		errs = append(errs, "Your person ID could not be checked; please try again.")
-	case !found || !active:
-		errs = append(errs, fmt.Sprintf("%q is not the ID of anyone in the workforce.", f.Requester))
+	if f.Requester == "" {
+		errs = append(errs, "Give your person ID.")
 	}
 	if len(errs) == 0 {
-		// Checked before anything is saved or sent, and again at confirmation:
-		// the requester may not review or approve their own request, and
-		// someone else must hold each role it needs.
-		err := policychange.Validate(ctx, s.DB, policychange.Input{PolicyID: f.PolicyID, Kind: f.Kind, Summary: f.Summary, RequesterID: f.Requester})
-		if reason, ok := refusal.Reason(err); ok {
-			errs = append(errs, reason)
-		} else if err != nil {
-			s.Logger.Error("check the request", "err", err)
+		// Asked for nobody: refused only when no one at all holds a role the
+		// request needs (or the policy is deprecated), whoever asks.
+		if reason, err := refusalOf(policychange.ValidateRoles(ctx, s.DB, f.PolicyID, f.Kind)); err != nil {
+			s.Logger.Error("check approvers", "err", err)
 			errs = append(errs, "Who would review the request could not be checked; please try again.")
+		} else if reason != "" {
+			errs = append(errs, reason)
 		}
 	}
 	return errs
+}
+
+// refusalOf splits a validation's answer: the reason of a refusal, to show
+// the person, or an error that is the portal's own trouble.
+func refusalOf(err error) (string, error) {
+	if reason, ok := refusal.Reason(err); ok {
+		return reason, nil
+	}
+	return "", err
 }
 
 func (s *Server) loadPolicyOptions(w http.ResponseWriter, r *http.Request, page *changeRequestPage) bool {

@@ -13,12 +13,12 @@ import (
 
 	"github.com/complyflow/complyflow/activities/notify"
 	"github.com/complyflow/complyflow/directory"
+	"github.com/complyflow/complyflow/internal/refusal"
 	"github.com/complyflow/complyflow/workflows/policychange"
 
 	"go.temporal.io/api/serviceerror"
 
 	"github.com/complyflow/complyflow/internal/links"
-	"github.com/complyflow/complyflow/internal/refusal"
 )
 
 // A confirmation link's claims name the draft as "change-request-draft/ID",
@@ -39,6 +39,9 @@ type changeRequestDraft struct {
 	RequesterID           string         `db:"requester_id"`
 	CreatedAt             time.Time      `db:"created_at"`
 	RequestID             sql.NullString `db:"request_id"`
+	// Expired: created longer than draftTTL ago (by the database's clock,
+	// which set created_at).
+	Expired bool `db:"expired"`
 }
 
 // requestID is the PolicyChangeRequest the draft starts: derived from the
@@ -47,18 +50,42 @@ func (d changeRequestDraft) requestID() string {
 	return policychange.ID(d.PolicyID, d.CreatedAt.UTC().Format("20060102-150405.000")+"-"+d.ID[:8])
 }
 
+// draftTTL is how long a draft waits for its confirmation; a confirmation
+// after that is refused (the request is made again).
+const draftTTL = 7 * 24 * time.Hour
+
+// input is the change request the draft asks for.
+func (d changeRequestDraft) input() policychange.Input {
+	return policychange.Input{
+		PolicyID: d.PolicyID, Kind: d.Kind, Summary: d.Summary, Text: d.Body, Reference: d.Reference,
+		NeedsProductionChange: d.NeedsProductionChange, RequesterID: d.RequesterID,
+	}
+}
+
 // saveDraftAndAsk records the form as a draft and emails the person it names
-// a link to confirm it. It returns the requester's name for the page.
-func (s *Server) saveDraftAndAsk(ctx context.Context, f changeRequestForm) (string, error) {
+// a link to confirm it. When the ID names nobody who could confirm (unknown,
+// left, no email address, an address the mail server refuses) it does
+// nothing and says nothing: the form answers the same for every ID. Its
+// error is the portal's own trouble (database, signing key, mail server down).
+func (s *Server) saveDraftAndAsk(ctx context.Context, f changeRequestForm) error {
+	found, active, err := directory.PersonActive(ctx, s.DB, f.Requester)
+	if err != nil {
+		return err
+	}
+	if !found || !active {
+		s.Logger.Info("change request names nobody in the workforce; nothing sent", "requester", f.Requester)
+		return nil
+	}
 	p, err := directory.LookupPerson(ctx, s.DB, f.Requester)
 	if err != nil {
-		return "", err
+		return err
 	}
 	if p.Email == "" {
-		return "", errNoEmail
+		s.Logger.Warn("change request names a person without an email address; nothing sent", "requester", p.ID)
+		return nil
 	}
 	if s.signerErr != nil {
-		return "", s.signerErr
+		return s.signerErr
 	}
 	raw := make([]byte, 16)
 	rand.Read(raw)
@@ -67,10 +94,11 @@ func (s *Server) saveDraftAndAsk(ctx context.Context, f changeRequestForm) (stri
 		(id, policy_id, kind, summary, body, reference, needs_production_change, requester_id)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
 		id, f.PolicyID, f.Kind, f.Summary, f.Text, f.Reference, f.NeedsProductionChange, f.Requester); err != nil {
-		return "", fmt.Errorf("record draft: %w", err)
+		return fmt.Errorf("record draft: %w", err)
 	}
+	expires := time.Now().Add(min(s.Config.LinkTTL, draftTTL))
 	link := s.Config.PortalBaseURL + "/change-requests/confirm/" +
-		s.signer.Sign(links.Claims{TaskID: draftLinkPrefix + id, PersonID: p.ID, Expires: time.Now().Add(s.Config.LinkTTL)})
+		s.signer.Sign(links.Claims{TaskID: draftLinkPrefix + id, PersonID: p.ID, Expires: expires})
 	text := fmt.Sprintf(`Hello %s,
 
 A request to change the policy %s was made in the complyflow portal in your name:
@@ -78,18 +106,18 @@ A request to change the policy %s was made in the complyflow portal in your name
 %s
 
 It goes to the officers for review only once you confirm it. Open this link to
-see the request and confirm it:
+see the request and confirm it by %s:
 
 %s
 
 If you did not make this request, ignore this email: nothing happens without
 your confirmation.
-`, p.Name, f.PolicyID, f.Summary, link)
+`, p.Name, f.PolicyID, f.Summary, notify.When(expires), link)
 	var html strings.Builder
 	if err := changeRequestTemplates.ExecuteTemplate(&html, "changerequest_email.html", map[string]string{
-		"Name": p.Name, "Policy": f.PolicyID, "Summary": f.Summary, "Link": link,
+		"Name": p.Name, "Policy": f.PolicyID, "Summary": f.Summary, "Link": link, "By": notify.When(expires),
 	}); err != nil {
-		return "", err
+		return err
 	}
 	sent, err := notify.SendOnce(ctx, s.DB, notify.Notification{
 		IdempotencyKey: notify.NotificationKey(draftLinkPrefix+id, "confirm"), Channel: notify.ChannelEmail,
@@ -103,23 +131,27 @@ your confirmation.
 	})
 	switch {
 	case err != nil:
-		return "", fmt.Errorf("send the confirmation: %w", err)
+		return fmt.Errorf("send the confirmation: %w", err)
 	case sent.Status == notify.StatusFailed:
-		return "", fmt.Errorf("%w: %s", errUndeliverable, sent.Error)
+		s.Logger.Warn("change request confirmation undeliverable", "requester", p.ID, "err", sent.Error)
 	}
-	return p.Name, nil
+	return nil
 }
-
-var (
-	errNoEmail       = errors.New("no email address")
-	errUndeliverable = errors.New("the mail server refused the address")
-)
 
 // changeRequestConfirmGet shows the draft behind a confirmation link. Like a
 // task page it changes nothing: mail scanners fetch links.
 func (s *Server) changeRequestConfirmGet(w http.ResponseWriter, r *http.Request) {
 	d, ok := s.unconfirmedDraft(w, r)
 	if !ok {
+		return
+	}
+	// Whether this requester may ask is told only here, to them (the form
+	// answers the same for everyone); the confirmation checks it again.
+	if refusal, err := refusalOf(policychange.Validate(r.Context(), s.DB, d.input())); err != nil {
+		s.unavailable(w, "check approvers", err)
+		return
+	} else if refusal != "" {
+		http.Error(w, "This request cannot go to review: "+refusal, http.StatusConflict)
 		return
 	}
 	s.renderChangeRequest(w, http.StatusOK, "changerequest_confirm.html", d)
@@ -146,10 +178,7 @@ func (s *Server) changeRequestConfirmPost(w http.ResponseWriter, r *http.Request
 		s.unavailable(w, "look up change request", err)
 		return
 	}
-	in := policychange.Input{
-		PolicyID: d.PolicyID, Kind: d.Kind, Summary: d.Summary, Text: d.Body, Reference: d.Reference,
-		NeedsProductionChange: d.NeedsProductionChange, RequesterID: d.RequesterID,
-	}
+	in := d.input()
 	// The requester may have left, or the roles changed, since the form was checked.
 	if err := policychange.Validate(r.Context(), s.DB, in); err != nil {
 		if reason, ok := refusal.Reason(err); ok {
@@ -191,6 +220,11 @@ func (s *Server) unconfirmedDraft(w http.ResponseWriter, r *http.Request) (chang
 		s.renderChangeRequest(w, http.StatusOK, "changerequest_created.html", createdPage{ID: d.RequestID.String, Policy: d.PolicyID, Already: true})
 		return changeRequestDraft{}, false
 	}
+	if ok && d.Expired {
+		http.Error(w, fmt.Sprintf("This change request was not confirmed within %d days of being made (%s) and has expired: nothing was started. "+
+			"Make the request again at /change-requests/new.", int(draftTTL.Hours()/24), notify.When(d.CreatedAt)), http.StatusGone)
+		return changeRequestDraft{}, false
+	}
 	return d, ok
 }
 
@@ -209,9 +243,10 @@ func (s *Server) loadDraft(w http.ResponseWriter, r *http.Request) (changeReques
 	var d changeRequestDraft
 	err := s.DB.GetContext(r.Context(), &d, `
 		SELECT d.id, d.policy_id, p.title AS policy_title, d.kind, d.summary, d.body, d.reference,
-		       d.needs_production_change, d.requester_id, d.created_at, d.request_id
+		       d.needs_production_change, d.requester_id, d.created_at, d.request_id,
+		       d.created_at < now() - make_interval(secs => $3) AS expired
 		FROM change_request_drafts d JOIN policies p ON p.id = d.policy_id
-		WHERE d.id = $1 AND d.requester_id = $2`, id, claims.PersonID)
+		WHERE d.id = $1 AND d.requester_id = $2`, id, claims.PersonID, draftTTL.Seconds())
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 		http.Error(w, "This change request does not exist.", http.StatusNotFound)

@@ -130,21 +130,11 @@ func TestChangeRequestForm(t *testing.T) {
 	post := func(form url.Values) (int, string) {
 		return send(t, http.MethodPost, p.URL+"/change-requests/new", form)
 	}
-	code, page := post(url.Values{"requester": {"lee"}, "policy": {"nope"}, "kind": {"major"}, "summary": {" "}})
-	for _, want := range []string{"Choose the policy", "Choose material or minor", "Summarise the change", "&#34;lee&#34; is not the ID"} {
+	code, page := post(url.Values{"requester": {" "}, "policy": {"nope"}, "kind": {"major"}, "summary": {" "}})
+	for _, want := range []string{"Choose the policy", "Choose material or minor", "Summarise the change", "Give your person ID"} {
 		if code != http.StatusUnprocessableEntity || !strings.Contains(page, want) {
 			t.Errorf("bad form: %d, page lacks %q", code, want)
 		}
-	}
-	if code, page := post(url.Values{"requester": {"nat"}, "policy": {"access"}, "kind": {"minor"}, "summary": {"typo"}}); code != http.StatusUnprocessableEntity ||
-		!strings.Contains(page, "&#34;nat&#34; has no email address the confirmation can reach") {
-		t.Errorf("requester without email: %d\n%s", code, page)
-	}
-
-	// The only officer cannot ask: nobody else could review it. Refused before anything is saved or sent.
-	if code, page := post(url.Values{"requester": {"sam"}, "policy": {"access"}, "kind": {"minor"}, "summary": {"typo"}}); code != http.StatusUnprocessableEntity ||
-		!strings.Contains(page, "only the requester") {
-		t.Errorf("sole officer's own request: %d\n%s", code, page)
 	}
 	var drafts int
 	db.App.Get(&drafts, `SELECT count(*) FROM change_request_drafts`)
@@ -154,7 +144,7 @@ func TestChangeRequestForm(t *testing.T) {
 
 	code, page = post(url.Values{"requester": {"eve"}, "policy": {"access"}, "kind": {"material"}, "summary": {"require MFA <now>"},
 		"reference": {"https://git.example.com/pull/9"}, "needs_production_change": {"1"}})
-	if code != http.StatusAccepted || !strings.Contains(page, "We have emailed Eve Employee a link to confirm") {
+	if code != http.StatusAccepted || !strings.Contains(page, "we have sent a confirmation") || strings.Contains(page, "Eve Employee") {
 		t.Fatalf("submit: %d\n%s", code, page)
 	}
 	link := p.confirmLink(t, "eve@example.com")

@@ -34,11 +34,14 @@ type Server struct {
 	// (no usable key) refuses every link instead of failing start-up.
 	signer    *links.Signer
 	signerErr error
+	// The change-request form's rate limits, built by Handler (ratelimit.go).
+	perRequester, perAddress *limiter
 }
 
 // Handler is the portal's HTTP routing.
 func (s *Server) Handler() http.Handler {
 	s.signer, s.signerErr = links.NewSigner(s.Config.LinkSigningKeys)
+	s.perRequester, s.perAddress = newLimiter(changeRequestPerRequester), newLimiter(changeRequestPerAddress)
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", s.healthz)
 	mux.HandleFunc("GET /change-requests/new", s.changeRequestNew)
@@ -51,7 +54,7 @@ func (s *Server) Handler() http.Handler {
 	for pattern, h := range s.Extra {
 		mux.Handle(pattern, h)
 	}
-	return mux
+	return securityHeaders(limitBodies(mux))
 }
 
 type health struct {

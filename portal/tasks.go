@@ -65,6 +65,9 @@ func (s *Server) taskGet(w http.ResponseWriter, r *http.Request) {
 // taskPost performs the chosen action through the workflow's update, which
 // decides whether it is allowed, and shows the result.
 func (s *Server) taskPost(w http.ResponseWriter, r *http.Request) {
+	if !parseForm(w, r) {
+		return
+	}
 	claims, ok := s.linkClaims(w, r)
 	if !ok {
 		return
@@ -187,12 +190,9 @@ func (s *Server) loadTaskPage(w http.ResponseWriter, r *http.Request, c links.Cl
 }
 
 func (s *Server) renderTask(w http.ResponseWriter, status int, name string, page any) {
+	// The security headers (no-store, no-referrer: the token is in the URL)
+	// are every response's: headers.go.
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.Header().Set("Cache-Control", "no-store")
-	w.Header().Set("Referrer-Policy", "no-referrer") // the token is in the URL
-	// The page acts on a click: nobody may frame it, and it loads nothing.
-	w.Header().Set("X-Frame-Options", "DENY")
-	w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'")
 	w.WriteHeader(status)
 	if err := taskTemplates.ExecuteTemplate(w, name, page); err != nil {
 		s.Logger.Error("render task page", "template", name, "err", err)

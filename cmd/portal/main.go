@@ -47,7 +47,7 @@ func run() error {
 		logger.Info("dev mail sink listening", "smtp", cfg.SMTPAddr, "view", cfg.PortalBaseURL+"/dev/mail")
 	}
 
-	httpServer := &http.Server{Addr: cfg.PortalAddr, Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	httpServer := portal.NewHTTPServer(cfg.PortalAddr, srv.Handler())
 	errc := make(chan error, 1)
 	go func() { errc <- httpServer.ListenAndServe() }()
 	logger.Info("portal listening", "addr", cfg.PortalAddr, "base_url", cfg.PortalBaseURL)

@@ -4,6 +4,7 @@ package config
 
 import (
 	"fmt"
+	"net"
 	"net/mail"
 	"os"
 	"strings"
@@ -119,6 +120,9 @@ func FromEnv() (Config, error) {
 		}
 	}
 	c.LinkSigningKeys = parsed
+	if err := c.checkEmbeddedOnLoopback(os.Getenv("LINK_SIGNING_KEY") == ""); err != nil {
+		return Config{}, err
+	}
 	if v := os.Getenv("LINK_TTL"); v != "" {
 		d, err := time.ParseDuration(v)
 		if err != nil || d <= 0 {
@@ -134,4 +138,37 @@ func env(name, fallback string) string {
 		return v
 	}
 	return fallback
+}
+
+// checkEmbeddedOnLoopback refuses the embedded dev mode on an address other
+// machines can reach: the dev link key is in the source (anyone could forge a
+// link with it) and /dev/mail shows every signed link the portal mailed.
+func (c Config) checkEmbeddedOnLoopback(devKey bool) error {
+	if !c.DevMail && !devKey {
+		return nil
+	}
+	if Loopback(c.PortalAddr) {
+		return nil
+	}
+	why := "the local mail sink and /dev/mail (no SMTP_ADDR)"
+	if devKey {
+		why += " and the built-in dev LINK_SIGNING_KEY"
+	}
+	return fmt.Errorf("PORTAL_ADDR: %q is not a loopback address, and the embedded dev mode serves %s only on loopback, "+
+		"since anyone who reaches the portal could read every link or forge one; "+
+		"bind PORTAL_ADDR to 127.0.0.1:PORT, or set SMTP_ADDR and a random LINK_SIGNING_KEY (at least 16 characters)", c.PortalAddr, why)
+}
+
+// Loopback reports whether a listen address (host:port) binds only to this
+// machine: localhost or a loopback IP. An empty host (":8080") is every interface.
+func Loopback(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }

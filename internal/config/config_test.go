@@ -75,3 +75,36 @@ func TestMalformedSettingsNameTheVariable(t *testing.T) {
 		})
 	}
 }
+
+func TestEmbeddedModeOnlyOnLoopback(t *testing.T) {
+	for _, c := range []struct {
+		addr, smtp, key string
+		ok              bool
+	}{
+		{"127.0.0.1:8080", "", "", true},
+		{"localhost:8080", "", "", true},
+		{"[::1]:8080", "", "", true},
+		{"0.0.0.0:8080", "", "", false},                           // dev key and /dev/mail on every interface
+		{":8080", "", "", false},                                  // the same
+		{"192.0.2.10:8080", "", "", false},                        // a routable address
+		{"[::]:8080", "", "", false},                              //
+		{"0.0.0.0:8080", "", "real-key-0123456789", false},        // /dev/mail alone shows every link
+		{"0.0.0.0:8080", "mail:587", "real-key-0123456789", true}, // a real deployment
+	} {
+		t.Run(c.addr+"/"+c.smtp+"/"+c.key, func(t *testing.T) {
+			t.Setenv("PORTAL_ADDR", c.addr)
+			t.Setenv("SMTP_ADDR", c.smtp)
+			t.Setenv("LINK_SIGNING_KEY", c.key)
+			_, err := FromEnv()
+			if c.ok {
+				if err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			if err == nil || !strings.HasPrefix(err.Error(), "PORTAL_ADDR:") || !strings.Contains(err.Error(), "LINK_SIGNING_KEY") {
+				t.Fatalf("error %v, want one naming PORTAL_ADDR and LINK_SIGNING_KEY", err)
+			}
+		})
+	}
+}

@@ -61,3 +61,15 @@ func Query(ctx context.Context, c client.Client, id string) (Status, error) {
 	}
 	return st, err
 }
+
+// ValidateRoles refuses a request nobody could open, whoever asks: an
+// unknown or deprecated policy, or a role the request needs that nobody
+// holds. The portal's form checks only this, so it answers the same for
+// every person ID; Validate at confirmation checks the rest.
+func ValidateRoles(ctx context.Context, db sqlx.QueryerContext, policyID, kind string) error {
+	k, err := policy.ParseKind(kind)
+	if err != nil {
+		return refusal.New("%v", err)
+	}
+	return act.CheckChangeApprovers(ctx, db, policyID, "", k)
+}
