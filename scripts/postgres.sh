@@ -10,16 +10,19 @@
 # The owner role gets only what migrations and tests need (LOGIN CREATEDB, and
 # pg_signal_backend so tests can drop their databases WITH (FORCE)); never
 # CREATEROLE or SUPERUSER. Each role's password is generated once, kept in
-# $COMPLYFLOW_DATA_DIR/postgres/VERSION-NAME/ROLE (mode 0600) and never reset;
-# a cluster whose roles were made by an older version of this script (fixed
-# passwords, CREATEROLE) is converged: CREATEROLE is taken away, and a role
-# with no kept password yet gets a generated one, once.
+# /etc/postgresql/VERSION/NAME/complyflow/ROLE (mode 0600, owned by postgres)
+# and never reset: beside the cluster rather than in a checkout, because every
+# checkout on the machine shares the cluster's roles (one per checkout would
+# reset the others'), and pg_dropcluster removes it with the cluster. A cluster
+# whose roles were made by an older version of this script (fixed passwords,
+# CREATEROLE) is converged: CREATEROLE is taken away, and a role with no kept
+# password yet gets a generated one, once.
 #
 # Settings (environment):
 #   COMPLYFLOW_PG_CLUSTER   VERSION/NAME of the cluster to use, e.g. 15/cfhelper;
 #                           created (on a free port) if absent. Default: the
 #                           first cluster pg_lsclusters lists (15/main if none).
-#   COMPLYFLOW_DATA_DIR     where the passwords are kept. Default: .data of the checkout.
+#   COMPLYFLOW_PG_PASSWORD_DIR  where the passwords are kept instead (tests).
 #   COMPLYFLOW_PG_NO_FALLBACK=1  fail when DATABASE_URL is set but unreachable,
 #                           instead of using this machine's cluster.
 set -euo pipefail
@@ -99,11 +102,15 @@ done
 # The kept passwords. A new one is written to ROLE.new first and renamed to
 # ROLE only once the role has it, so an interrupted run neither loses it nor
 # leaves a file the role does not match.
-data_dir=${COMPLYFLOW_DATA_DIR:-$(cd "$(dirname "$0")/.." && pwd)/.data}
-pw_dir="$data_dir/postgres/$version-$name"
+pw_dir=${COMPLYFLOW_PG_PASSWORD_DIR:-/etc/postgresql/$version/$name/complyflow}
 (umask 077 && mkdir -p "$pw_dir")
 chmod 0700 "$pw_dir"
 chmod 0600 "$pw_dir"/complyflow_* 2>/dev/null || true
+# Readable by the postgres user too, who may run this script instead of root.
+keep_owned() {
+  if [ -z "${COMPLYFLOW_PG_PASSWORD_DIR:-}" ] && [ "$(id -u)" = 0 ]; then chown -R postgres:postgres "$pw_dir"; fi
+}
+keep_owned
 
 # Passwords are hex or at least URL-safe, so they go into the URLs as they are.
 valid_password() { [[ "$1" =~ ^[A-Za-z0-9._~-]{16,}$ ]]; }
@@ -161,6 +168,7 @@ for role in complyflow_owner complyflow_app; do
     log "$role: generated a password, kept in $pw_dir/$role"
   fi
 done
+keep_owned
 
 # A kept password that no longer matches (the role's was changed by hand) is
 # never reset here: say so, and how to have a new one set.

@@ -35,14 +35,14 @@ for tool in pg_ctlcluster pg_createcluster; do
 done
 chmod +x "$bin"/*
 
-export STUB_LOG=$tmp/log STUB_CLUSTERS=$tmp/clusters COMPLYFLOW_DATA_DIR=$tmp/data
+export STUB_LOG=$tmp/log STUB_CLUSTERS=$tmp/clusters COMPLYFLOW_PG_PASSWORD_DIR=$tmp/passwords
 unset DATABASE_URL DATABASE_OWNER_URL COMPLYFLOW_PG_CLUSTER COMPLYFLOW_PG_NO_FALLBACK
 : >"$STUB_LOG"
 
 failures=0
 fail() { echo "FAIL: $*" >&2; failures=$((failures + 1)); }
 # run VAR=VALUE...: postgres.sh with the stub PATH; its stdout in $out, status in $rc.
-run() { rc=0; out=$(env -i PATH="$bin" HOME="$tmp" STUB_LOG="$STUB_LOG" STUB_CLUSTERS="$STUB_CLUSTERS" COMPLYFLOW_DATA_DIR="$COMPLYFLOW_DATA_DIR" "$@" bash "$script" 2>"$tmp/stderr" </dev/null) || rc=$?; }
+run() { rc=0; out=$(env -i PATH="$bin" HOME="$tmp" STUB_LOG="$STUB_LOG" STUB_CLUSTERS="$STUB_CLUSTERS" COMPLYFLOW_PG_PASSWORD_DIR="$COMPLYFLOW_PG_PASSWORD_DIR" "$@" bash "$script" 2>"$tmp/stderr" </dev/null) || rc=$?; }
 
 # 1. A reachable DATABASE_URL is printed so that eval assigns it exactly and runs nothing.
 marker=$tmp/pwned
@@ -78,7 +78,7 @@ run COMPLYFLOW_PG_CLUSTER=15/other
 [ "$rc" = 0 ] || fail "COMPLYFLOW_PG_CLUSTER=15/other: exit $rc: $(cat "$tmp/stderr")"
 grep -qx 'pg_ctlcluster 15 other start' "$STUB_LOG" || fail "15/other was not started: $(cat "$STUB_LOG")"
 grep -q -- '-p 5432' "$STUB_LOG" && fail "15/main's port was used although 15/other was asked for"
-pw_dir=$COMPLYFLOW_DATA_DIR/postgres/15-other
+pw_dir=$COMPLYFLOW_PG_PASSWORD_DIR
 for role in complyflow_owner complyflow_app; do
   [ -f "$pw_dir/$role" ] || { fail "no kept password for $role"; continue; }
   mode=$(cd "$pw_dir" && ls -l "$role" | awk '{print $1}')
