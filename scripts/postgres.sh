@@ -13,7 +13,8 @@
 # /etc/postgresql/VERSION/NAME/complyflow/ROLE (mode 0600, owned by postgres)
 # and never reset: beside the cluster rather than in a checkout, because every
 # checkout on the machine shares the cluster's roles (one per checkout would
-# reset the others'), and pg_dropcluster removes it with the cluster. A cluster
+# reset the others'). pg_dropcluster leaves it: a cluster re-created under the
+# same name gets its roles made with the kept passwords. A cluster
 # whose roles were made by an older version of this script (fixed passwords,
 # CREATEROLE) is converged: CREATEROLE is taken away, and a role with no kept
 # password yet gets a generated one, once.
