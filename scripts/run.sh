@@ -10,7 +10,7 @@ mkdir -p .data
 [ -f .env ] && set -a && . ./.env && set +a
 
 started=()          # PIDs this script started, stopped in reverse on exit
-stop_cluster=""     # "15 main" when this script started the PostgreSQL cluster
+stop_cluster=""     # "15 main" when postgres.sh started the PostgreSQL cluster
 
 cleanup() {
   trap - INT TERM EXIT
@@ -31,11 +31,12 @@ export PORTAL_ADDR="${PORTAL_ADDR:-127.0.0.1:8080}"
 export PORTAL_BASE_URL="${PORTAL_BASE_URL:-http://$PORTAL_ADDR}"
 
 # Postgres first: it decides whether there is anything to run against.
-was_online=$(pg_lsclusters --no-header 2>/dev/null | awk 'NR==1 {print $4}' || true)
+# postgres.sh quotes every value it prints (printf %q): eval assigns, runs nothing.
+unset COMPLYFLOW_PG_STARTED
 pg_env=$(scripts/postgres.sh)
 eval "$pg_env"
-if [ -z "${DATABASE_URL_WAS_SET:-}" ] && [ "$was_online" = down ]; then
-  stop_cluster=$(pg_lsclusters --no-header | awk 'NR==1 {print $1" "$2}')
+if [ -n "${COMPLYFLOW_PG_STARTED:-}" ]; then
+  stop_cluster=${COMPLYFLOW_PG_STARTED/\// }
 fi
 
 make -s tools build

@@ -5,6 +5,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# The set-up scripts' own tests first: fast, and they touch no cluster.
+scripts/postgres_test.sh
+# postgres.sh quotes every value it prints (printf %q): eval assigns, runs nothing.
 pg_env=$(scripts/postgres.sh)
 eval "$pg_env"
 make -s tools
