@@ -17,7 +17,7 @@ bench:
 
 build:
 	$(GO) build -ldflags "$(LDFLAGS)" -o bin/worker ./worker
-	$(GO) build -ldflags "$(LDFLAGS)" -o bin/portal ./cmd/portal
+	$(GO) build -ldflags "$(LDFLAGS)" -o bin/portal ./portal
 	$(GO) build -ldflags "$(LDFLAGS)" -o bin/starter ./starter
 
 # The Temporal CLI (dev server + web UI), pinned in tools/go.mod; rebuilt only

@@ -1,4 +1,4 @@
-package portal_test
+package main_test
 
 import (
 	"bytes"
@@ -32,7 +32,7 @@ import (
 	"github.com/complyflow/complyflow/internal/devmail"
 	"github.com/complyflow/complyflow/internal/links"
 	"github.com/complyflow/complyflow/internal/testenv"
-	"github.com/complyflow/complyflow/portal"
+	portal "github.com/complyflow/complyflow/portal"
 	"github.com/complyflow/complyflow/workflows"
 	"github.com/jmoiron/sqlx"
 )

@@ -1,4 +1,4 @@
-package portal_test
+package main_test
 
 import (
 	"log/slog"
@@ -9,7 +9,7 @@ import (
 	"testing"
 
 	"github.com/complyflow/complyflow/internal/testenv"
-	"github.com/complyflow/complyflow/portal"
+	portal "github.com/complyflow/complyflow/portal"
 )
 
 func TestSecurityHeadersOnEveryResponse(t *testing.T) {

@@ -1,4 +1,4 @@
-package portal_test
+package main_test
 
 import (
 	"encoding/json"
@@ -8,7 +8,7 @@ import (
 	"testing"
 
 	"github.com/complyflow/complyflow/internal/testenv"
-	"github.com/complyflow/complyflow/portal"
+	portal "github.com/complyflow/complyflow/portal"
 	"github.com/complyflow/complyflow/schema"
 )
 

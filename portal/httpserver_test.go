@@ -1,4 +1,4 @@
-package portal_test
+package main_test
 
 import (
 	"fmt"
@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/complyflow/complyflow/portal"
+	portal "github.com/complyflow/complyflow/portal"
 )
 
 // TestSlowClientIsCut: a client trickling its request body one byte a second

@@ -1,4 +1,4 @@
-package portal_test
+package main_test
 
 import (
 	"testing"

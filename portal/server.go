@@ -1,6 +1,8 @@
-// Package portal is complyflow's web front: task pages behind signed links,
-// Slack interactivity, the officers' and auditors' views, and the JSON API.
-package portal
+// The portal is complyflow's web front: task pages behind signed links,
+// Slack interactivity, the change-request form and the JSON API. This file
+// holds its dependencies and routes; main.go is its wiring.
+
+package main
 
 import (
 	"encoding/json"

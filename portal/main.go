@@ -1,5 +1,6 @@
-// Command portal serves complyflow's web portal. In the embedded mode (no
-// SMTP_ADDR) it also runs the local SMTP sink and shows its mail at /dev/mail.
+// Command portal serves complyflow's web front (see server.go). In the
+// embedded mode (no SMTP_ADDR) it also runs the local SMTP sink and shows its
+// mail at /dev/mail.
 package main
 
 import (
@@ -14,7 +15,6 @@ import (
 
 	"github.com/complyflow/complyflow/internal/devmail"
 	"github.com/complyflow/complyflow/internal/platform"
-	"github.com/complyflow/complyflow/portal"
 )
 
 func main() {
@@ -34,7 +34,7 @@ func run() error {
 	defer p.Close()
 	cfg, logger := p.Config, p.Logger
 
-	srv := &portal.Server{Config: cfg, DB: p.DB, Temporal: p.Temporal, Logger: logger, Mailer: platform.NewMailer(cfg), Extra: map[string]http.Handler{}}
+	srv := &Server{Config: cfg, DB: p.DB, Temporal: p.Temporal, Logger: logger, Mailer: platform.NewMailer(cfg), Extra: map[string]http.Handler{}}
 	if cfg.DevMail {
 		sink := &devmail.Sink{Dir: cfg.DevMailDir}
 		if err := sink.Start(cfg.SMTPAddr); err != nil {
@@ -47,7 +47,7 @@ func run() error {
 		logger.Info("dev mail sink listening", "smtp", cfg.SMTPAddr, "view", cfg.PortalBaseURL+"/dev/mail")
 	}
 
-	httpServer := portal.NewHTTPServer(cfg.PortalAddr, srv.Handler())
+	httpServer := NewHTTPServer(cfg.PortalAddr, srv.Handler())
 	errc := make(chan error, 1)
 	go func() { errc <- httpServer.ListenAndServe() }()
 	logger.Info("portal listening", "addr", cfg.PortalAddr, "base_url", cfg.PortalBaseURL)
