@@ -98,7 +98,7 @@ func (s *Server) saveDraftAndAsk(ctx context.Context, f changeRequestForm) error
 	}
 	expires := time.Now().Add(min(s.Config.LinkTTL, draftTTL))
 	link := s.Config.PortalBaseURL + "/change-requests/confirm/" +
-		s.signer.Sign(links.Claims{TaskID: draftLinkPrefix + id, PersonID: p.ID, Expires: expires})
+		s.signer.Sign(links.Claims{Subject: draftLinkPrefix + id, PersonID: p.ID, Expires: expires})
 	text := fmt.Sprintf(`Hello %s,
 
 A request to change the policy %s was made in the complyflow portal in your name:
@@ -190,7 +190,7 @@ func (s *Server) changeRequestConfirmPost(w http.ResponseWriter, r *http.Request
 	}
 	// A confirmation racing this one must not start a second run under the
 	// ID once the first has closed: Start refuses a duplicate.
-	already, err := policychange.Start(r.Context(), s.Temporal, id, in)
+	already, err := policychange.Start(r.Context(), s.Temporal, s.Config.TaskQueue, id, in)
 	if err != nil {
 		s.unavailable(w, "start change request", err)
 		return
@@ -234,9 +234,9 @@ func (s *Server) loadDraft(w http.ResponseWriter, r *http.Request) (changeReques
 	if !ok {
 		return changeRequestDraft{}, false
 	}
-	id, isDraft := strings.CutPrefix(claims.TaskID, draftLinkPrefix)
+	id, isDraft := strings.CutPrefix(claims.Subject, draftLinkPrefix)
 	if !isDraft {
-		s.Logger.Info("confirmation link refused: not a draft link", "claims", claims.TaskID, "remote", r.RemoteAddr)
+		s.Logger.Info("confirmation link refused: not a draft link", "claims", claims.Subject, "remote", r.RemoteAddr)
 		s.renderTask(w, http.StatusForbidden, "task_denied.html", nil)
 		return changeRequestDraft{}, false
 	}

@@ -33,7 +33,6 @@ import (
 	"github.com/complyflow/complyflow/internal/links"
 	"github.com/complyflow/complyflow/internal/testenv"
 	portal "github.com/complyflow/complyflow/portal"
-	"github.com/complyflow/complyflow/workflows"
 	"github.com/jmoiron/sqlx"
 )
 
@@ -42,10 +41,12 @@ type changeRequestPortal struct {
 	URL    string
 	sink   *devmail.Sink
 	signer *links.Signer
+	queue  string // the test's task queue, on which the portal starts requests
 }
 
 func newChangeRequestPortal(t *testing.T, db *sqlx.DB, tc client.Client) *changeRequestPortal {
 	t.Helper()
+	queue := testenv.TaskQueue(t)
 	sink := &devmail.Sink{}
 	if err := sink.Start("127.0.0.1:0"); err != nil {
 		t.Fatal(err)
@@ -61,11 +62,11 @@ func newChangeRequestPortal(t *testing.T, db *sqlx.DB, tc client.Client) *change
 	t.Cleanup(srv.Close)
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	handler = (&portal.Server{
-		Config: config.Config{LinkSigningKeys: keys, PortalBaseURL: srv.URL, LinkTTL: time.Hour},
+		Config: config.Config{LinkSigningKeys: keys, PortalBaseURL: srv.URL, LinkTTL: time.Hour, TaskQueue: queue},
 		DB:     db, Temporal: tc, Logger: logger,
 		Mailer: &notify.Mailer{Addr: sink.Addr(), From: "Complyflow <complyflow@example.com>"},
 	}).Handler()
-	return &changeRequestPortal{URL: srv.URL, sink: sink, signer: signer}
+	return &changeRequestPortal{URL: srv.URL, sink: sink, signer: signer, queue: queue}
 }
 
 var confirmLinkRE = regexp.MustCompile(`http://\S+/change-requests/confirm/[A-Za-z0-9_\-.]+`)
@@ -169,7 +170,7 @@ func TestChangeRequestForm(t *testing.T) {
 
 	// A tampered link, and a valid task link for the same person, confirm nothing.
 	tampered := link[:len(link)-3] + "AAA"
-	taskLink := p.URL + "/change-requests/confirm/" + p.signer.Sign(links.Claims{TaskID: "task/x", PersonID: "eve", Expires: time.Now().Add(time.Hour)})
+	taskLink := p.URL + "/change-requests/confirm/" + p.signer.Sign(links.Claims{Subject: "task/x", PersonID: "eve", Expires: time.Now().Add(time.Hour)})
 	for name, u := range map[string]string{"tampered": tampered, "task link": taskLink} {
 		if code, _ := send(t, http.MethodPost, u, nil); code != http.StatusForbidden {
 			t.Errorf("%s: %d, want 403", name, code)
@@ -274,7 +275,7 @@ func TestChangeRequestApprovedThroughEmailedLinks(t *testing.T) {
 	sink, signer := p.sink, p.signer
 
 	mailer := &notify.Mailer{Addr: sink.Addr(), From: "Complyflow <complyflow@example.com>"}
-	w := worker.New(tc, workflows.TaskQueue, worker.Options{})
+	w := worker.New(tc, p.queue, worker.Options{})
 	w.RegisterWorkflowWithOptions(humantask.Workflow, workflow.RegisterOptions{Name: humantask.WorkflowName})
 	w.RegisterWorkflowWithOptions(policychange.Workflow, workflow.RegisterOptions{Name: policychange.WorkflowName})
 	w.RegisterActivity(&taskact.Tasks{DB: db.App})

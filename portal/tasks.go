@@ -167,13 +167,13 @@ func (s *Server) linkClaims(w http.ResponseWriter, r *http.Request) (links.Claim
 }
 
 func (s *Server) loadTaskPage(w http.ResponseWriter, r *http.Request, c links.Claims) (taskPage, bool) {
-	t, found, err := taskact.LoadTask(r.Context(), s.DB, c.TaskID)
+	t, found, err := taskact.LoadTask(r.Context(), s.DB, c.Subject)
 	var history []taskact.TaskEvent
 	if err == nil && found {
-		history, err = taskact.TaskHistory(r.Context(), s.DB, c.TaskID)
+		history, err = taskact.TaskHistory(r.Context(), s.DB, c.Subject)
 	}
 	if err != nil {
-		s.Logger.Error("load task", "task", c.TaskID, "err", err)
+		s.Logger.Error("load task", "task", c.Subject, "err", err)
 		http.Error(w, "The task cannot be shown just now. Please try again in a minute.", http.StatusServiceUnavailable)
 		return taskPage{}, false
 	}

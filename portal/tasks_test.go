@@ -313,10 +313,10 @@ func TestTaskByEmailLink(t *testing.T) {
 func TestTaskLinkRefused(t *testing.T) {
 	s := newTaskSystem(t)
 	other, _ := links.NewSigner([]links.Key{{Secret: []byte("some-other-deployment-key")}})
-	foreign := other.Sign(links.Claims{TaskID: "task/x", PersonID: "ann", Expires: time.Now().Add(time.Hour)})
+	foreign := other.Sign(links.Claims{Subject: "task/x", PersonID: "ann", Expires: time.Now().Add(time.Hour)})
 	mine, _ := links.NewSigner([]links.Key{{Secret: []byte("portal-test-link-key-0123456789")}})
-	expired := mine.Sign(links.Claims{TaskID: "task/x", PersonID: "ann", Expires: time.Now().Add(-time.Minute)})
-	good := mine.Sign(links.Claims{TaskID: "task/x", PersonID: "ann", Expires: time.Now().Add(time.Hour)})
+	expired := mine.Sign(links.Claims{Subject: "task/x", PersonID: "ann", Expires: time.Now().Add(-time.Minute)})
+	good := mine.Sign(links.Claims{Subject: "task/x", PersonID: "ann", Expires: time.Now().Add(time.Hour)})
 	tampered := strings.Replace(good, good[:4], "AAAA", 1)
 	for name, tok := range map[string]string{"foreign": foreign, "expired": expired, "tampered": tampered, "garbage": "nope"} {
 		for _, method := range []string{http.MethodGet, http.MethodPost} {
@@ -437,7 +437,7 @@ func (s *taskSystem) link(t *testing.T, taskID, person string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return s.portal.URL + "/t/" + signer.Sign(links.Claims{TaskID: taskID, PersonID: person, Expires: time.Now().Add(time.Hour)})
+	return s.portal.URL + "/t/" + signer.Sign(links.Claims{Subject: taskID, PersonID: person, Expires: time.Now().Add(time.Hour)})
 }
 
 func TestCancelledTaskSaysSo(t *testing.T) {

@@ -40,6 +40,8 @@ type Definition struct {
 	// scheduled time to it.
 	WorkflowID string
 	Run        workflows.ScheduledRun
+	// TaskQueue is the queue the started workflows run on.
+	TaskQueue string
 }
 
 // Desired is a schedule as the program file wants it.
@@ -48,8 +50,9 @@ type Desired struct {
 	Definition Definition
 }
 
-// FromProgram is the schedule of every obligation of p.
-func FromProgram(p *program.Program) []Desired {
+// FromProgram is the schedule of every obligation of p, each starting its
+// workflow on the task queue.
+func FromProgram(p *program.Program, queue string) []Desired {
 	out := make([]Desired, len(p.Obligations))
 	for i, o := range p.Obligations {
 		out[i] = Desired{
@@ -60,6 +63,7 @@ func FromProgram(p *program.Program) []Desired {
 				Workflow:   o.Workflow,
 				WorkflowID: o.Process + "/" + o.ID,
 				Run:        o.Run(),
+				TaskQueue:  queue,
 			},
 		}
 	}
@@ -75,7 +79,7 @@ func (d Definition) action() *client.ScheduleWorkflowAction {
 		ID:        d.WorkflowID,
 		Workflow:  d.Workflow,
 		Args:      []any{d.Run},
-		TaskQueue: workflows.TaskQueue,
+		TaskQueue: d.TaskQueue,
 		Memo:      map[string]any{definitionMemo: d},
 	}
 }

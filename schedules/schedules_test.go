@@ -28,6 +28,9 @@ import (
 
 func TestMain(m *testing.M) { testenv.Main(m) }
 
+// testQueue is the schedules' task queue; each test has a namespace of its own.
+const testQueue = "complyflow-test"
+
 // testProcesses stands in for the real processes, written elsewhere: the
 // test registers echoRun under this name.
 var testProcesses = map[string]string{"test-process": "TestScheduledRun"}
@@ -128,7 +131,7 @@ func TestReconcile(t *testing.T) {
 	c := namespace(t)
 	p := load(t, testProgram)
 
-	plan, err := Plan(ctx, c, FromProgram(p), nil)
+	plan, err := Plan(ctx, c, FromProgram(p, testQueue), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -153,12 +156,12 @@ func TestReconcile(t *testing.T) {
 		t.Errorf("Temporal's next runs %v, preview %v", desc.Info.NextActionTimes, preview)
 	}
 	wa := desc.Schedule.Action.(*client.ScheduleWorkflowAction)
-	if wa.ID != "test-process/quarterly" || wa.Workflow != "TestScheduledRun" || wa.TaskQueue != workflows.TaskQueue {
+	if wa.ID != "test-process/quarterly" || wa.Workflow != "TestScheduledRun" || wa.TaskQueue != testQueue {
 		t.Errorf("action = %+v", wa)
 	}
 
 	// Idempotence: the same file plans nothing.
-	if plan, err := Plan(ctx, c, FromProgram(p), nil); err != nil || len(plan) != 0 {
+	if plan, err := Plan(ctx, c, FromProgram(p, testQueue), nil); err != nil || len(plan) != 0 {
 		t.Fatalf("second plan = %q, %v; want no changes", kinds(plan), err)
 	}
 
@@ -167,7 +170,7 @@ func TestReconcile(t *testing.T) {
 		t.Fatal(err)
 	}
 	changed := load(t, strings.NewReplacer(`"0 8 1 */3 *"`, `"0 7 1 */3 *"`, "due: 14d", "due: 10d").Replace(testProgram))
-	plan, err = Plan(ctx, c, FromProgram(changed), nil)
+	plan, err = Plan(ctx, c, FromProgram(changed, testQueue), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -190,7 +193,7 @@ func TestReconcile(t *testing.T) {
 	if !desc.Schedule.State.Paused || desc.Schedule.State.Note != "audit freeze" {
 		t.Errorf("update lost the pause: %+v", desc.Schedule.State)
 	}
-	if plan, err := Plan(ctx, c, FromProgram(changed), nil); err != nil || len(plan) != 0 {
+	if plan, err := Plan(ctx, c, FromProgram(changed, testQueue), nil); err != nil || len(plan) != 0 {
 		t.Fatalf("plan after update = %q, %v; want no changes", kinds(plan), err)
 	}
 
@@ -198,7 +201,7 @@ func TestReconcile(t *testing.T) {
 	if _, err := c.ScheduleClient().Create(ctx, client.ScheduleOptions{
 		ID:     "complyflow/by-hand",
 		Spec:   client.ScheduleSpec{CronExpressions: []string{"0 0 1 1 *"}},
-		Action: &client.ScheduleWorkflowAction{ID: "by-hand", Workflow: "TestScheduledRun", TaskQueue: workflows.TaskQueue},
+		Action: &client.ScheduleWorkflowAction{ID: "by-hand", Workflow: "TestScheduledRun", TaskQueue: testQueue},
 	}); err != nil {
 		t.Fatal(err)
 	}
@@ -206,7 +209,7 @@ func TestReconcile(t *testing.T) {
 	// Removing an obligation deletes exactly its schedule. previous names it
 	// even if the list has not caught up yet.
 	removed := load(t, testProgram[:strings.Index(testProgram, "  - id: quarterly")])
-	plan, err = Plan(ctx, c, FromProgram(removed), []string{"complyflow/yearly", "complyflow/quarterly"})
+	plan, err = Plan(ctx, c, FromProgram(removed, testQueue), []string{"complyflow/yearly", "complyflow/quarterly"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -244,14 +247,14 @@ func TestReconcile(t *testing.T) {
 		}
 		return nil
 	})
-	if plan, err := Plan(ctx, c, FromProgram(removed), nil); err != nil || len(plan) != 0 {
+	if plan, err := Plan(ctx, c, FromProgram(removed, testQueue), nil); err != nil || len(plan) != 0 {
 		t.Fatalf("plan with a hand-made schedule = %q, %v; want no changes", kinds(plan), err)
 	}
 
 	// A desired schedule whose ID is taken by one the program does not own
 	// is a conflict, not a takeover.
 	clash := load(t, strings.Replace(testProgram, "id: yearly", "id: by-hand", 1))
-	if _, err := Plan(ctx, c, FromProgram(clash), nil); err == nil || !strings.Contains(err.Error(), "not made by the program") {
+	if _, err := Plan(ctx, c, FromProgram(clash, testQueue), nil); err == nil || !strings.Contains(err.Error(), "not made by the program") {
 		t.Errorf("plan over a hand-made schedule: %v", err)
 	}
 }
@@ -259,7 +262,7 @@ func TestReconcile(t *testing.T) {
 func TestTriggerStartsWorkflow(t *testing.T) {
 	ctx := context.Background()
 	c := namespace(t)
-	w := worker.New(c, workflows.TaskQueue, worker.Options{})
+	w := worker.New(c, testQueue, worker.Options{})
 	w.RegisterWorkflowWithOptions(echoRun, workflow.RegisterOptions{Name: "TestScheduledRun"})
 	if err := w.Start(); err != nil {
 		t.Fatal(err)
@@ -267,7 +270,7 @@ func TestTriggerStartsWorkflow(t *testing.T) {
 	t.Cleanup(w.Stop)
 
 	p := load(t, testProgram)
-	plan, err := Plan(ctx, c, FromProgram(p), nil)
+	plan, err := Plan(ctx, c, FromProgram(p, testQueue), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -334,7 +337,7 @@ func TestPreviewMatchesTemporal(t *testing.T) {
 		fmt.Fprintf(&src, "  - {id: o%d, process: test-process, due: 1h, schedule: %s}\n", i, s)
 	}
 	p := load(t, src.String())
-	plan, err := Plan(ctx, c, FromProgram(p), nil)
+	plan, err := Plan(ctx, c, FromProgram(p, testQueue), nil)
 	if err != nil {
 		t.Fatal(err)
 	}

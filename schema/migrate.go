@@ -28,13 +28,17 @@ type Migration struct {
 	SHA256  string // of SQL: an applied migration must never change
 }
 
-// All returns the embedded migrations in the order they apply.
+// All returns the embedded migrations in the order they apply, refusing a
+// set whose numbers repeat or skip one.
 func All() ([]Migration, error) {
 	names, err := fs.Glob(files, "*.sql")
 	if err != nil {
 		return nil, err
 	}
 	sort.Strings(names)
+	if err := checkNumbering(names); err != nil {
+		return nil, err
+	}
 	out := make([]Migration, 0, len(names))
 	for _, n := range names {
 		b, err := files.ReadFile(n)
@@ -45,6 +49,25 @@ func All() ([]Migration, error) {
 		out = append(out, Migration{Version: strings.TrimSuffix(n, ".sql"), SQL: string(b), SHA256: hex.EncodeToString(sum[:])})
 	}
 	return out, nil
+}
+
+// checkNumbering makes sure the migrations are NNNN_concern.sql numbered 1,
+// 2, 3, ... with no number twice and none skipped: two files with one number
+// would apply in an order decided by their names, and a gap hides a lost file.
+func checkNumbering(names []string) error {
+	for i, n := range names {
+		num, concern, ok := strings.Cut(strings.TrimSuffix(n, ".sql"), "_")
+		if !ok || len(num) != 4 || concern == "" || strings.Trim(num, "0123456789") != "" {
+			return fmt.Errorf("migration %s: name it NNNN_concern.sql (four digits, an underscore, what it is about)", n)
+		}
+		if want := fmt.Sprintf("%04d", i+1); num != want {
+			if i > 0 && strings.HasPrefix(names[i-1], num+"_") {
+				return fmt.Errorf("migrations %s and %s share the number %s: give the newer one the next number", names[i-1], n, num)
+			}
+			return fmt.Errorf("migration %s: expected number %s next (numbers go 0001, 0002, ... without gaps)", n, want)
+		}
+	}
+	return nil
 }
 
 // Latest is the version of the newest embedded migration.
@@ -77,8 +100,7 @@ func Migrate(ctx context.Context, db *sqlx.DB) ([]string, error) {
 	defer conn.ExecContext(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock($1)`, migrationLock)
 
 	if _, err := conn.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
-		version text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now());
-		ALTER TABLE schema_migrations ADD COLUMN IF NOT EXISTS sha256 text NOT NULL DEFAULT ''`); err != nil {
+		version text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now(), sha256 text NOT NULL)`); err != nil {
 		return nil, fmt.Errorf("create schema_migrations: %w", err)
 	}
 	seen, err := checkApplied(ctx, conn, all)
@@ -104,8 +126,10 @@ func Migrate(ctx context.Context, db *sqlx.DB) ([]string, error) {
 
 // checkApplied returns the applied versions, after making sure none of them
 // was edited since: a database that ran the old text would silently differ
-// from one that runs the new. Rows recorded before checksums were kept take
-// the file's checksum now.
+// from one that runs the new. A version this build does not have, numbered
+// within its own, was applied by a build from before the baseline of
+// 2026-12 (the migrations were squashed then): such a database is refused,
+// to be recreated, rather than migrated into a mix of both.
 func checkApplied(ctx context.Context, conn *sqlx.Conn, all []Migration) (map[string]bool, error) {
 	var rows []struct {
 		Version string `db:"version"`
@@ -123,12 +147,11 @@ func checkApplied(ctx context.Context, conn *sqlx.Conn, all []Migration) (map[st
 		seen[r.Version] = true
 		m, ok := files[r.Version]
 		switch {
+		case !ok && r.Version <= all[len(all)-1].Version:
+			return nil, fmt.Errorf("this database applied migration %s, which this build does not have: it was made by a build "+
+				"from before the migrations were squashed into a baseline; recreate it (nothing was released before)", r.Version)
 		case !ok:
 			continue // applied by a newer build; Current reports it
-		case r.SHA256 == "":
-			if _, err := conn.ExecContext(ctx, `UPDATE schema_migrations SET sha256 = $2 WHERE version = $1`, m.Version, m.SHA256); err != nil {
-				return nil, fmt.Errorf("record checksum of %s: %w", m.Version, err)
-			}
 		case r.SHA256 != m.SHA256:
 			return nil, fmt.Errorf("migration %s.sql was changed after this database applied it (sha256 %.12s then, %.12s now): "+
 				"an applied migration is never edited; put the change in a new numbered file", m.Version, r.SHA256, m.SHA256)

@@ -109,7 +109,7 @@ func TestApplicationRoleCannotRewriteAuditLog(t *testing.T) {
 }
 
 // An applied migration whose file has since changed stops the migrator with
-// its name; a row from before checksums takes the file's.
+// its name.
 func TestMigrateRefusesAnEditedMigration(t *testing.T) {
 	db := testenv.EmptyPostgres(t)
 	ctx := context.Background()
@@ -117,16 +117,6 @@ func TestMigrateRefusesAnEditedMigration(t *testing.T) {
 		t.Fatal(err)
 	}
 	all, _ := schema.All()
-	db.Owner.MustExec(`UPDATE schema_migrations SET sha256 = '' WHERE version = $1`, all[1].Version)
-	if _, err := schema.Migrate(ctx, db.Owner); err != nil {
-		t.Fatalf("a row without a checksum: %v", err)
-	}
-	var backfilled string
-	db.Owner.Get(&backfilled, `SELECT sha256 FROM schema_migrations WHERE version = $1`, all[1].Version)
-	if backfilled != all[1].SHA256 {
-		t.Fatalf("checksum %q, want the file's %q", backfilled, all[1].SHA256)
-	}
-
 	db.Owner.MustExec(`UPDATE schema_migrations SET sha256 = 'e0e0e0e0e0e0e0e0' WHERE version = $1`, all[0].Version)
 	db.Owner.MustExec(`DELETE FROM schema_migrations WHERE version = $1`, all[len(all)-1].Version)
 	applied, err := schema.Migrate(ctx, db.Owner)
@@ -135,5 +125,46 @@ func TestMigrateRefusesAnEditedMigration(t *testing.T) {
 	}
 	if len(applied) != 0 {
 		t.Fatalf("applied %v after finding an edited migration", applied)
+	}
+}
+
+// The embedded migrations are numbered 1, 2, 3, ...; a repeated or skipped
+// number is refused with the files it concerns.
+func TestMigrationNumbering(t *testing.T) {
+	if _, err := schema.All(); err != nil {
+		t.Fatalf("the embedded migrations: %v", err)
+	}
+	for names, want := range map[string]string{
+		"0001_a.sql 0002_b.sql 0002_c.sql": "0002_b.sql and 0002_c.sql share the number 0002",
+		"0001_a.sql 0003_c.sql":            "expected number 0002 next",
+		"0001_a.sql 02_b.sql":              "name it NNNN_concern.sql",
+		"0001_a.sql 0002.sql":              "name it NNNN_concern.sql",
+	} {
+		err := schema.CheckNumbering(strings.Fields(names))
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: %v, want an error saying %q", names, err, want)
+		}
+	}
+	if err := schema.CheckNumbering([]string{"0001_a.sql", "0002_b.sql"}); err != nil {
+		t.Errorf("a good sequence: %v", err)
+	}
+}
+
+// A database migrated by a build from before the baseline (it applied a
+// version this build does not have) is refused, to be recreated, before
+// anything is applied to it.
+func TestMigrateRefusesAPreBaselineDatabase(t *testing.T) {
+	db := testenv.EmptyPostgres(t)
+	ctx := context.Background()
+	db.Owner.MustExec(`CREATE TABLE schema_migrations (version text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now(), sha256 text NOT NULL);
+		INSERT INTO schema_migrations (version, sha256) VALUES ('0004_policy_lifecycle', 'x')`)
+	applied, err := schema.Migrate(ctx, db.Owner)
+	if err == nil || !strings.Contains(err.Error(), "0004_policy_lifecycle") || !strings.Contains(err.Error(), "recreate it") {
+		t.Fatalf("error %v, want the unknown version named and the database to be recreated", err)
+	}
+	var tables int
+	db.Owner.Get(&tables, `SELECT count(*) FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'schema_migrations'`)
+	if len(applied) != 0 || tables != 0 {
+		t.Fatalf("applied %v, %d tables made, on a database that was refused", applied, tables)
 	}
 }

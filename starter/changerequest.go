@@ -97,7 +97,7 @@ func runChangeRequest(ctx context.Context, env *Env, args []string) error {
 		return err
 	}
 	id := policychange.ID(*policyID, time.Now().UTC().Format("20060102-150405.000"))
-	if _, err := policychange.Start(ctx, c, id, in); err != nil {
+	if _, err := policychange.Start(ctx, c, env.TaskQueue(), id, in); err != nil {
 		return fmt.Errorf("start change request: %w", err)
 	}
 	if *as == "" {

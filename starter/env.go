@@ -78,6 +78,16 @@ func (e *Env) Temporal() (client.Client, error) {
 	return e.temporal, nil
 }
 
+// TaskQueue is the queue the workflows the starter starts run on
+// (TEMPORAL_TASK_QUEUE); it is read with the connection, so call it after
+// Temporal succeeded.
+func (e *Env) TaskQueue() string {
+	if e.cfg == nil {
+		return config.DefaultTaskQueue
+	}
+	return e.cfg.TaskQueue
+}
+
 // Close releases whatever was opened.
 func (e *Env) Close() {
 	if e.db != nil {

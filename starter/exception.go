@@ -65,7 +65,7 @@ func runException(ctx context.Context, env *Env, args []string) error {
 		return err
 	}
 	id := policyexception.ID(*policyID, time.Now().UTC().Format("20060102-150405.000"))
-	if _, err := policyexception.Start(ctx, c, id, in); err != nil {
+	if _, err := policyexception.Start(ctx, c, env.TaskQueue(), id, in); err != nil {
 		return fmt.Errorf("start exception: %w", err)
 	}
 	fmt.Fprintln(env.Stdout, id)

@@ -110,7 +110,7 @@ func runProgramApply(ctx context.Context, env *Env, args []string) error {
 			previous = append(previous, schedules.ID(id))
 		}
 	}
-	plan, err := schedules.Plan(ctx, c, schedules.FromProgram(p), previous)
+	plan, err := schedules.Plan(ctx, c, schedules.FromProgram(p, env.TaskQueue()), previous)
 	if err != nil {
 		return err
 	}

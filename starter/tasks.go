@@ -172,7 +172,7 @@ func runTasksAssign(ctx context.Context, env *Env, args []string) error {
 	}
 	// A task ID is used once: its record in Postgres belongs to one run.
 	_, err = c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
-		ID: taskID, TaskQueue: workflows.TaskQueue,
+		ID: taskID, TaskQueue: env.TaskQueue(),
 		WorkflowIDReusePolicy: enums.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE, WorkflowExecutionErrorWhenAlreadyStarted: true,
 	}, humantask.WorkflowName, in)
 	var started *serviceerror.WorkflowExecutionAlreadyStarted

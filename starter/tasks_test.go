@@ -15,7 +15,6 @@ import (
 	"github.com/complyflow/complyflow/internal/devmail"
 	"github.com/complyflow/complyflow/internal/links"
 	"github.com/complyflow/complyflow/internal/testenv"
-	"github.com/complyflow/complyflow/workflows"
 )
 
 // humanTaskWorker runs the real HumanTask and its activities on the test's servers.
@@ -27,7 +26,7 @@ func humanTaskWorker(t *testing.T, db *testenv.DB) *devmail.Sink {
 	}
 	t.Cleanup(func() { sink.Close() })
 	signer, _ := links.NewSigner([]links.Key{{Secret: []byte("starter-test-link-key-0123")}})
-	w := worker.New(testenv.Temporal(t), workflows.TaskQueue, worker.Options{})
+	w := worker.New(testenv.Temporal(t), testenv.TaskQueue(t), worker.Options{})
 	w.RegisterWorkflowWithOptions(humantask.Workflow, workflow.RegisterOptions{Name: humantask.WorkflowName})
 	w.RegisterActivity(&taskact.Tasks{DB: db.App})
 	w.RegisterActivity(&taskact.Notifier{DB: db.App, Mailer: &notify.Mailer{Addr: sink.Addr(), From: "complyflow@example.com"},

@@ -12,7 +12,6 @@ import (
 	"go.temporal.io/sdk/worker"
 
 	"github.com/complyflow/complyflow/internal/platform"
-	"github.com/complyflow/complyflow/workflows"
 )
 
 func main() {
@@ -31,11 +30,11 @@ func run() error {
 	}
 	defer p.Close()
 
-	w := worker.New(p.Temporal, workflows.TaskQueue, worker.Options{})
+	w := worker.New(p.Temporal, p.Config.TaskQueue, worker.Options{})
 	if err := Register(w, p.Config, p.DB); err != nil {
 		return err
 	}
-	p.Logger.Info("worker started", "task_queue", workflows.TaskQueue, "namespace", p.Config.TemporalNamespace)
+	p.Logger.Info("worker started", "task_queue", p.Config.TaskQueue, "namespace", p.Config.TemporalNamespace)
 	return w.Run(interruptOn(ctx))
 }
 

@@ -9,7 +9,6 @@ import (
 	"github.com/complyflow/complyflow/internal/config"
 	"github.com/complyflow/complyflow/internal/testenv"
 	"github.com/complyflow/complyflow/registry"
-	"github.com/complyflow/complyflow/workflows"
 )
 
 func TestMain(m *testing.M) { testenv.Main(m) }
@@ -33,7 +32,7 @@ func TestRegisterPutsEveryProcessOnTheWorker(t *testing.T) {
 	}
 	cfg.SlackBotToken = "xoxb-test" // register the Slack-enabled path too
 	reg := &namingRegistry{
-		Worker:    worker.New(testenv.Temporal(t), workflows.TaskQueue, worker.Options{}),
+		Worker:    worker.New(testenv.Temporal(t), testenv.TaskQueue(t), worker.Options{}),
 		workflows: map[string]bool{},
 	}
 	if err := Register(reg, cfg, testenv.Postgres(t).App); err != nil {

@@ -1,5 +1,5 @@
-// Package workflows is the contract every complyflow process shares: the task
-// queue, the status query, escalation steps, and the input a Temporal
+// Package workflows is the contract every complyflow process shares: the
+// status query, escalation steps, and the input a Temporal
 // Schedule hands the process it starts. Each process lives in its own package
 // below (workflows/<process>), with its api.go, its workflow and its tests;
 // the registry package lists them all.
@@ -12,9 +12,6 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 )
-
-// TaskQueue is the one task queue every complyflow worker polls.
-const TaskQueue = "complyflow"
 
 // QueryStatus answers the current state of any complyflow workflow.
 const QueryStatus = "status"

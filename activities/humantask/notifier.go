@@ -201,7 +201,7 @@ func (n *Notifier) compose(ctx context.Context, in TaskNoticeInput) (taskMessage
 	if d := t.Due.Add(n.LinkTTL); d.After(m.expiry) {
 		m.expiry = d
 	}
-	m.link = n.BaseURL + "/t/" + n.Links.Sign(links.Claims{TaskID: t.ID, PersonID: p.ID, Expires: m.expiry})
+	m.link = n.BaseURL + "/t/" + n.Links.Sign(links.Claims{Subject: t.ID, PersonID: p.ID, Expires: m.expiry})
 	return m, nil
 }
 

@@ -24,6 +24,9 @@ type Config struct {
 
 	TemporalAddress   string
 	TemporalNamespace string
+	// TaskQueue is the task queue the worker polls and every process starts
+	// on; a test gives each of its workers a queue of its own.
+	TaskQueue string
 
 	SMTPAddr     string
 	SMTPFrom     string
@@ -59,6 +62,7 @@ const (
 	DefaultOwnerURL     = "postgres://complyflow_owner:complyflow_owner@127.0.0.1:5432/complyflow?sslmode=disable"
 	DefaultTemporal     = "127.0.0.1:7233"
 	DefaultNamespace    = "default"
+	DefaultTaskQueue    = "complyflow"
 	DefaultDevSMTPAddr  = "127.0.0.1:1025"
 	DefaultSMTPFrom     = "complyflow@localhost"
 	DefaultPortalAddr   = "127.0.0.1:8080"
@@ -74,6 +78,7 @@ func FromEnv() (Config, error) {
 		DatabaseURL:          env("DATABASE_URL", DefaultDatabaseURL),
 		TemporalAddress:      env("TEMPORAL_ADDRESS", DefaultTemporal),
 		TemporalNamespace:    env("TEMPORAL_NAMESPACE", DefaultNamespace),
+		TaskQueue:            env("TEMPORAL_TASK_QUEUE", DefaultTaskQueue),
 		SMTPAddr:             os.Getenv("SMTP_ADDR"),
 		SMTPFrom:             env("SMTP_FROM", DefaultSMTPFrom),
 		SMTPUsername:         os.Getenv("SMTP_USERNAME"),

@@ -23,9 +23,11 @@ var (
 	ErrRetiredKey = errors.New("link token was signed with a key past its grace period")
 )
 
-// Claims is what a token grants: PersonID may act on TaskID until Expires.
+// Claims is what a token grants: PersonID may act on Subject until Expires.
+// Subject names what the link is for, its kind in its name: a task ID
+// ("task/..."), or a change-request draft ("change-request-draft/...").
 type Claims struct {
-	TaskID   string
+	Subject  string
 	PersonID string
 	Expires  time.Time
 }
@@ -142,7 +144,7 @@ func (s *Signer) Verify(token string) (Claims, error) {
 const sep = "\x1f"
 
 func encode(c Claims) []byte {
-	return []byte(c.TaskID + sep + c.PersonID + sep + strconv.FormatInt(c.Expires.Unix(), 10))
+	return []byte(c.Subject + sep + c.PersonID + sep + strconv.FormatInt(c.Expires.Unix(), 10))
 }
 
 func decode(payload []byte) (Claims, bool) {
@@ -154,7 +156,7 @@ func decode(payload []byte) (Claims, bool) {
 	if err != nil {
 		return Claims{}, false
 	}
-	return Claims{TaskID: parts[0], PersonID: parts[1], Expires: time.Unix(exp, 0)}, true
+	return Claims{Subject: parts[0], PersonID: parts[1], Expires: time.Unix(exp, 0)}, true
 }
 
 func mac(key, payload []byte) []byte {

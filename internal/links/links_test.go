@@ -34,22 +34,22 @@ func signerWith(t *testing.T, keys ...Key) *Signer {
 
 func TestRoundTrip(t *testing.T) {
 	s := signer(t, newKey)
-	want := Claims{TaskID: "task/offboarding/ann/github", PersonID: "bob", Expires: now.Add(time.Hour)}
+	want := Claims{Subject: "task/offboarding/ann/github", PersonID: "bob", Expires: now.Add(time.Hour)}
 	got, err := s.Verify(s.Sign(want))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got.TaskID != want.TaskID || got.PersonID != want.PersonID || !got.Expires.Equal(want.Expires) {
+	if got.Subject != want.Subject || got.PersonID != want.PersonID || !got.Expires.Equal(want.Expires) {
 		t.Fatalf("got %+v, want %+v", got, want)
 	}
 }
 
 func TestRejects(t *testing.T) {
 	s := signer(t, newKey)
-	good := s.Sign(Claims{TaskID: "t1", PersonID: "bob", Expires: now.Add(time.Hour)})
+	good := s.Sign(Claims{Subject: "t1", PersonID: "bob", Expires: now.Add(time.Hour)})
 	payload, sig, _ := strings.Cut(good, ".")
 	forged := b64([]byte("t1" + sep + "mallory" + sep + "9999999999"))
-	foreign := signer(t, []byte("someone-else-entirely-key")).Sign(Claims{TaskID: "t1", PersonID: "bob", Expires: now.Add(time.Hour)})
+	foreign := signer(t, []byte("someone-else-entirely-key")).Sign(Claims{Subject: "t1", PersonID: "bob", Expires: now.Add(time.Hour)})
 	cases := map[string]struct {
 		token string
 		want  error
@@ -57,8 +57,8 @@ func TestRejects(t *testing.T) {
 		"payload swapped":  {forged + "." + sig, ErrSignature},
 		"signature cut":    {payload + "." + sig[:len(sig)-4], ErrSignature},
 		"foreign key":      {foreign, ErrSignature},
-		"expired":          {s.Sign(Claims{TaskID: "t1", PersonID: "bob", Expires: now.Add(-time.Second)}), ErrExpired},
-		"expires this sec": {s.Sign(Claims{TaskID: "t1", PersonID: "bob", Expires: now}), ErrExpired},
+		"expired":          {s.Sign(Claims{Subject: "t1", PersonID: "bob", Expires: now.Add(-time.Second)}), ErrExpired},
+		"expires this sec": {s.Sign(Claims{Subject: "t1", PersonID: "bob", Expires: now}), ErrExpired},
 		"no dot":           {payload, ErrMalformed},
 		"not base64":       {"!!!." + sig, ErrMalformed},
 		"empty":            {"", ErrMalformed},
@@ -73,11 +73,11 @@ func TestRejects(t *testing.T) {
 func TestRotation(t *testing.T) {
 	before := signer(t, oldKey)
 	after := signer(t, newKey, oldKey)
-	old := before.Sign(Claims{TaskID: "t1", PersonID: "bob", Expires: now.Add(time.Hour)})
+	old := before.Sign(Claims{Subject: "t1", PersonID: "bob", Expires: now.Add(time.Hour)})
 	if _, err := after.Verify(old); err != nil {
 		t.Fatalf("a link signed with the previous key must verify during the grace period: %v", err)
 	}
-	fresh := after.Sign(Claims{TaskID: "t1", PersonID: "bob", Expires: now.Add(time.Hour)})
+	fresh := after.Sign(Claims{Subject: "t1", PersonID: "bob", Expires: now.Add(time.Hour)})
 	if _, err := before.Verify(fresh); !errors.Is(err, ErrSignature) {
 		t.Fatalf("new links must be signed with the first key, got %v from a verifier holding only the old key", err)
 	}
@@ -87,7 +87,7 @@ func TestRotation(t *testing.T) {
 }
 
 func TestRetiredKeyVerifiesUntilItsGracePeriodEnds(t *testing.T) {
-	old := signer(t, oldKey).Sign(Claims{TaskID: "t1", PersonID: "bob", Expires: now.Add(48 * time.Hour)})
+	old := signer(t, oldKey).Sign(Claims{Subject: "t1", PersonID: "bob", Expires: now.Add(48 * time.Hour)})
 	during := signerWith(t, Key{Secret: newKey}, Key{Secret: oldKey, Until: now.Add(time.Hour)})
 	if _, err := during.Verify(old); err != nil {
 		t.Fatalf("within the grace period: %v", err)
@@ -96,7 +96,7 @@ func TestRetiredKeyVerifiesUntilItsGracePeriodEnds(t *testing.T) {
 	if _, err := after.Verify(old); !errors.Is(err, ErrRetiredKey) {
 		t.Fatalf("after the grace period: got %v, want ErrRetiredKey", err)
 	}
-	fresh := after.Sign(Claims{TaskID: "t1", PersonID: "bob", Expires: now.Add(time.Hour)})
+	fresh := after.Sign(Claims{Subject: "t1", PersonID: "bob", Expires: now.Add(time.Hour)})
 	if _, err := after.Verify(fresh); err != nil {
 		t.Fatalf("the signing key is not retired: %v", err)
 	}

@@ -2,6 +2,8 @@ package testenv
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"fmt"
 	"log/slog"
 	"os"
@@ -102,4 +104,17 @@ func temporalBinary() (string, error) {
 
 func quietLogger() log.Logger {
 	return log.NewStructuredLogger(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
+}
+
+// TaskQueue is a task queue of the test's own, so no other test's worker on
+// the same dev server picks up its workflows. It is also set as
+// TEMPORAL_TASK_QUEUE for the test, for code under test that reads the
+// environment (the starter).
+func TaskQueue(t *testing.T) string {
+	t.Helper()
+	suffix := make([]byte, 4)
+	rand.Read(suffix)
+	q := "test-" + hex.EncodeToString(suffix)
+	t.Setenv("TEMPORAL_TASK_QUEUE", q)
+	return q
 }

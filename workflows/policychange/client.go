@@ -37,12 +37,12 @@ func Validate(ctx context.Context, db sqlx.QueryerContext, in Input) error {
 	return act.CheckChangeApprovers(ctx, db, in.PolicyID, in.RequesterID, kind)
 }
 
-// Start starts the request under id. A second start under the same ID is
+// Start starts the request under id on the task queue. A second start under the same ID is
 // refused even after the first run has closed, so a repeated submission
 // never opens a second request; already reports that one had started.
-func Start(ctx context.Context, c client.Client, id string, in Input) (already bool, err error) {
+func Start(ctx context.Context, c client.Client, queue, id string, in Input) (already bool, err error) {
 	_, err = c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
-		ID: id, TaskQueue: workflows.TaskQueue, WorkflowExecutionErrorWhenAlreadyStarted: true,
+		ID: id, TaskQueue: queue, WorkflowExecutionErrorWhenAlreadyStarted: true,
 		WorkflowIDReusePolicy: enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
 	}, WorkflowName, in)
 	var started *serviceerror.WorkflowExecutionAlreadyStarted

@@ -67,7 +67,7 @@ func newPolicyChange(ctx workflow.Context, in Input) (*policyChange, error) {
 	err = workflow.SetUpdateHandlerWithOptions(ctx, UpdateResubmit,
 		func(ctx workflow.Context, r ResubmitRequest) (string, error) {
 			return w.respond(ctx, changeResponse{resubmit: &r, outcome: humantask.Outcome{
-				TaskID: UpdateResubmit, Action: humantask.ActionDone, By: r.PersonID, At: workflow.Now(ctx), Note: r.Note}})
+				Action: humantask.ActionDone, By: r.PersonID, At: workflow.Now(ctx), Note: r.Note}})
 		},
 		workflow.UpdateHandlerOptions{Validator: func(ctx workflow.Context, r ResubmitRequest) error {
 			if r.Text == "" && r.Reference == "" && strings.TrimSpace(r.Note) == "" {
@@ -81,7 +81,7 @@ func newPolicyChange(ctx workflow.Context, in Input) (*policyChange, error) {
 	err = workflow.SetUpdateHandlerWithOptions(ctx, UpdateWithdraw,
 		func(ctx workflow.Context, r WithdrawRequest) (string, error) {
 			return w.respond(ctx, changeResponse{outcome: humantask.Outcome{
-				TaskID: UpdateWithdraw, Action: humantask.ActionReject, By: r.PersonID, At: workflow.Now(ctx), Note: r.Note}})
+				Action: humantask.ActionReject, By: r.PersonID, At: workflow.Now(ctx), Note: r.Note}})
 		},
 		workflow.UpdateHandlerOptions{Validator: func(ctx workflow.Context, r WithdrawRequest) error {
 			return w.validateResponse(r.PersonID)

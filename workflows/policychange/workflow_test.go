@@ -322,7 +322,7 @@ func TestPolicyChangeUpdateRacingTheTaskIsRefused(t *testing.T) {
 		workflow.Go(ctx, func(ctx workflow.Context) {
 			if workflow.Await(ctx, func() bool { return raced }) == nil {
 				updRes, updErr = w.respond(ctx, changeResponse{outcome: humantask.Outcome{
-					TaskID: UpdateWithdraw, Action: humantask.ActionReject, By: "eve", At: workflow.Now(ctx), Note: "withdrawing"}})
+					Action: humantask.ActionReject, By: "eve", At: workflow.Now(ctx), Note: "withdrawing"}})
 			}
 		})
 		return w.run(ctx)

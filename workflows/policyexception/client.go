@@ -14,7 +14,6 @@ import (
 	"github.com/complyflow/complyflow/directory"
 	"github.com/complyflow/complyflow/internal/refusal"
 	"github.com/complyflow/complyflow/policy"
-	"github.com/complyflow/complyflow/workflows"
 )
 
 // Validate answers why an exception could not be requested, as a refusal:
@@ -36,11 +35,11 @@ func Validate(ctx context.Context, db sqlx.QueryerContext, in Input, now time.Ti
 	return err
 }
 
-// Start starts the exception under id, refusing a second run under the same
+// Start starts the exception under id on the task queue, refusing a second run under the same
 // ID; already reports that one had started.
-func Start(ctx context.Context, c client.Client, id string, in Input) (already bool, err error) {
+func Start(ctx context.Context, c client.Client, queue, id string, in Input) (already bool, err error) {
 	_, err = c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
-		ID: id, TaskQueue: workflows.TaskQueue, WorkflowExecutionErrorWhenAlreadyStarted: true,
+		ID: id, TaskQueue: queue, WorkflowExecutionErrorWhenAlreadyStarted: true,
 		WorkflowIDReusePolicy: enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
 	}, WorkflowName, in)
 	var started *serviceerror.WorkflowExecutionAlreadyStarted

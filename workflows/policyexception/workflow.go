@@ -207,10 +207,12 @@ func (w *policyException) approvals(ctx workflow.Context) (bool, error) {
 			"approved on %s, after the expiry asked for (%s): the exception would expire at once; request it again with a new expiry",
 			last.At.Format(time.DateOnly), w.in.Expires.Format(time.DateOnly)))
 	}
-	w.st.Stage = act.StatusApproved
+	// Approved once the record says so, with its term: a status query
+	// never shows an approval without its expiry.
 	if err := w.setStatus(ctx, act.StatusApproved, last.By, last.At, ""); err != nil {
 		return false, err
 	}
+	w.st.Stage = act.StatusApproved
 	if w.st.ExpiresAt.After(w.st.ApprovedAt.AddDate(1, 0, 0)) {
 		return false, temporal.NewNonRetryableApplicationError("exception term longer than a year", "BadInput", nil)
 	}

@@ -90,8 +90,12 @@ CREATE TRIGGER policy_versions_before_insert BEFORE INSERT ON policy_versions
 
 CREATE FUNCTION policy_versions_after_insert() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
+    -- Deprecation is the program file's to give and take back (program
+    -- apply): a version published to a deprecated policy stays on record and
+    -- the policy stays deprecated.
     UPDATE policies SET version = NEW.year::text || '.' || NEW.seq::text, revision = NEW.revision,
-        status = 'published', content_sha256 = NEW.content_sha256, published_at = NEW.published_at, updated_at = now()
+        status = CASE WHEN status = 'deprecated' THEN 'deprecated' ELSE 'published' END,
+        content_sha256 = NEW.content_sha256, published_at = NEW.published_at, updated_at = now()
         WHERE id = NEW.policy_id;
     RETURN NULL;
 END
@@ -148,8 +152,13 @@ CREATE TABLE change_requests (
     review_id               text NOT NULL DEFAULT '', -- the annual review that asked for it
     status                  text NOT NULL DEFAULT 'in-review' CHECK (status IN (
         'in-review', 'returned', 'awaiting-second-approval', 'awaiting-engineering-approval', 'awaiting-production-change',
-        'approved', 'published', 'withdrawn')),
+        'approved', 'announcing', 'published', 'withdrawn')),
     published_version       text NOT NULL DEFAULT '',
+    -- The policy version the request is reviewed against: set when it is
+    -- opened and again at each resubmission. Publishing refuses a request
+    -- whose base is no longer the version in effect, so two requests on one
+    -- policy cannot undo each other.
+    base_version            text,
     created_at              timestamptz NOT NULL DEFAULT now(),
     updated_at              timestamptz NOT NULL DEFAULT now(),
     closed_at               timestamptz
@@ -251,34 +260,55 @@ CREATE TABLE policy_review_items (
     round             integer NOT NULL,
     reviewer_id       text NOT NULL REFERENCES people (id),
     policy_id         text NOT NULL REFERENCES policies (id),
-    outcome           text NOT NULL CHECK (outcome IN ('no-change', 'change-requested')),
+    -- change-refused: a change asked for that could not be opened as a change
+    -- request (nobody but the member could review or approve it, the member
+    -- has left, the policy is deprecated); the note says why.
+    outcome           text NOT NULL CHECK (outcome IN ('no-change', 'change-requested', 'change-refused')),
     note              text NOT NULL DEFAULT '',
     change_request_id text NOT NULL DEFAULT '',
     reviewed_at       timestamptz NOT NULL,
-    PRIMARY KEY (review_id, round, reviewer_id, policy_id)
+    -- A member's clarification may ask for another change to a policy they
+    -- already asked to change in the round: a second row. clarify numbers the
+    -- member's answers within the round (0: the review task itself).
+    clarify           integer NOT NULL DEFAULT 0 CHECK (clarify >= 0),
+    PRIMARY KEY (review_id, round, reviewer_id, clarify, policy_id)
+);
+
+-- The officer's rejection of a sign-off, which sends the review back for
+-- another round: who rejected it, when, and why. One per round at most.
+CREATE TABLE policy_review_rejections (
+    review_id    text NOT NULL REFERENCES policy_reviews (id),
+    round        integer NOT NULL,
+    task_id      text NOT NULL DEFAULT '',
+    rejected_by  text NOT NULL REFERENCES people (id),
+    note         text NOT NULL DEFAULT '',
+    rejected_at  timestamptz NOT NULL,
+    PRIMARY KEY (review_id, round)
 );
 
 -- A policy registered from the program file is a document already in effect:
--- it is recorded as its first version at once, under the number the program
--- gives it (policies.version, when the apply sets it) or else YYYY.1 of the
--- year it was registered, so its first change archives it like any other.
--- Its text lives at its source; the complyflow copy starts with that change.
+-- it is recorded as its first version at once, with the SHA-256 of the text it
+-- was registered from (policies.content_sha256, set by the apply from the
+-- policy's file), under the number the program gives it (policies.version,
+-- YYYY.N, for a policy numbered before complyflow took it over) or else YYYY.1
+-- of the year it was registered, so its first change archives it like any
+-- other.
 CREATE FUNCTION policies_register_version() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
     m text[] := regexp_match(coalesce(NEW.version, ''), '^(\d{4})\.(\d+)$');
 BEGIN
+    IF NEW.version IS NOT NULL AND m IS NULL THEN
+        RAISE EXCEPTION 'policy %: a registered version is YYYY.N, not %', NEW.id, NEW.version
+            USING ERRCODE = 'check_violation';
+    END IF;
     INSERT INTO policy_versions (policy_id, year, seq, kind, summary, reference, content_sha256, published_by, published_at)
     VALUES (NEW.id, coalesce(m[1]::int, extract(year FROM NEW.created_at AT TIME ZONE 'UTC')::int), coalesce(m[2]::int, 1),
-            'material', 'registered from the program file', NEW.source, '', 'program', NEW.created_at);
+            'material', 'registered from the program file', NEW.source, NEW.content_sha256, 'program', NEW.created_at);
     RETURN NULL;
 END
 $$;
 CREATE TRIGGER policies_register_version AFTER INSERT ON policies
     FOR EACH ROW EXECUTE FUNCTION policies_register_version();
-
-INSERT INTO policy_versions (policy_id, year, seq, kind, summary, reference, content_sha256, published_by, published_at)
-SELECT id, extract(year FROM created_at AT TIME ZONE 'UTC')::int, 1, 'material', 'registered from the program file', source, '', 'program', created_at
-FROM policies;
 
 GRANT SELECT, UPDATE ON policies TO complyflow_app;
 GRANT SELECT, INSERT ON policy_versions TO complyflow_app;
@@ -286,3 +316,48 @@ GRANT UPDATE (archived_at, superseded_at) ON policy_versions TO complyflow_app;
 GRANT SELECT, INSERT, UPDATE ON change_requests, change_request_rounds, change_request_decisions,
     policy_acknowledgements_owed, policy_exceptions, policy_exception_decisions,
     policy_reviews, policy_review_items TO complyflow_app;
+GRANT SELECT, INSERT ON policy_review_rejections TO complyflow_app;
+
+-- policies.version and its companions only ever mirror the version in effect
+-- in policy_versions (the policy_versions triggers set them), so no update
+-- can show a policy at a version that was never published there, or skip the
+-- archive a material version needs.
+CREATE FUNCTION policies_version_guard() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF (NEW.version, NEW.revision, NEW.published_at, NEW.content_sha256)
+       IS NOT DISTINCT FROM (OLD.version, OLD.revision, OLD.published_at, OLD.content_sha256) THEN
+        RETURN NEW;
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM policy_versions v WHERE v.policy_id = NEW.id AND v.superseded_at IS NULL
+                   AND v.year::text || '.' || v.seq::text = NEW.version AND v.revision = NEW.revision
+                   AND v.published_at = NEW.published_at AND v.content_sha256 = NEW.content_sha256) THEN
+        RAISE EXCEPTION 'policy %: its version is set only by publishing one in policy_versions', NEW.id
+            USING ERRCODE = 'check_violation';
+    END IF;
+    RETURN NEW;
+END
+$$;
+CREATE TRIGGER policies_version_guard BEFORE UPDATE ON policies
+    FOR EACH ROW EXECUTE FUNCTION policies_version_guard();
+
+-- A change request made in the portal waits here until the person it names
+-- confirms it from the link emailed to them: that link is what shows the
+-- request is theirs; only then is the PolicyChangeRequest started
+-- (request_id) and recorded as theirs.
+CREATE TABLE change_request_drafts (
+    id                      text PRIMARY KEY,
+    policy_id               text NOT NULL REFERENCES policies (id),
+    kind                    text NOT NULL CHECK (kind IN ('material', 'minor')),
+    summary                 text NOT NULL CHECK (summary <> ''),
+    body                    text NOT NULL DEFAULT '',
+    reference               text NOT NULL DEFAULT '',
+    needs_production_change boolean NOT NULL DEFAULT false,
+    requester_id            text NOT NULL REFERENCES people (id),
+    created_at              timestamptz NOT NULL DEFAULT now(),
+    request_id              text,
+    confirmed_at            timestamptz,
+    CHECK ((request_id IS NULL) = (confirmed_at IS NULL))
+);
+
+GRANT SELECT, INSERT ON change_request_drafts TO complyflow_app;
+GRANT UPDATE (request_id, confirmed_at) ON change_request_drafts TO complyflow_app;

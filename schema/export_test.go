@@ -1,0 +1,4 @@
+package schema
+
+// CheckNumbering is checkNumbering, for the tests.
+var CheckNumbering = checkNumbering
