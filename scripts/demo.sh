@@ -16,7 +16,9 @@ bin/starter program apply --as p-security-officer demo/program.yaml
 
 open_tasks=$(psql "$DATABASE_URL" -Atqc "SELECT count(*) FROM tasks WHERE status = 'open' AND assignee_id = 'p-security-officer'")
 if [ "$open_tasks" = 0 ]; then
-  bin/starter tasks assign --to p-security-officer --due 72h --actions approve,reject --control information-security-program-review \
+  # --existing-ok: with a database recreated under a Temporal server that
+  # outlives it, the task is already there in Temporal; say so and go on.
+  bin/starter tasks assign --existing-ok --to p-security-officer --due 72h --actions approve,reject --control information-security-program-review \
     --subject "Confirm the security committee for this year's policy review" \
     --body "Check that the review committee in the program file is current, then approve. Reject with a note naming who is missing."
 else

@@ -119,6 +119,7 @@ func runTasksAssign(ctx context.Context, env *Env, args []string) error {
 	remind := fs.Duration("remind", 24*time.Hour, "reminder cadence (0: none)")
 	escalate := fs.Duration("escalate-officer-after", 72*time.Hour, "after the due time, the manager is asked at once and the security officers after this long")
 	id := fs.String("id", "", "the task ID (default task/manual/PERSON/SUBJECT-SLUG)")
+	existingOK := fs.Bool("existing-ok", false, "a task that already exists under the ID is reported and left as it is (exit 0), for scripts that load data more than once")
 	rest, err := parseInterleaved(fs, args)
 	if err != nil {
 		return err
@@ -177,6 +178,11 @@ func runTasksAssign(ctx context.Context, env *Env, args []string) error {
 	}, humantask.WorkflowName, in)
 	var started *serviceerror.WorkflowExecutionAlreadyStarted
 	if errors.As(err, &started) {
+		if *existingOK {
+			fmt.Fprintf(env.Stderr, "task %s already exists in Temporal; nothing started\n", taskID)
+			fmt.Fprintln(env.Stdout, taskID)
+			return nil
+		}
 		return fmt.Errorf("task %s already exists; give another --subject or an --id", taskID)
 	}
 	if err != nil {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"strings"
 	"testing"
 	"time"
@@ -109,4 +110,33 @@ func TestTasksCommands(t *testing.T) {
 	if outcome != "approve ann rotated" {
 		t.Errorf("recorded outcome %q", outcome)
 	}
+}
+
+// A database recreated under a Temporal server that outlives it: the task's
+// workflow exists in Temporal while Postgres has no row. A plain assign is
+// refused; --existing-ok reports it and goes on (the demo load does so).
+func TestTasksAssignExistingOKAfterTheDatabaseWasRecreated(t *testing.T) {
+	db := testenv.Postgres(t)
+	people := `INSERT INTO people (id, email, name) VALUES ('ann', 'ann@example.com', 'Ann Analyst')`
+	db.Owner.MustExec(people)
+	t.Setenv("TEMPORAL_ADDRESS", testenv.TemporalAddress(t))
+	t.Setenv("TEMPORAL_NAMESPACE", "default")
+	humanTaskWorker(t, db)
+	args := []string{"tasks", "assign", "--to", "ann", "--subject", "Check the committee", "--id", "task/demo/" + t.Name()}
+	if code, _, errOut := starterIn(t, db, args...); code != 0 {
+		t.Fatalf("assign: exit %d, %q", code, errOut)
+	}
+
+	recreated := testenv.Postgres(t)
+	recreated.Owner.MustExec(people)
+	if code, _, errOut := starterIn(t, recreated, args...); code != 1 || !strings.Contains(errOut, "already exists") {
+		t.Errorf("assign again on the recreated database: exit %d, %q; want refused as existing", code, errOut)
+	}
+	code, out, errOut := starterIn(t, recreated, append([]string{args[0], args[1], "--existing-ok"}, args[2:]...)...)
+	if code != 0 || strings.TrimSpace(out) != "task/demo/"+t.Name() || !strings.Contains(errOut, "already exists in Temporal; nothing started") {
+		t.Errorf("--existing-ok: exit %d, out %q, err %q; want exit 0 naming the task", code, out, errOut)
+	}
+	t.Cleanup(func() {
+		testenv.Temporal(t).TerminateWorkflow(context.Background(), "task/demo/"+t.Name(), "", "test over")
+	})
 }
