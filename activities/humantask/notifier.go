@@ -48,6 +48,9 @@ type TaskNoticeInput struct {
 	TaskID   string
 	PersonID string
 	Purpose  string
+	// Reason is why an escalation happened before the task was overdue: the
+	// assignee (and everyone before) could not be reached. Empty: overdue.
+	Reason string `json:",omitempty"`
 }
 
 // TaskNoticeResult is what became of the message; Reason says why it was not sent.
@@ -193,6 +196,11 @@ func (n *Notifier) compose(ctx context.Context, in TaskNoticeInput) (taskMessage
 	case "escalated":
 		m.title = "Overdue, escalated to you: " + t.Subject
 		m.intro = fmt.Sprintf("This task was assigned to %s and is overdue. It has been escalated to you: you may complete it.", t.AssigneeName)
+		if in.Reason != "" {
+			m.title = "Escalated to you: " + t.Subject
+			m.intro = fmt.Sprintf("This task was assigned to %s, who could not be reached (%s). It has been escalated to you: you may complete it.",
+				t.AssigneeName, in.Reason)
+		}
 	default:
 		return taskMessage{}, refusal.New("unknown notice purpose %s", in.Purpose)
 	}

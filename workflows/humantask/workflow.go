@@ -26,7 +26,9 @@ type State struct {
 	Entitled  []string // the assignee, then everyone escalated to, in order
 	// EscalateNow is set when nobody entitled could be told about the task:
 	// the next escalation step runs at once instead of at its time.
+	// Unreachable says why, for the message of that escalation.
 	EscalateNow bool
+	Unreachable string `json:",omitempty"`
 	// DeadChannels are "person/channel" pairs whose recipient was refused for
 	// good (SMTP 5xx to RCPT, unknown Slack user); later messages use the
 	// person's other channel.
@@ -249,11 +251,12 @@ func (t *humanTask) onTime(ctx workflow.Context) error {
 func (t *humanTask) escalate(ctx workflow.Context) error {
 	step := t.steps[t.st.Escalated]
 	t.st.Escalated++
-	why := "overdue"
+	why, notice := "overdue", ""
 	if t.st.EscalateNow {
 		why = "nobody entitled could be reached"
+		notice = t.st.Unreachable
 	}
-	t.st.EscalateNow = false
+	t.st.EscalateNow, t.st.Unreachable = false, ""
 	var res taskact.ResolveEscalationResult
 	err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, workflows.RecordOptions), taskAct.ResolveEscalation,
 		taskact.ResolveEscalationInput{AssigneeID: t.in.AssigneeID, To: step.To, Except: step.Except}).Get(ctx, &res)
@@ -278,7 +281,7 @@ func (t *humanTask) escalate(ctx workflow.Context) error {
 	if len(res.PersonIDs) > 0 && len(added) == 0 {
 		return nil // everyone this step names already has the task
 	}
-	reached, reasons := t.notify(ctx, added, purpose)
+	reached, reasons := t.notifyWhy(ctx, added, purpose, notice)
 	if res.Reason != "" {
 		reasons = append(reasons, res.Reason)
 	}
@@ -294,6 +297,7 @@ func (t *humanTask) unreachable(ctx workflow.Context, reasons []string) error {
 	next := "no escalation step is left; the task stays open for the officers (starter tasks)"
 	if t.st.Escalated < len(t.steps) {
 		t.st.EscalateNow = true
+		t.st.Unreachable = strings.Join(reasons, "; ")
 		next = "escalating at once to " + t.steps[t.st.Escalated].To
 	}
 	return t.record(ctx, fmt.Sprintf("unreachable/%d", t.st.Escalated), "unreachable",
@@ -303,12 +307,20 @@ func (t *humanTask) unreachable(ctx workflow.Context, reasons []string) error {
 // notify sends the purpose's message to each person on every channel not yet
 // refused for them, and reports whether anyone was told at all.
 func (t *humanTask) notify(ctx workflow.Context, people []string, purpose string) (bool, []string) {
-	type send struct {
-		person, channel string
-		f               workflow.Future
-	}
-	var sends []send
+	return t.notifyWhy(ctx, people, purpose, "")
+}
+
+// notifyWhy is notify with the reason an escalation message gives (empty:
+// the task is overdue). A temporary failure (an SMTP 4xx, a network error, a
+// Slack outage) is retried for as long as the task is open, so it never
+// counts as unreachable; the wait ends once anyone was told, once every send
+// has answered, or once the task is completed. Only a permanent refusal
+// (5xx to RCPT, an unknown Slack user) or no address at all leaves a person
+// unreached, and moves on to the other channel and then the escalation.
+// Sends still retrying when the wait ends go on; their refusals are kept.
+func (t *humanTask) notifyWhy(ctx workflow.Context, people []string, purpose, reason string) (bool, []string) {
 	var reasons []string
+	reached, pending := false, 0
 	actx := workflow.WithActivityOptions(ctx, noticeOptions)
 	for _, p := range people {
 		for _, ch := range []string{notify.ChannelEmail, notify.ChannelSlack} {
@@ -320,28 +332,32 @@ func (t *humanTask) notify(ctx workflow.Context, people []string, purpose string
 			if ch == notify.ChannelSlack {
 				fn = noticeAct.SendTaskSlack
 			}
-			f := workflow.ExecuteActivity(actx, fn, taskact.TaskNoticeInput{TaskID: t.in.TaskID, PersonID: p, Purpose: purpose})
-			sends = append(sends, send{p, ch, f})
+			f := workflow.ExecuteActivity(actx, fn, taskact.TaskNoticeInput{TaskID: t.in.TaskID, PersonID: p, Purpose: purpose, Reason: reason})
+			pending++
+			person, channel := p, ch
+			workflow.Go(ctx, func(gctx workflow.Context) {
+				defer func() { pending-- }()
+				var res taskact.TaskNoticeResult
+				if err := f.Get(gctx, &res); err != nil {
+					reasons = append(reasons, fmt.Sprintf("%s: %s failed: %v", person, channel, err))
+					return
+				}
+				switch res.Status {
+				case taskact.NoticeSent:
+					reached = true
+				case taskact.NoticeFailed:
+					t.st.DeadChannels = append(t.st.DeadChannels, person+"/"+channel)
+					reasons = append(reasons, fmt.Sprintf("%s: %s refused: %s", person, channel, res.Reason))
+				default:
+					reasons = append(reasons, fmt.Sprintf("%s: %s: %s", person, channel, res.Reason))
+				}
+			})
 		}
 	}
-	reached := false
-	for _, s := range sends {
-		var res taskact.TaskNoticeResult
-		if err := s.f.Get(ctx, &res); err != nil {
-			reasons = append(reasons, fmt.Sprintf("%s: %s failed: %v", s.person, s.channel, err))
-			continue
-		}
-		switch res.Status {
-		case taskact.NoticeSent:
-			reached = true
-		case taskact.NoticeFailed:
-			t.st.DeadChannels = append(t.st.DeadChannels, s.person+"/"+s.channel)
-			reasons = append(reasons, fmt.Sprintf("%s: %s refused: %s", s.person, s.channel, res.Reason))
-		default:
-			reasons = append(reasons, fmt.Sprintf("%s: %s: %s", s.person, s.channel, res.Reason))
-		}
+	if err := workflow.Await(ctx, func() bool { return reached || pending == 0 || t.outcome != nil }); err != nil {
+		return false, append(reasons, err.Error())
 	}
-	return reached, reasons
+	return reached || t.outcome != nil, slices.Clone(reasons)
 }
 
 func (t *humanTask) record(ctx workflow.Context, key, kind string, detail map[string]any) error {
@@ -398,12 +414,15 @@ func (t *humanTask) status() (Status, error) {
 }
 
 var (
-	// A message that cannot go out in 8 attempts (21 to 29 minutes) counts as
-	// not sent this time; the next reminder tries again.
+	// A message is retried, every 15 minutes at most, for as long as the
+	// task is open: an outage of the mail server or of Slack is not the
+	// recipient's fault and must not escalate the task (issue: an 8-attempt
+	// limit made a 30-minute SMTP outage escalate at once). A permanent
+	// refusal is an answer (NoticeFailed), not an error, so it is not retried.
 	noticeOptions = workflow.ActivityOptions{
 		StartToCloseTimeout: time.Minute,
 		RetryPolicy: &temporal.RetryPolicy{InitialInterval: 10 * time.Second, BackoffCoefficient: 2, MaximumInterval: 15 * time.Minute,
-			MaximumAttempts: 8, NonRetryableErrorTypes: []string{refusal.Type, "UnknownPerson"}},
+			NonRetryableErrorTypes: []string{refusal.Type, "UnknownPerson"}},
 	}
 	// Rewriting the Slack message after completion is a courtesy: the parent
 	// is waiting for the outcome, so give up within about a minute.

@@ -41,6 +41,9 @@ type taskHarness struct {
 	email, slack map[string]taskact.TaskNoticeResult // by person; default: sent
 	resolve      map[string]taskact.ResolveEscalationResult
 	left         map[string]bool // people CompleteTask refuses, as the directory would
+	// outage fails that many email attempts to a person with a retryable
+	// error (the mail server down) before the email goes out.
+	outage map[string]int
 }
 
 type htSeen struct {
@@ -91,7 +94,10 @@ func newTaskHarness(t *testing.T) *taskHarness {
 	})
 	notice := func(channel string, results map[string]taskact.TaskNoticeResult) any {
 		return func(_ context.Context, in taskact.TaskNoticeInput) (taskact.TaskNoticeResult, error) {
-			h.add(&h.notices, in.Purpose+"/"+channel+"/"+in.PersonID, nil)
+			if channel == "email" && h.failOnce(in.PersonID) {
+				return taskact.TaskNoticeResult{}, errors.New("dial tcp 127.0.0.1:25: connection refused")
+			}
+			h.add(&h.notices, in.Purpose+"/"+channel+"/"+in.PersonID, map[string]any{"reason": in.Reason})
 			if r, ok := results[in.PersonID]; ok {
 				return r, nil
 			}
@@ -159,6 +165,17 @@ func (h *taskHarness) outcome(t *testing.T) Outcome {
 		t.Fatal(err)
 	}
 	return out
+}
+
+// failOnce spends one failed attempt of person's outage, if any is left.
+func (h *taskHarness) failOnce(person string) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.outage[person] > 0 {
+		h.outage[person]--
+		return true
+	}
+	return false
 }
 
 func htInput() Input {
@@ -341,6 +358,12 @@ func TestHumanTaskUnreachableEscalatesAtOnce(t *testing.T) {
 	if got := h.events[2].detail["because"]; got != "nobody entitled could be reached" {
 		t.Errorf("escalation reason %v", got)
 	}
+	// The manager's message says why it came before the due time.
+	for _, n := range h.notices {
+		if n.key == "escalated/1/email/mia" && !strings.Contains(fmt.Sprint(n.detail["reason"]), "550 no such user") {
+			t.Errorf("escalation notice to mia gives reason %q; want why ann could not be reached", n.detail["reason"])
+		}
+	}
 }
 
 func TestHumanTaskBadInput(t *testing.T) {
@@ -451,5 +474,38 @@ func TestHumanTaskLeaverCannotComplete(t *testing.T) {
 	})
 	if out.By != "mia" || len(h.completed) != 1 {
 		t.Errorf("outcome %+v, completions %+v", out, h.completed)
+	}
+}
+
+// An SMTP outage is retried for as long as the task is open: the assignee is
+// told once the server is back, nothing is recorded unreachable, and nothing
+// escalates before the due time. 9 failed attempts: the old limit was 8, and
+// the test environment caps "unlimited" retries at 10.
+func TestHumanTaskSMTPOutageNeitherEscalatesNorLosesTheAssignment(t *testing.T) {
+	h := newTaskHarness(t)
+	h.outage = map[string]int{"ann": 9}
+	h.slack["ann"] = taskact.TaskNoticeResult{Status: taskact.NoticeUnavailable, Reason: "no Slack user ID"}
+	in := htInput()
+	in.Escalation = []workflows.EscalationStep{{After: 0, To: workflows.EscalateToManager}}
+	var answers []string
+	h.completeAt(40*time.Hour, CompleteRequest{Action: ActionApprove, PersonID: "ann"}, &answers)
+	h.env.ExecuteWorkflow(Workflow, in)
+
+	if out := h.outcome(t); out.By != "ann" {
+		t.Errorf("outcome %+v", out)
+	}
+	htEqual(t, "no unreachable", htAt(h.events, "unreachable/"), nil)
+	htEqual(t, "no escalation before the due time", htAt(h.events, "escalated/"), nil)
+	var told []string
+	for _, n := range h.notices {
+		if n.key == "assigned/email/ann" {
+			told = append(told, n.key)
+			if n.at < 30*time.Minute || n.at > 40*time.Hour {
+				t.Errorf("assignment email sent at %v: want after the outage's retries, before completion", n.at)
+			}
+		}
+	}
+	if len(told) != 1 {
+		t.Errorf("assignment emails to ann: %v; want exactly one once the server is back", told)
 	}
 }
