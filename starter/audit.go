@@ -137,4 +137,3 @@ func parsePublicKey(v string) (ed25519.PublicKey, error) {
 	}
 	return ed25519.PublicKey(b), nil
 }
-
