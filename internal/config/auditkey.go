@@ -74,14 +74,27 @@ func (c Config) AuditKey() (ed25519.PrivateKey, error) {
 		if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 			return nil, err
 		}
-		f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+		// Written whole to a file of its own, then linked into place: a
+		// process starting at the same moment sees no key or the whole key,
+		// and the first link wins.
+		tmp, err := os.CreateTemp(filepath.Dir(path), ".audit_signing_key-*")
+		if err != nil {
+			return nil, fmt.Errorf("generating %s: %w", path, err)
+		}
+		defer os.Remove(tmp.Name())
+		_, err = tmp.WriteString(base64.StdEncoding.EncodeToString(seed) + "\n")
+		if cerr := tmp.Close(); err == nil {
+			err = cerr
+		}
 		if err == nil {
-			_, err = f.WriteString(base64.StdEncoding.EncodeToString(seed) + "\n")
-			if cerr := f.Close(); err == nil {
-				err = cerr
+			err = os.Chmod(tmp.Name(), 0o600)
+		}
+		if err == nil {
+			if err = os.Link(tmp.Name(), path); errors.Is(err, os.ErrExist) {
+				err = nil
 			}
 		}
-		if err != nil && !errors.Is(err, os.ErrExist) {
+		if err != nil {
 			return nil, fmt.Errorf("generating %s: %w", path, err)
 		}
 	}
