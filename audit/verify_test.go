@@ -18,9 +18,9 @@ func TestVerifyDetectsEditAndRemoval(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	n, err := audit.Verify(ctx, db.App)
-	if err != nil || n != 3 {
-		t.Fatalf("intact log: %d rows, %v", n, err)
+	res, err := audit.Verify(ctx, db.App, audit.Options{})
+	if err != nil || res.Rows != 3 {
+		t.Fatalf("intact log: %d rows, %v", res.Rows, err)
 	}
 
 	// Someone with the owner's rights edits a row: the chain shows it.
@@ -28,18 +28,18 @@ func TestVerifyDetectsEditAndRemoval(t *testing.T) {
 		t.Fatal(err)
 	}
 	var brk *audit.Break
-	if _, err := audit.Verify(ctx, db.App); !errors.As(err, &brk) || brk.ID != 2 {
+	if _, err := audit.Verify(ctx, db.App, audit.Options{}); !errors.As(err, &brk) || brk.ID != 2 {
 		t.Fatalf("after edit: %v, want a break at row 2", err)
 	}
 	db.Owner.Exec(`UPDATE audit_log SET actor = 'tester' WHERE action = 'two'`)
-	if _, err := audit.Verify(ctx, db.App); err != nil {
+	if _, err := audit.Verify(ctx, db.App, audit.Options{}); err != nil {
 		t.Fatalf("after restoring the row: %v", err)
 	}
 
 	if _, err := db.Owner.Exec(`DELETE FROM audit_log WHERE action = 'two'`); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := audit.Verify(ctx, db.App); !errors.As(err, &brk) || brk.ID != 3 {
+	if _, err := audit.Verify(ctx, db.App, audit.Options{}); !errors.As(err, &brk) || brk.ID != 3 {
 		t.Fatalf("after removal: %v, want a break at row 3", err)
 	}
 }
@@ -74,7 +74,7 @@ func TestVerifyAfterConcurrentAppends(t *testing.T) {
 	if err := <-second; err != nil {
 		t.Fatal(err)
 	}
-	if n, err := audit.Verify(ctx, db.App); err != nil || n != 3 {
-		t.Fatalf("after concurrent appends: %d rows, %v", n, err)
+	if res, err := audit.Verify(ctx, db.App, audit.Options{}); err != nil || res.Rows != 3 {
+		t.Fatalf("after concurrent appends: %d rows, %v", res.Rows, err)
 	}
 }

@@ -34,6 +34,11 @@ func run() error {
 	if err := Register(w, p.Config, p.DB); err != nil {
 		return err
 	}
+	if key, err := p.Config.AuditKey(); err != nil {
+		p.Logger.Error("daily audit checkpoints are off", "err", err)
+	} else {
+		go signCheckpoints(ctx, p.DB, key, p.Config.AuditCheckpointFile, checkpointEvery, p.Logger)
+	}
 	p.Logger.Info("worker started", "task_queue", p.Config.TaskQueue, "namespace", p.Config.TemporalNamespace)
 	return w.Run(interruptOn(ctx))
 }

@@ -54,6 +54,14 @@ type Config struct {
 	// MetricsAddr serves the worker's Prometheus metrics at /metrics; empty
 	// turns them off.
 	MetricsAddr string
+
+	// AuditSigningKey signs the audit log's checkpoints (Ed25519): a file
+	// path or the key itself (AuditKey reads it). Empty in the embedded mode:
+	// a key generated once into DevAuditSigningKeyFile.
+	AuditSigningKey string
+	// AuditCheckpointFile also receives each checkpoint, one JSON line each;
+	// empty: the checkpoints go to the database only.
+	AuditCheckpointFile string
 }
 
 // Defaults for the embedded mode.
@@ -69,6 +77,8 @@ const (
 	DefaultLinkTTL      = 30 * 24 * time.Hour
 	devLinkSigningKey   = "complyflow-dev-link-signing-key-change-me"
 	DefaultSlackChannel = "#security-policies"
+	// DevAuditCheckpointFile is AUDIT_CHECKPOINT_FILE in the embedded mode.
+	DevAuditCheckpointFile = ".data/audit_checkpoints.jsonl"
 )
 
 // FromEnv reads the environment. It fails only on values that are present and
@@ -91,6 +101,8 @@ func FromEnv() (Config, error) {
 		MetricsAddr:          os.Getenv("METRICS_ADDR"),
 		DevMailDir:           env("DEV_MAIL_DIR", ".data/mail"),
 		LinkTTL:              DefaultLinkTTL,
+		AuditSigningKey:      os.Getenv("AUDIT_SIGNING_KEY"),
+		AuditCheckpointFile:  os.Getenv("AUDIT_CHECKPOINT_FILE"),
 	}
 	c.DatabaseOwnerURL = env("DATABASE_OWNER_URL", c.DatabaseURL)
 	if os.Getenv("DATABASE_URL") == "" {
@@ -104,6 +116,9 @@ func FromEnv() (Config, error) {
 	if c.SMTPAddr == "" {
 		c.DevMail = true
 		c.SMTPAddr = DefaultDevSMTPAddr
+		if c.AuditCheckpointFile == "" {
+			c.AuditCheckpointFile = DevAuditCheckpointFile
+		}
 	}
 	c.PortalBaseURL = strings.TrimRight(env("PORTAL_BASE_URL", "http://"+c.PortalAddr), "/")
 	keys := os.Getenv("LINK_SIGNING_KEY")
