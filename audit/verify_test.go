@@ -36,7 +36,10 @@ func TestVerifyDetectsEditAndRemoval(t *testing.T) {
 		t.Fatalf("after restoring the row: %v", err)
 	}
 
-	if _, err := db.Owner.Exec(`DELETE FROM audit_log WHERE action = 'two'`); err != nil {
+	// The retention trigger refuses the delete; the table's owner can drop it
+	// out of the way, which the chain still shows.
+	if _, err := db.Owner.Exec(`ALTER TABLE audit_log DISABLE TRIGGER audit_log_before_delete;
+		DELETE FROM audit_log WHERE action = 'two'`); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := audit.Verify(ctx, db.App, audit.Options{}); !errors.As(err, &brk) || brk.ID != 3 {

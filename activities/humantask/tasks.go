@@ -10,10 +10,12 @@ import (
 	"strings"
 	"time"
 
+	"github.com/complyflow/complyflow/audit"
 	"github.com/complyflow/complyflow/directory"
 	"github.com/complyflow/complyflow/internal/refusal"
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
+	"go.temporal.io/sdk/temporal"
 )
 
 // Tasks records human tasks and their events in Postgres and answers who a
@@ -70,21 +72,49 @@ type TaskEventInput struct {
 	Detail  map[string]any
 }
 
-// RecordTaskEvent appends an event to the task's history once.
+// RecordTaskEvent appends an event to the task's history once, and to the
+// audit log in the same transaction.
 func (a *Tasks) RecordTaskEvent(ctx context.Context, in TaskEventInput) error {
-	return insertEvent(ctx, a.DB, in)
+	tx, err := a.DB.BeginTxx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	if err := insertEvent(ctx, tx, in); err != nil {
+		return err
+	}
+	return tx.Commit()
 }
 
-func insertEvent(ctx context.Context, db sqlx.ExecerContext, in TaskEventInput) error {
+// insertEvent records the event in task_events and audit_log, both under its
+// key, so a retry adds neither twice. The audit row evidences the task's
+// control.
+func insertEvent(ctx context.Context, tx *sqlx.Tx, in TaskEventInput) error {
 	detail, err := json.Marshal(in.Detail)
 	if err != nil || in.Detail == nil {
 		detail = []byte("{}")
 	}
-	_, err = db.ExecContext(ctx, `
+	_, err = tx.ExecContext(ctx, `
 		INSERT INTO task_events (task_id, event_key, kind, actor_id, detail)
 		VALUES ($1, $2, $3, $4, $5) ON CONFLICT (task_id, event_key) DO NOTHING`,
 		in.TaskID, in.Key, in.Kind, in.ActorID, detail)
 	if err != nil {
+		return fmt.Errorf("record task event %s/%s: %w", in.TaskID, in.Key, err)
+	}
+	var control string
+	if err := tx.GetContext(ctx, &control, `SELECT control_id FROM tasks WHERE id = $1`, in.TaskID); err != nil {
+		return fmt.Errorf("record task event %s/%s: read the task's control: %w", in.TaskID, in.Key, err)
+	}
+	actor := in.ActorID
+	if actor == "" {
+		actor = "complyflow"
+	}
+	var controls []string
+	if control != "" {
+		controls = []string{control}
+	}
+	if err := audit.Write(ctx, tx, audit.Entry{Actor: actor, Action: "task." + in.Kind, Subject: in.TaskID, Controls: controls,
+		Detail: json.RawMessage(detail), Key: "task/" + in.TaskID + "/" + in.Key}); err != nil {
 		return fmt.Errorf("record task event %s/%s: %w", in.TaskID, in.Key, err)
 	}
 	return nil
@@ -99,9 +129,20 @@ type CompleteTaskInput struct {
 	Note   string
 }
 
+// TaskClosedType is the application error type of a completion refused
+// because the task is already closed: completed by someone else or with
+// another action, or cancelled. It is never retried.
+const TaskClosedType = "TaskClosed"
+
 // CompleteTask records the outcome and the "completed" event. Someone who
 // has left may not complete a task: the workflow's validator cannot read the
 // directory, so this is where every path (portal, Slack, CLI) is refused.
+//
+// Only an open task is completed. A task already completed by the same
+// person with the same action is this completion retried, and succeeds; any
+// other closed task is a non-retryable TaskClosed error saying who completed
+// it and when, or that it was cancelled, so the workflow never admits an
+// outcome Postgres does not hold.
 func (a *Tasks) CompleteTask(ctx context.Context, in CompleteTaskInput) error {
 	tx, err := a.DB.BeginTxx(ctx, nil)
 	if err != nil {
@@ -111,16 +152,49 @@ func (a *Tasks) CompleteTask(ctx context.Context, in CompleteTaskInput) error {
 	if err := directory.CheckNotLeft(ctx, tx, in.By); err != nil {
 		return err
 	}
-	if _, err := tx.ExecContext(ctx, `
+	var id string
+	err = tx.GetContext(ctx, &id, `
 		UPDATE tasks SET status = 'completed', outcome_action = $2, outcome_by = $3, outcome_note = $4, completed_at = $5
-		WHERE id = $1 AND status = 'open'`, in.TaskID, in.Action, in.By, in.Note, in.At); err != nil {
+		WHERE id = $1 AND status = 'open' RETURNING id`, in.TaskID, in.Action, in.By, in.Note, in.At)
+	if errors.Is(err, sql.ErrNoRows) {
+		return closedTask(ctx, tx, in)
+	}
+	if err != nil {
 		return fmt.Errorf("complete task %s: %w", in.TaskID, err)
 	}
 	if err := insertEvent(ctx, tx, TaskEventInput{TaskID: in.TaskID, Key: "completed", Kind: "completed", ActorID: in.By,
-		Detail: map[string]any{"action": in.Action, "note": in.Note}}); err != nil {
+		Detail: map[string]any{"action": in.Action, "note": in.Note, "at": in.At}}); err != nil {
 		return err
 	}
 	return tx.Commit()
+}
+
+// closedTask answers a completion of a task that is not open: nil for a
+// retry of the completion that closed it, else why it cannot be completed.
+func closedTask(ctx context.Context, tx *sqlx.Tx, in CompleteTaskInput) error {
+	var t struct {
+		Status      string         `db:"status"`
+		Action      string         `db:"outcome_action"`
+		By          sql.NullString `db:"outcome_by"`
+		CompletedAt sql.NullTime   `db:"completed_at"`
+	}
+	err := tx.GetContext(ctx, &t, `SELECT status, outcome_action, outcome_by, completed_at FROM tasks WHERE id = $1`, in.TaskID)
+	if errors.Is(err, sql.ErrNoRows) {
+		return refusal.New("task %s is not recorded", in.TaskID)
+	}
+	if err != nil {
+		return fmt.Errorf("complete task %s: %w", in.TaskID, err)
+	}
+	switch {
+	case t.Status == "completed" && t.By.String == in.By && t.Action == in.Action:
+		return nil // this completion, retried: its event and audit row were committed with it
+	case t.Status == "completed":
+		return temporal.NewNonRetryableApplicationError(fmt.Sprintf("task %s was already completed: %s by %s at %s",
+			in.TaskID, t.Action, t.By.String, t.CompletedAt.Time.UTC().Format(time.RFC3339)), TaskClosedType, nil)
+	default:
+		return temporal.NewNonRetryableApplicationError(fmt.Sprintf("task %s was %s and can no longer be completed", in.TaskID, t.Status),
+			TaskClosedType, nil)
+	}
 }
 
 // CancelTask marks an open task cancelled (its parent gave it up) and records

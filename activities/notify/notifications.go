@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/jmoiron/sqlx"
+
+	"github.com/complyflow/complyflow/audit"
 	"go.temporal.io/sdk/temporal"
 )
 
@@ -48,26 +50,59 @@ type Notification struct {
 func NotificationKey(parts ...string) string { return strings.Join(parts, "/") }
 
 // RecordNotification inserts n unless its idempotency key is already recorded,
-// and returns the row as stored: the earlier one when the key was taken. One
-// statement does both, since an announcement records thousands of these.
-func RecordNotification(ctx context.Context, db sqlx.ExtContext, n Notification) (Notification, error) {
+// and returns the row as stored: the earlier one when the key was taken. A new
+// row is written to the audit log in the same transaction, under
+// "notification/<key>", evidencing its task's control when it is about a
+// task. The ledger is append-only: a row, once recorded, is never changed.
+func RecordNotification(ctx context.Context, db *sqlx.DB, n Notification) (Notification, error) {
+	tx, err := db.BeginTxx(ctx, nil)
+	if err != nil {
+		return Notification{}, err
+	}
+	defer tx.Rollback()
 	query, args, err := sqlx.Named(`
 		WITH inserted AS (
 			INSERT INTO notifications (idempotency_key, channel, recipient_id, address, purpose, task_id, status, error, provider_ref)
 			VALUES (:idempotency_key, :channel, :recipient_id, :address, :purpose, :task_id, :status, :error, :provider_ref)
 			ON CONFLICT (idempotency_key) DO NOTHING
 			RETURNING `+notificationColumns+`)
-		SELECT `+notificationColumns+` FROM inserted
+		SELECT `+notificationColumns+`, true AS inserted,
+			coalesce((SELECT control_id FROM tasks WHERE id = inserted.task_id), '') AS control_id FROM inserted
 		UNION ALL
-		SELECT `+notificationColumns+` FROM notifications WHERE idempotency_key = :idempotency_key AND NOT EXISTS (SELECT FROM inserted)`, n)
+		SELECT `+notificationColumns+`, false, '' FROM notifications
+			WHERE idempotency_key = :idempotency_key AND NOT EXISTS (SELECT FROM inserted)`, n)
 	if err != nil {
 		return Notification{}, err
 	}
-	var stored Notification
-	if err := sqlx.GetContext(ctx, db, &stored, db.Rebind(query), args...); err != nil {
+	var stored struct {
+		Notification
+		Inserted  bool   `db:"inserted"`
+		ControlID string `db:"control_id"`
+	}
+	if err := tx.GetContext(ctx, &stored, tx.Rebind(query), args...); err != nil {
 		return Notification{}, fmt.Errorf("record notification %s: %w", n.IdempotencyKey, err)
 	}
-	return stored, nil
+	if stored.Inserted {
+		var controls []string
+		if stored.ControlID != "" {
+			controls = []string{stored.ControlID}
+		}
+		subject := stored.TaskID
+		if subject == "" {
+			subject = stored.IdempotencyKey
+		}
+		if err := audit.Write(ctx, tx, audit.Entry{Actor: "complyflow", Action: "notification." + stored.Status, Subject: subject,
+			Controls: controls, Key: "notification/" + stored.IdempotencyKey,
+			Detail: map[string]any{"key": stored.IdempotencyKey, "channel": stored.Channel, "recipient": stored.RecipientID,
+				"address": stored.Address, "purpose": stored.Purpose, "task": stored.TaskID, "error": stored.Error,
+				"provider_ref": stored.ProviderRef}}); err != nil {
+			return Notification{}, fmt.Errorf("record notification %s: %w", n.IdempotencyKey, err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return Notification{}, fmt.Errorf("record notification %s: %w", n.IdempotencyKey, err)
+	}
+	return stored.Notification, nil
 }
 
 const notificationColumns = "idempotency_key, channel, recipient_id, address, purpose, task_id, status, error, provider_ref"

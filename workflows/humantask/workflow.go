@@ -395,8 +395,10 @@ func (t *humanTask) complete(ctx workflow.Context, req CompleteRequest) (Outcome
 	}).Get(ctx, nil)
 	t.completing = false
 	var appErr *temporal.ApplicationError
-	if errors.As(err, &appErr) && appErr.Type() == "PersonLeft" {
-		return Outcome{}, temporal.NewNonRetryableApplicationError(appErr.Message(), "PersonLeft", nil)
+	if errors.As(err, &appErr) && (appErr.Type() == "PersonLeft" || appErr.Type() == taskact.TaskClosedType) {
+		// Postgres holds another outcome (or a cancellation): refuse this one
+		// rather than admit what was not recorded.
+		return Outcome{}, temporal.NewNonRetryableApplicationError(appErr.Message(), appErr.Type(), nil)
 	}
 	if err != nil {
 		return Outcome{}, fmt.Errorf("the outcome could not be recorded, try again: %w", err)

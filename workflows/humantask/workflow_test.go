@@ -40,7 +40,8 @@ type taskHarness struct {
 
 	email, slack map[string]taskact.TaskNoticeResult // by person; default: sent
 	resolve      map[string]taskact.ResolveEscalationResult
-	left         map[string]bool // people CompleteTask refuses, as the directory would
+	left         map[string]bool   // people CompleteTask refuses, as the directory would
+	closed       map[string]string // people whose completion CompleteTask refuses: Postgres holds another outcome
 	// outage fails that many email attempts to a person with a retryable
 	// error (the mail server down) before the email goes out.
 	outage map[string]int
@@ -86,6 +87,9 @@ func newTaskHarness(t *testing.T) *taskHarness {
 	env.OnActivity(taskAct.CompleteTask, mock.Anything, mock.Anything).Return(func(_ context.Context, in taskact.CompleteTaskInput) error {
 		if h.left[in.By] {
 			return temporal.NewNonRetryableApplicationError(in.By+" has left (end date 1 Mar 2026 in the directory) and may no longer act on tasks", "PersonLeft", nil)
+		}
+		if msg, ok := h.closed[in.By]; ok {
+			return temporal.NewNonRetryableApplicationError(msg, taskact.TaskClosedType, nil)
 		}
 		h.mu.Lock()
 		defer h.mu.Unlock()
@@ -507,5 +511,50 @@ func TestHumanTaskSMTPOutageNeitherEscalatesNorLosesTheAssignment(t *testing.T) 
 	}
 	if len(told) != 1 {
 		t.Errorf("assignment emails to ann: %v; want exactly one once the server is back", told)
+	}
+}
+
+// A completion Postgres refuses (the task was closed there already) is
+// refused to the person as it is, not admitted, and not offered as a retry.
+func TestHumanTaskClosedInPostgresIsNotAdmitted(t *testing.T) {
+	h := newTaskHarness(t)
+	h.closed = map[string]string{"ann": "task task/1 was already completed: approve by sam at 2026-03-01T09:00:00Z"}
+	in := htInput()
+	in.Escalation = []workflows.EscalationStep{{After: 0, To: workflows.EscalateToManager}}
+	var answers []string
+	for _, c := range []struct {
+		at  time.Duration
+		req CompleteRequest
+	}{
+		{time.Hour, CompleteRequest{Action: ActionApprove, PersonID: "ann"}},
+		{50 * time.Hour, CompleteRequest{Action: ActionApprove, PersonID: "mia"}},
+	} {
+		h.env.RegisterDelayedCallback(func() {
+			h.env.UpdateWorkflow(UpdateComplete, "u-"+c.req.PersonID, &testsuite.TestUpdateCallback{
+				OnAccept: func() {},
+				OnReject: func(err error) { answers = append(answers, c.req.PersonID+" rejected: "+err.Error()) },
+				OnComplete: func(_ any, err error) {
+					var appErr *temporal.ApplicationError
+					switch {
+					case err == nil:
+						answers = append(answers, c.req.PersonID+" completed")
+					case errors.As(err, &appErr):
+						answers = append(answers, c.req.PersonID+" refused: "+appErr.Type()+": "+appErr.Message())
+					default:
+						answers = append(answers, c.req.PersonID+" failed: "+err.Error())
+					}
+				},
+			}, c.req)
+		}, c.at)
+	}
+	h.env.ExecuteWorkflow(Workflow, in)
+
+	out := h.outcome(t)
+	htEqual(t, "answers", answers, []string{
+		"ann refused: TaskClosed: task task/1 was already completed: approve by sam at 2026-03-01T09:00:00Z",
+		"mia completed",
+	})
+	if out.By != "mia" || len(h.completed) != 1 {
+		t.Errorf("outcome %+v, completions %+v", out, h.completed)
 	}
 }
