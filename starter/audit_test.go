@@ -31,12 +31,12 @@ func TestAuditVerifyReportsTamperingAgainstTheCheckpoint(t *testing.T) {
 		tamper []string
 		want   string
 	}{
-		{"truncated tail", []string{`DELETE FROM audit_log WHERE id > 3`}, "audit_log row 5: is missing"},
-		{"every row deleted", []string{`DELETE FROM audit_log`}, "audit_log row 5: is missing"},
+		{"truncated tail", []string{`ALTER TABLE audit_log DISABLE TRIGGER audit_log_before_delete`, `DELETE FROM audit_log WHERE id > 3`}, "audit_log row 5: is missing"},
+		{"every row deleted", []string{`ALTER TABLE audit_log DISABLE TRIGGER audit_log_before_delete`, `DELETE FROM audit_log`}, "audit_log row 5: is missing"},
 		{"edited row", []string{`UPDATE audit_log SET detail = '{"n": 99}' WHERE id = 2`}, "audit_log row 2: content does not match its hash"},
 		{"re-chained", []string{`UPDATE audit_log SET actor = 'mallory' WHERE id = 2`, rechainSQL}, "audit_log row 5: its hash is not the one the checkpoint"},
 		{"forged at", []string{`UPDATE audit_log SET at = '2019-03-01' WHERE id = 4`, rechainSQL}, "audit_log row 4: its time 2019-03-01"},
-		{"checkpoints deleted too", []string{`DELETE FROM audit_log WHERE id > 3`, `DELETE FROM audit_checkpoints`}, "audit_log row 5: is missing"},
+		{"checkpoints deleted too", []string{`ALTER TABLE audit_log DISABLE TRIGGER audit_log_before_delete`, `DELETE FROM audit_log WHERE id > 3`, `DELETE FROM audit_checkpoints`}, "audit_log row 5: is missing"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			db := testenv.Postgres(t)
