@@ -64,8 +64,8 @@ type OpenChangeRequestInput struct {
 // Privacy Officers; ReviewEscalation the Privacy Officers who may review too
 // once the first reviewer's task is overdue; SecondApprovers the CEO, else
 // the designee; Designees may act once a CEO's task is overdue. Engineering
-// is the Head of Engineering when the policy is about product development:
-// one a Head of Engineering owns.
+// is the Head of Engineering when the program file marks the policy as about
+// product development (product_development: true).
 type ChangeRequestInfo struct {
 	Policy           policy.Ref
 	RequesterName    string
@@ -153,12 +153,13 @@ func changeApprovers(ctx context.Context, q sqlx.QueryerContext, requester strin
 		}
 		info.Designees = slices.DeleteFunc(designees, func(id string) bool { return id == requester })
 	}
-	heads, err := directory.RoleHolders(ctx, q, "head_of_engineering")
-	if err != nil {
-		return err
+	// The program file says which policies are about product development
+	// (product_development: true); their owner says nothing about it.
+	var productDevelopment bool
+	if err := sqlx.GetContext(ctx, q, &productDevelopment, `SELECT product_development FROM policies WHERE id = $1`, info.Policy.ID); err != nil {
+		return fmt.Errorf("policy %s: %w", info.Policy.ID, err)
 	}
-	if slices.Contains(heads, info.Policy.OwnerID) {
-		// A product development policy.
+	if productDevelopment {
 		if info.Engineering, err = directory.OthersHolding(ctx, q, requester, "approve a product development policy's change", "head_of_engineering"); err != nil {
 			return err
 		}

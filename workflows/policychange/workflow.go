@@ -231,6 +231,8 @@ func (w *policyChange) approvals(ctx workflow.Context) (bool, error) {
 	// policy-management (c): product development policies also need the Head of Engineering.
 	out, err = w.task(ctx, humantask.Child{
 		Purpose: fmt.Sprintf("engineering-approval/%d", r), Assignee: w.info.Engineering[0],
+		// Overdue, it goes to the role's other holders of the day, never the requester.
+		Escalation: w.escalateToRole("head_of_engineering", w.info.Engineering[0]),
 		Subject: fmt.Sprintf("Approve product development policy change: %s", w.info.Policy.Title),
 		Body: w.describe() + "\nThe policy is about product development, so the Head of Engineering approves its changes too: " +
 			"approve it, or reject it back to the requester with a note.",
@@ -248,9 +250,10 @@ func (w *policyChange) approvals(ctx workflow.Context) (bool, error) {
 // escalateToRole hands an overdue task to whoever holds role when the step
 // fires, so someone appointed since the request opened is reached and
 // someone removed is not, but never to the requester, who may not approve
-// their own request.
-func (w *policyChange) escalateToRole(role string) []workflows.EscalationStep {
-	return []workflows.EscalationStep{{After: 0, To: "role:" + role, Except: []string{w.in.RequesterID}}}
+// their own request, nor the people in also (the task's assignee, when the
+// role is the assignee's own: the step is for its other holders).
+func (w *policyChange) escalateToRole(role string, also ...string) []workflows.EscalationStep {
+	return []workflows.EscalationStep{{After: 0, To: "role:" + role, Except: append([]string{w.in.RequesterID}, also...)}}
 }
 
 // afterApproval is the stage after the officer's (and CEO's) approval.
