@@ -233,7 +233,7 @@ func (w *policyChange) approvals(ctx workflow.Context) (bool, error) {
 		Purpose: fmt.Sprintf("engineering-approval/%d", r), Assignee: w.info.Engineering[0],
 		// Overdue, it goes to the role's other holders of the day, never the requester.
 		Escalation: w.escalateToRole("head_of_engineering", w.info.Engineering[0]),
-		Subject: fmt.Sprintf("Approve product development policy change: %s", w.info.Policy.Title),
+		Subject:    fmt.Sprintf("Approve product development policy change: %s", w.info.Policy.Title),
 		Body: w.describe() + "\nThe policy is about product development, so the Head of Engineering approves its changes too: " +
 			"approve it, or reject it back to the requester with a note.",
 		Actions: []humantask.Action{humantask.ActionApprove, humantask.ActionReject},
