@@ -55,8 +55,11 @@ type OpenChangeRequestInput struct {
 	Reference             string
 	NeedsProductionChange bool
 	RequesterID           string
-	ReviewID              string
-	At                    time.Time
+	// ActedBy is who filed it on the requester's behalf ("cli:alice on
+	// behalf of eve"); the audit entry's actor. Empty: the requester.
+	ActedBy  string
+	ReviewID string
+	At       time.Time
 }
 
 // ChangeRequestInfo is who the request goes to, never its requester
@@ -120,14 +123,23 @@ func (a *Activities) OpenChangeRequest(ctx context.Context, in OpenChangeRequest
 		return ChangeRequestInfo{}, err
 	}
 	if err := audit.Write(ctx, tx, audit.Entry{
-		Actor: in.RequesterID, Action: "policy.change.requested", Subject: in.ID, Controls: info.Controls,
-		Detail: map[string]any{"policy": in.PolicyID, "kind": in.Kind, "summary": in.Summary, "current_version": info.Policy.Version,
+		Actor: actor(in.RequesterID, in.ActedBy), Action: "policy.change.requested", Subject: in.ID, Controls: info.Controls,
+		Detail: map[string]any{"policy": in.PolicyID, "requester": in.RequesterID, "kind": in.Kind, "summary": in.Summary, "current_version": info.Policy.Version,
 			"needs_production_change": in.NeedsProductionChange, "content_sha256": policy.ContentHash(in.Body), "reference": in.Reference},
 		Key: in.ID + "/requested",
 	}); err != nil {
 		return ChangeRequestInfo{}, err
 	}
 	return info, tx.Commit()
+}
+
+// actor is who the audit log names for a step a requester asked for:
+// whoever acted on their behalf, else the requester.
+func actor(requester, actedBy string) string {
+	if actedBy != "" {
+		return actedBy
+	}
+	return requester
 }
 
 // changeApprovers fills in who reviews and approves a request on

@@ -98,7 +98,7 @@ func (w *policyChange) run(ctx workflow.Context) (Status, error) {
 	err := workflow.ExecuteActivity(actx, policyAct.OpenChangeRequest, act.OpenChangeRequestInput{
 		ID: w.st.RequestID, PolicyID: w.in.PolicyID, Kind: w.kind, Summary: w.in.Summary, Body: w.in.Text,
 		Reference: w.in.Reference, NeedsProductionChange: w.in.NeedsProductionChange, RequesterID: w.in.RequesterID,
-		ReviewID: w.in.ReviewID, At: now,
+		ActedBy: w.in.ActedBy, ReviewID: w.in.ReviewID, At: now,
 	}).Get(ctx, &w.info)
 	if err != nil {
 		return w.st, err

@@ -61,7 +61,7 @@ func (w *policyException) run(ctx workflow.Context) (Status, error) {
 	var err error
 	if w.in.Round == 1 {
 		err = workflow.ExecuteActivity(actx, policyAct.OpenException, act.OpenExceptionInput{
-			ID: w.st.ExceptionID, PolicyID: w.in.PolicyID, RequesterID: w.in.RequesterID, Purpose: w.in.Purpose,
+			ID: w.st.ExceptionID, PolicyID: w.in.PolicyID, RequesterID: w.in.RequesterID, ActedBy: w.in.ActedBy, Purpose: w.in.Purpose,
 			Reason: w.in.Reason, Expires: w.in.Expires, At: workflow.Now(ctx),
 		}).Get(ctx, &w.info)
 	} else {
