@@ -247,10 +247,10 @@ func runChangeRequestResponse(ctx context.Context, env *Env, verb string, args [
 	if *as == "" {
 		return usagef("--as is required: only the requester may %s", verb)
 	}
-	var arg any = policychange.WithdrawRequest{PersonID: *as, Note: *note}
+	var arg any = policychange.WithdrawRequest{PersonID: *as, Note: *note, ActedBy: onBehalfOf(*as)}
 	name := policychange.UpdateWithdraw
 	if verb == "resubmit" {
-		r := policychange.ResubmitRequest{PersonID: *as, Reference: *reference, Note: *note}
+		r := policychange.ResubmitRequest{PersonID: *as, Reference: *reference, Note: *note, ActedBy: onBehalfOf(*as)}
 		if *textFile != "" {
 			text, err := readFile(*textFile)
 			if err != nil {

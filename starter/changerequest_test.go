@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -151,6 +152,32 @@ func TestChangeRequestResubmitAndWithdrawCommands(t *testing.T) {
 	waitForStage(t, db, id, "returned")
 	if code, out, errOut := starterIn(t, db, "change-request", "withdraw", id, "--as", "eve", "--note", "not needed"); code != 0 || strings.TrimSpace(out) != id+": withdrawn" {
 		t.Errorf("withdraw: exit %d\n%s%s", code, out, errOut)
+	}
+	// Both answers came from an operator's --as: audited as theirs, for eve.
+	// (The update answers once the stage moved; the record follows.)
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		var n int
+		db.Owner.Get(&n, `SELECT count(*) FROM audit_log WHERE subject = $1 AND action = 'policy.change.response'`, id)
+		if n > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: withdrawal not audited in time", id)
+		}
+	}
+	operator := cliActor() + " on behalf of eve"
+	var actors []string
+	if err := db.Owner.Select(&actors, `SELECT DISTINCT action || ' by ' || actor FROM audit_log
+		WHERE action IN ('policy.change.resubmitted', 'policy.change.response') ORDER BY 1`); err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"policy.change.response by " + operator, "policy.change.resubmitted by " + operator}; !slices.Equal(actors, want) {
+		t.Errorf("audited %q, want %q", actors, want)
+	}
+	var decidedBy string
+	db.Owner.Get(&decidedBy, `SELECT decided_by FROM change_request_decisions WHERE request_id = $1 AND step = 'response'`, id)
+	if decidedBy != "eve" {
+		t.Errorf("withdrawal decided by %q, want the requester eve", decidedBy)
 	}
 }
 

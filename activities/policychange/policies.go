@@ -199,6 +199,7 @@ type ChangeRoundInput struct {
 	Reference string
 	Note      string
 	By        string
+	ActedBy   string `json:",omitempty"` // who submitted it on By's behalf, if not By
 	At        time.Time
 	Controls  []string
 }
@@ -232,7 +233,7 @@ func (a *Activities) RecordResubmission(ctx context.Context, in ChangeRoundInput
 		return err
 	}
 	if err := audit.Write(ctx, tx, audit.Entry{
-		Actor: in.By, Action: "policy.change.resubmitted", Subject: in.RequestID, Controls: in.Controls,
+		Actor: actor(in.By, in.ActedBy), Action: "policy.change.resubmitted", Subject: in.RequestID, Controls: in.Controls,
 		Detail: map[string]any{"round": in.Round, "note": in.Note, "reference": in.Reference, "content_sha256": policy.ContentHash(in.Body)},
 		Key:    fmt.Sprintf("%s/round/%d/submitted", in.RequestID, in.Round),
 	}); err != nil {
@@ -254,6 +255,7 @@ type ChangeDecisionInput struct {
 	At        time.Time
 	Status    string
 	Controls  []string
+	ActedBy   string `json:",omitempty"` // who decided on By's behalf, if not By
 }
 
 // RecordChangeDecision records the decision, the request's new status and
@@ -278,7 +280,7 @@ func (a *Activities) RecordChangeDecision(ctx context.Context, in ChangeDecision
 		return err
 	}
 	if err := audit.Write(ctx, tx, audit.Entry{
-		Actor: in.By, Action: "policy.change." + in.Step, Subject: in.RequestID, Controls: in.Controls,
+		Actor: actor(in.By, in.ActedBy), Action: "policy.change." + in.Step, Subject: in.RequestID, Controls: in.Controls,
 		Detail: map[string]any{"round": in.Round, "action": in.Action, "note": in.Note, "task": in.TaskID, "status": in.Status},
 		Key:    fmt.Sprintf("%s/round/%d/%s", in.RequestID, in.Round, in.Step),
 	}); err != nil {

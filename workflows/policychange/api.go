@@ -87,10 +87,14 @@ type ResubmitRequest struct {
 	Text      string
 	Reference string
 	Note      string
+	// ActedBy is who answers for PersonID when it is not them, e.g.
+	// "cli:alice on behalf of eve"; the audit log records it as the actor.
+	ActedBy string `json:",omitempty"`
 }
 
 // WithdrawRequest is the argument of UpdateWithdraw.
 type WithdrawRequest struct {
 	PersonID string
 	Note     string
+	ActedBy  string `json:",omitempty"` // as in ResubmitRequest
 }

@@ -66,7 +66,7 @@ func newPolicyChange(ctx workflow.Context, in Input) (*policyChange, error) {
 	w.responses = workflow.NewBufferedChannel(ctx, 1)
 	err = workflow.SetUpdateHandlerWithOptions(ctx, UpdateResubmit,
 		func(ctx workflow.Context, r ResubmitRequest) (string, error) {
-			return w.respond(ctx, changeResponse{resubmit: &r, outcome: humantask.Outcome{
+			return w.respond(ctx, changeResponse{resubmit: &r, actedBy: r.ActedBy, outcome: humantask.Outcome{
 				Action: humantask.ActionDone, By: r.PersonID, At: workflow.Now(ctx), Note: r.Note}})
 		},
 		workflow.UpdateHandlerOptions{Validator: func(ctx workflow.Context, r ResubmitRequest) error {
@@ -80,7 +80,7 @@ func newPolicyChange(ctx workflow.Context, in Input) (*policyChange, error) {
 	}
 	err = workflow.SetUpdateHandlerWithOptions(ctx, UpdateWithdraw,
 		func(ctx workflow.Context, r WithdrawRequest) (string, error) {
-			return w.respond(ctx, changeResponse{outcome: humantask.Outcome{
+			return w.respond(ctx, changeResponse{actedBy: r.ActedBy, outcome: humantask.Outcome{
 				Action: humantask.ActionReject, By: r.PersonID, At: workflow.Now(ctx), Note: r.Note}})
 		},
 		workflow.UpdateHandlerOptions{Validator: func(ctx workflow.Context, r WithdrawRequest) error {
@@ -175,6 +175,12 @@ func orNone(v string) string {
 
 // decide records a decision of the current round and moves to stage.
 func (w *policyChange) decide(ctx workflow.Context, step string, out humantask.Outcome, stage string) error {
+	return w.decideAs(ctx, step, out, stage, "")
+}
+
+// decideAs is decide for a decision actedBy gave on out.By's behalf ("" if
+// out.By gave it): the audit log names actedBy as the actor.
+func (w *policyChange) decideAs(ctx workflow.Context, step string, out humantask.Outcome, stage, actedBy string) error {
 	w.round().Decisions = append(w.round().Decisions, humantask.Decision{Step: step, TaskID: out.TaskID, By: out.By, Action: out.Action, Note: out.Note, At: out.At})
 	w.st.Stage, w.st.OpenTask = stage, ""
 	if stage == act.StatusReturned {
@@ -184,7 +190,7 @@ func (w *policyChange) decide(ctx workflow.Context, step string, out humantask.O
 	return workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, workflows.RecordOptions), policyAct.RecordChangeDecision,
 		act.ChangeDecisionInput{
 			RequestID: w.st.RequestID, Round: w.round().Round, Step: step, TaskID: out.TaskID, By: out.By,
-			Action: string(out.Action), Note: out.Note, At: out.At, Status: stage, Controls: w.info.Controls,
+			Action: string(out.Action), Note: out.Note, At: out.At, Status: stage, Controls: w.info.Controls, ActedBy: actedBy,
 		}).Get(ctx, nil)
 }
 
@@ -314,6 +320,7 @@ func (w *policyChange) returned(ctx workflow.Context) (bool, error) {
 
 	var out humantask.Outcome
 	var resubmit *ResubmitRequest
+	var actedBy string
 	var taskErr error
 	sel := workflow.NewSelector(ctx)
 	sel.AddFuture(task, func(f workflow.Future) {
@@ -323,7 +330,7 @@ func (w *policyChange) returned(ctx workflow.Context) (bool, error) {
 	sel.AddReceive(w.responses, func(c workflow.ReceiveChannel, _ bool) {
 		var r changeResponse
 		c.Receive(ctx, &r)
-		out, resubmit = r.outcome, r.resubmit
+		out, resubmit, actedBy = r.outcome, r.resubmit, r.actedBy
 		r.reply.taken = true
 		cancelTask() // answered by update: the task is moot
 	})
@@ -339,9 +346,9 @@ func (w *policyChange) returned(ctx workflow.Context) (bool, error) {
 		return false, fmt.Errorf("task %s: %w", id, taskErr)
 	}
 	if out.Action != humantask.ActionDone {
-		return false, w.decide(ctx, "response", out, act.StatusWithdrawn)
+		return false, w.decideAs(ctx, "response", out, act.StatusWithdrawn, actedBy)
 	}
-	if err := w.decide(ctx, "response", out, act.StatusInReview); err != nil {
+	if err := w.decideAs(ctx, "response", out, act.StatusInReview, actedBy); err != nil {
 		return false, err
 	}
 	switch {
@@ -359,7 +366,7 @@ func (w *policyChange) returned(ctx workflow.Context) (bool, error) {
 	w.st.Rounds = append(w.st.Rounds, next)
 	return true, workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, workflows.RecordOptions), policyAct.RecordResubmission,
 		act.ChangeRoundInput{RequestID: w.st.RequestID, Round: next.Round, Body: w.in.Text, Reference: w.in.Reference,
-			Note: out.Note, By: out.By, At: out.At, Controls: w.info.Controls}).Get(ctx, nil)
+			Note: out.Note, By: out.By, ActedBy: actedBy, At: out.At, Controls: w.info.Controls}).Get(ctx, nil)
 }
 
 // returnReason says why the request came back to its requester.
@@ -374,6 +381,7 @@ func returnReason(d humantask.Decision) string {
 type changeResponse struct {
 	outcome  humantask.Outcome
 	resubmit *ResubmitRequest
+	actedBy  string // who answered for the requester, if not them
 	reply    *responseReply
 }
 
