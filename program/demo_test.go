@@ -1,6 +1,7 @@
 package program
 
 import (
+	"slices"
 	"testing"
 )
 
@@ -30,6 +31,16 @@ func TestDemoProgram(t *testing.T) {
 		if len(p.Roles[role]) == 0 {
 			t.Errorf("role %s has nobody", role)
 		}
+	}
+	// policy-management (c): the product development policies say so.
+	var pd []string
+	for _, pol := range p.Policies {
+		if pol.ProductDevelopment {
+			pd = append(pd, pol.ID)
+		}
+	}
+	if want := []string{"change-management", "secure-development"}; !slices.Equal(pd, want) {
+		t.Errorf("product development policies = %v, want %v", pd, want)
 	}
 	if len(p.Obligations) == 0 || p.Obligations[0].Process != "annual-policy-review" {
 		t.Errorf("obligations = %+v, want the annual policy review", p.Obligations)

@@ -331,16 +331,20 @@ func (p *parser) policy(n *yaml.Node, field string) {
 				pol.Version = ver.String()
 			}
 		},
-		"deprecated": func(v *yaml.Node, f string) {
-			if err := v.Decode(&pol.Deprecated); err != nil || v.Kind != yaml.ScalarNode {
-				p.fail(v, f, "expected true or false, found %s", describe(v))
-			}
-		},
+		"deprecated":          func(v *yaml.Node, f string) { p.boolean(v, f, &pol.Deprecated) },
+		"product_development": func(v *yaml.Node, f string) { p.boolean(v, f, &pol.ProductDevelopment) },
 	}, "id", "title", "owner")
 	if n.Kind == yaml.MappingNode && sources != 1 {
 		p.fail(n, field, "give the policy text's location as exactly one of file or url")
 	}
 	p.prog.Policies = append(p.prog.Policies, pol)
+}
+
+// boolean reads true or false into b.
+func (p *parser) boolean(v *yaml.Node, f string, b *bool) {
+	if err := v.Decode(b); err != nil || v.Kind != yaml.ScalarNode {
+		p.fail(v, f, "expected true or false, found %s", describe(v))
+	}
 }
 
 // policyText hashes a policy's text file, so the version registered from it

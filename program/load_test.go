@@ -199,6 +199,8 @@ func TestParseRejects(t *testing.T) {
 			[]string{`program.yaml:26: obligations[yearly-review].escalation[1].after: steps must be in order: 1d comes before the previous step's 2d`}},
 		{"duplicate id", "controls:\n", "  - {id: infosec, title: Copy, owner: p-so, url: https://example.com/p}\ncontrols:\n",
 			[]string{`program.yaml:9: policies[infosec].id: duplicate id "infosec"`}},
+		{"product_development not a boolean", "    file: policies/infosec.md\n", "    file: policies/infosec.md\n    product_development: sometimes\n",
+			[]string{`program.yaml:9: policies[infosec].product_development: expected true or false, found "sometimes"`}},
 		{"policy without text", "    file: policies/infosec.md\n", "",
 			[]string{`program.yaml:5: policies[infosec]: give the policy text's location as exactly one of file or url`}},
 		{"missing section", "obligations:", "obligation:",
@@ -231,5 +233,23 @@ func TestParseDuration(t *testing.T) {
 		if d, err := parseDuration(bad); err == nil {
 			t.Errorf("parseDuration(%q) = %v, want an error", bad, d)
 		}
+	}
+}
+
+// Whether a policy needs the Head of Engineering is said in the file, per
+// policy; a policy without the key does not.
+func TestParseProductDevelopment(t *testing.T) {
+	p, errs := parse(t, strings.Replace(valid, "controls:\n", `  - {id: sdlc, title: Secure Development Policy, owner: p-coo, url: "https://example.com/sdlc", product_development: true}
+controls:
+`, 1))
+	if errs != nil {
+		t.Fatal(errs)
+	}
+	got := map[string]bool{}
+	for _, pol := range p.Policies {
+		got[pol.ID] = pol.ProductDevelopment
+	}
+	if want := map[string]bool{"infosec": false, "sdlc": true}; !reflect.DeepEqual(got, want) {
+		t.Errorf("product development = %v, want %v", got, want)
 	}
 }

@@ -47,6 +47,10 @@ type Policy struct {
 	// longer reviewed, offered for change, or in force (policy-management:
 	// mark a policy deprecated instead of removing it).
 	Deprecated bool
+	// ProductDevelopment policies are about product development: their
+	// changes also need the Head of Engineering's approval
+	// (policy-management (c)). The file says so; nothing guesses it.
+	ProductDevelopment bool
 }
 
 // Control is a control procedure, the policies it implements, the processes

@@ -138,11 +138,13 @@ func recordPolicies(ctx context.Context, tx *sqlx.Tx, p *Program) error {
 		}
 		// content_sha256 and version are taken only on registration: after
 		// that they are the published version's, which only a change moves.
-		if _, err := tx.ExecContext(ctx, `INSERT INTO policies (id, title, owner_id, source, content_sha256, version)
-			VALUES ($1, $2, $3, $4, $5, nullif($6, ''))
-			ON CONFLICT (id) DO UPDATE SET title = EXCLUDED.title, owner_id = EXCLUDED.owner_id, source = EXCLUDED.source, updated_at = now()
-			WHERE (policies.title, policies.owner_id, policies.source) IS DISTINCT FROM (EXCLUDED.title, EXCLUDED.owner_id, EXCLUDED.source)`,
-			pol.ID, pol.Title, pol.OwnerID, pol.Source, pol.TextSHA256, pol.Version); err != nil {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO policies (id, title, owner_id, source, content_sha256, version, product_development)
+			VALUES ($1, $2, $3, $4, $5, nullif($6, ''), $7)
+			ON CONFLICT (id) DO UPDATE SET title = EXCLUDED.title, owner_id = EXCLUDED.owner_id, source = EXCLUDED.source,
+				product_development = EXCLUDED.product_development, updated_at = now()
+			WHERE (policies.title, policies.owner_id, policies.source, policies.product_development)
+				IS DISTINCT FROM (EXCLUDED.title, EXCLUDED.owner_id, EXCLUDED.source, EXCLUDED.product_development)`,
+			pol.ID, pol.Title, pol.OwnerID, pol.Source, pol.TextSHA256, pol.Version, pol.ProductDevelopment); err != nil {
 			return fmt.Errorf("policy %s: %w", pol.ID, err)
 		}
 	}

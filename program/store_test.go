@@ -141,3 +141,28 @@ func TestLockApplyKeepsASecondApplyOut(t *testing.T) {
 	}
 	unlock()
 }
+
+// The file's product_development mark is stored on the policy, and taking
+// it off in a later version of the file clears it.
+func TestRecordProductDevelopment(t *testing.T) {
+	ctx := context.Background()
+	db := testenv.Postgres(t)
+	db.Owner.MustExec(`INSERT INTO people (id, name) VALUES ('p-so', 'Sam'), ('p-coo', 'David')`)
+	marked := strings.Replace(valid, "    file: policies/infosec.md\n", "    file: policies/infosec.md\n    product_development: true\n", 1)
+	for i, src := range []string{marked, valid} {
+		p, errs := parse(t, src)
+		if errs != nil {
+			t.Fatal(errs)
+		}
+		if _, err := Record(ctx, db.App, p, "p-so", nil); err != nil {
+			t.Fatal(err)
+		}
+		var pd bool
+		if err := db.App.Get(&pd, `SELECT product_development FROM policies WHERE id = 'infosec'`); err != nil {
+			t.Fatal(err)
+		}
+		if want := i == 0; pd != want {
+			t.Errorf("apply %d: product_development = %v, want %v", i+1, pd, want)
+		}
+	}
+}

@@ -23,7 +23,7 @@ import (
 )
 
 func init() {
-	commands["change-request"] = command{"change-request --policy ID --kind material|minor --summary TEXT: request a policy change; " +
+	commands["change-request"] = command{"change-request --policy ID --kind material|minor --summary TEXT --as PERSON: request a policy change; " +
 		"`change-request status|resubmit|withdraw ID`", runChangeRequest}
 }
 
@@ -37,7 +37,7 @@ func runChangeRequest(ctx context.Context, env *Env, args []string) error {
 		}
 	}
 	fs := newFlags(env, "change-request",
-		"change-request --policy ID --kind material|minor --summary TEXT [--text FILE] [--reference URL] [--needs-production-change] [--as PERSON]\n"+
+		"change-request --policy ID --kind material|minor --summary TEXT [--text FILE] [--reference URL] [--needs-production-change] --as PERSON\n"+
 			"       starter change-request status ID\n"+
 			"       starter change-request resubmit ID --as PERSON [--text FILE] [--reference URL] [--note TEXT]\n"+
 			"       starter change-request withdraw ID --as PERSON [--note TEXT]")
@@ -47,7 +47,7 @@ func runChangeRequest(ctx context.Context, env *Env, args []string) error {
 	textFile := fs.String("text", "", "a file with the proposed policy text")
 	reference := fs.String("reference", "", "a pull request or document with the change")
 	needsProd := fs.Bool("needs-production-change", false, "the change needs production systems changed first (change management)")
-	as := fs.String("as", "", "the requester's person ID (default: the policy's owner)")
+	as := fs.String("as", "", "the requester's person ID (required: the request is filed in their name, recorded as made on their behalf)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -61,6 +61,11 @@ func runChangeRequest(ctx context.Context, env *Env, args []string) error {
 	if *policyID == "" || strings.TrimSpace(*summary) == "" {
 		return usagef("--policy and --summary are required")
 	}
+	if *as == "" {
+		// Never in someone's name unconfirmed: the portal's form confirms
+		// a self-service request by email.
+		return usagef("--as is required: name the requester the change is filed for (to request it yourself, use the portal)")
+	}
 	var text string
 	if *textFile != "" {
 		b, err := readFile(*textFile)
@@ -73,22 +78,18 @@ func runChangeRequest(ctx context.Context, env *Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	requester, err := checkPolicyAndPerson(ctx, db, *policyID, *as)
-	if err != nil {
+	if err := checkPolicyAndPerson(ctx, db, *policyID, *as); err != nil {
 		return err
 	}
 	// Nobody reviews or approves their own request: refuse here, not in a failed run.
 	in := policychange.Input{
 		PolicyID: *policyID, Kind: string(k), Summary: *summary, Text: text, Reference: *reference,
-		NeedsProductionChange: *needsProd, RequesterID: requester,
+		NeedsProductionChange: *needsProd, RequesterID: *as, ActedBy: onBehalfOf(*as),
 	}
 	if err := policychange.Validate(ctx, db, in); err != nil {
 		reason, ok := refusal.Reason(err)
 		if !ok {
 			return err
-		}
-		if *as == "" {
-			return usagef("%s (requested as %s, the policy's owner: --as names the requester)", reason, requester)
 		}
 		return usagef("%s", reason)
 	}
@@ -96,12 +97,16 @@ func runChangeRequest(ctx context.Context, env *Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	id := policychange.ID(*policyID, time.Now().UTC().Format("20060102-150405.000"))
-	if _, err := policychange.Start(ctx, c, env.TaskQueue(), id, in); err != nil {
+	// Named by what it asks: the same request submitted again is the one
+	// already started, not a second.
+	id := policychange.RequestID(in)
+	already, err := policychange.Start(ctx, c, env.TaskQueue(), id, in)
+	if err != nil {
 		return fmt.Errorf("start change request: %w", err)
 	}
-	if *as == "" {
-		fmt.Fprintf(env.Stderr, "requested as %s, the policy's owner (--as names someone else)\n", requester)
+	if already {
+		fmt.Fprintf(env.Stderr, "change request %s already exists: the same request was submitted before; nothing new was started "+
+			"(`starter change-request status %s`)\n", id, id)
 	}
 	fmt.Fprintln(env.Stdout, id)
 	return nil
@@ -117,30 +122,33 @@ func readFile(name string) (string, error) {
 	return string(b), err
 }
 
-// checkPolicyAndPerson makes a bad ID a one-line usage error here rather than
-// a failed workflow later, and answers who acts: as, else the policy's owner.
-func checkPolicyAndPerson(ctx context.Context, db *sqlx.DB, policyID, as string) (string, error) {
+// checkPolicyAndPerson makes a bad policy or --as person a one-line usage
+// error here rather than a failed workflow later.
+func checkPolicyAndPerson(ctx context.Context, db *sqlx.DB, policyID, as string) error {
 	var owner string
 	err := db.GetContext(ctx, &owner, `SELECT owner_id FROM policies WHERE id = $1`, policyID)
 	if errors.Is(err, sql.ErrNoRows) {
-		return "", usagef("policy %q is not in the program (`starter program apply` adds it)", policyID)
+		return usagef("policy %q is not in the program (`starter program apply` adds it)", policyID)
 	}
 	if err != nil {
-		return "", err
-	}
-	if as == "" {
-		return owner, nil
+		return err
 	}
 	found, active, err := directory.PersonActive(ctx, db, as)
 	switch {
 	case err != nil:
-		return "", err
+		return err
 	case !found:
-		return "", usagef("--as: person %q is not in the directory", as)
+		return usagef("--as: person %q is not in the directory", as)
 	case !active:
-		return "", usagef("--as: person %q has left", as)
+		return usagef("--as: person %q has left", as)
 	}
-	return as, nil
+	return nil
+}
+
+// onBehalfOf is who the records name for what an operator starts with
+// --as: the operating-system user acting for the person.
+func onBehalfOf(person string) string {
+	return cliActor() + " on behalf of " + person
 }
 
 func runChangeRequestStatus(ctx context.Context, env *Env, args []string) error {
@@ -239,10 +247,10 @@ func runChangeRequestResponse(ctx context.Context, env *Env, verb string, args [
 	if *as == "" {
 		return usagef("--as is required: only the requester may %s", verb)
 	}
-	var arg any = policychange.WithdrawRequest{PersonID: *as, Note: *note}
+	var arg any = policychange.WithdrawRequest{PersonID: *as, Note: *note, ActedBy: onBehalfOf(*as)}
 	name := policychange.UpdateWithdraw
 	if verb == "resubmit" {
-		r := policychange.ResubmitRequest{PersonID: *as, Reference: *reference, Note: *note}
+		r := policychange.ResubmitRequest{PersonID: *as, Reference: *reference, Note: *note, ActedBy: onBehalfOf(*as)}
 		if *textFile != "" {
 			text, err := readFile(*textFile)
 			if err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -152,6 +153,32 @@ func TestChangeRequestResubmitAndWithdrawCommands(t *testing.T) {
 	if code, out, errOut := starterIn(t, db, "change-request", "withdraw", id, "--as", "eve", "--note", "not needed"); code != 0 || strings.TrimSpace(out) != id+": withdrawn" {
 		t.Errorf("withdraw: exit %d\n%s%s", code, out, errOut)
 	}
+	// Both answers came from an operator's --as: audited as theirs, for eve.
+	// (The update answers once the stage moved; the record follows.)
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		var n int
+		db.Owner.Get(&n, `SELECT count(*) FROM audit_log WHERE subject = $1 AND action = 'policy.change.response'`, id)
+		if n > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: withdrawal not audited in time", id)
+		}
+	}
+	operator := cliActor() + " on behalf of eve"
+	var actors []string
+	if err := db.Owner.Select(&actors, `SELECT DISTINCT action || ' by ' || actor FROM audit_log
+		WHERE action IN ('policy.change.resubmitted', 'policy.change.response') ORDER BY 1`); err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"policy.change.response by " + operator, "policy.change.resubmitted by " + operator}; !slices.Equal(actors, want) {
+		t.Errorf("audited %q, want %q", actors, want)
+	}
+	var decidedBy string
+	db.Owner.Get(&decidedBy, `SELECT decided_by FROM change_request_decisions WHERE request_id = $1 AND step = 'response'`, id)
+	if decidedBy != "eve" {
+		t.Errorf("withdrawal decided by %q, want the requester eve", decidedBy)
+	}
 }
 
 func TestChangeRequestCommandRefusesBadInput(t *testing.T) {
@@ -162,11 +189,13 @@ func TestChangeRequestCommandRefusesBadInput(t *testing.T) {
 		want string
 	}{
 		{[]string{"change-request", "--policy", "access", "--kind", "major", "--summary", "x"}, "expected material or minor"},
-		{[]string{"change-request", "--policy", "nope", "--kind", "material", "--summary", "x"}, `policy "nope" is not in the program`},
+		{[]string{"change-request", "--policy", "nope", "--kind", "material", "--summary", "x", "--as", "eve"}, `policy "nope" is not in the program`},
 		{[]string{"change-request", "--policy", "access", "--kind", "material"}, "--policy and --summary are required"},
 		{[]string{"change-request", "--policy", "access", "--kind", "minor", "--summary", "x", "--as", "ghost"}, `person "ghost" is not in the directory`},
-		// The owner, the only officer, would review their own request.
-		{[]string{"change-request", "--policy", "access", "--kind", "minor", "--summary", "x"},
+		// Never filed in the policy owner's name unconfirmed.
+		{[]string{"change-request", "--policy", "access", "--kind", "minor", "--summary", "x"}, "--as is required"},
+		// The only officer would review their own request.
+		{[]string{"change-request", "--policy", "access", "--kind", "minor", "--summary", "x", "--as", "sam"},
 			"only the requester, sam, holds the role security_officer or privacy_officer to review the request"},
 		{[]string{"change-request", "--policy", "access", "--kind", "material", "--summary", "x", "--as", "cleo"},
 			"only the requester, cleo, holds the role ceo or ceo_designee"},
@@ -318,5 +347,59 @@ func TestChangeRequestStatusShowsAwaitingProductionChange(t *testing.T) {
 	code, out, errOut = starterIn(t, db, "change-request", "status", id)
 	if code != 0 || !strings.Contains(errOut, "from the records") || !strings.Contains(out, id+": awaiting-production-change") {
 		t.Errorf("status from the records: exit %d\n%s%s", code, out, errOut)
+	}
+}
+
+// What an operator files with --as is recorded as filed by them on the
+// person's behalf, and the same request submitted twice is one request: the
+// second submission names the first and starts nothing.
+func TestChangeRequestAndExceptionCommandsRecordTheOperatorAndStartOnce(t *testing.T) {
+	db := testenv.Postgres(t)
+	seedPolicies(t, db)
+	t.Setenv("TEMPORAL_ADDRESS", testenv.TemporalAddress(t))
+	t.Setenv("TEMPORAL_NAMESPACE", "default")
+	policyWorker(t, db, approveAll)
+	c := testenv.Temporal(t)
+	want := cliActor() + " on behalf of eve"
+	expires := time.Now().AddDate(0, 6, 0).Format(time.DateOnly)
+	for _, tc := range []struct {
+		args   []string
+		action string
+		table  string
+	}{
+		{[]string{"change-request", "--policy", "access", "--kind", "material", "--summary", "require MFA, filed by an operator", "--as", "eve"},
+			"policy.change.requested", "change_requests"},
+		{[]string{"exception", "--policy", "access", "--purpose", "legacy VPN, filed by an operator", "--reason", "no MFA", "--expires", expires, "--as", "eve"},
+			"policy.exception.requested", "policy_exceptions"},
+	} {
+		code, out, errOut := starterIn(t, db, tc.args...)
+		if code != 0 {
+			t.Fatalf("%v: exit %d\n%s%s", tc.args, code, out, errOut)
+		}
+		id := strings.TrimSpace(out)
+		t.Cleanup(func() { c.TerminateWorkflow(context.Background(), id, "", "test over") })
+		code, again, errOut := starterIn(t, db, tc.args...)
+		if code != 0 || strings.TrimSpace(again) != id || !strings.Contains(errOut, id+" already exists") {
+			t.Errorf("%v again: exit %d, %q, %q; want the same ID %s, said to exist already", tc.args, code, again, errOut, id)
+		}
+		deadline := time.Now().Add(20 * time.Second)
+		var actor string
+		for err := db.Owner.Get(&actor, `SELECT actor FROM audit_log WHERE subject = $1 AND action = $2 LIMIT 1`, id, tc.action); err != nil; err = db.Owner.Get(&actor, `SELECT actor FROM audit_log WHERE subject = $1 AND action = $2 LIMIT 1`, id, tc.action) {
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: no %s audit entry in time: %v", id, tc.action, err)
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		if actor != want {
+			t.Errorf("%s: %s by %q, want %q", id, tc.action, actor, want)
+		}
+		var requester string
+		var n int
+		if err := db.Owner.Get(&n, `SELECT count(*) FROM `+tc.table+` WHERE policy_id = 'access'`); err != nil || n != 1 {
+			t.Errorf("%s rows for access: %d, %v; want one request", tc.table, n, err)
+		}
+		if err := db.Owner.Get(&requester, `SELECT requester_id FROM `+tc.table+` WHERE id = $1`, id); err != nil || requester != "eve" {
+			t.Errorf("%s: requester %q, %v; want eve", id, requester, err)
+		}
 	}
 }

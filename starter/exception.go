@@ -44,12 +44,12 @@ func runException(ctx context.Context, env *Env, args []string) error {
 	if err != nil {
 		return usagef("--expires: %q is not a date such as 2026-03-31", *expires)
 	}
-	in := policyexception.Input{PolicyID: *policyID, RequesterID: *as, Purpose: *purpose, Reason: *reason, Expires: until}
+	in := policyexception.Input{PolicyID: *policyID, RequesterID: *as, ActedBy: onBehalfOf(*as), Purpose: *purpose, Reason: *reason, Expires: until}
 	db, err := env.DB(ctx)
 	if err != nil {
 		return err
 	}
-	if _, err := checkPolicyAndPerson(ctx, db, *policyID, *as); err != nil {
+	if err := checkPolicyAndPerson(ctx, db, *policyID, *as); err != nil {
 		return err
 	}
 	// Refused here rather than by a workflow that fails at once, e.g. a role
@@ -64,9 +64,16 @@ func runException(ctx context.Context, env *Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	id := policyexception.ID(*policyID, time.Now().UTC().Format("20060102-150405.000"))
-	if _, err := policyexception.Start(ctx, c, env.TaskQueue(), id, in); err != nil {
+	// Named by what it asks: the same request submitted again is the one
+	// already started, not a second.
+	id := policyexception.RequestID(in)
+	already, err := policyexception.Start(ctx, c, env.TaskQueue(), id, in)
+	if err != nil {
 		return fmt.Errorf("start exception: %w", err)
+	}
+	if already {
+		fmt.Fprintf(env.Stderr, "exception %s already exists: the same request was submitted before; nothing new was started "+
+			"(`starter exception status %s`)\n", id, id)
 	}
 	fmt.Fprintln(env.Stdout, id)
 	return nil

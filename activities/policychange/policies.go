@@ -55,8 +55,11 @@ type OpenChangeRequestInput struct {
 	Reference             string
 	NeedsProductionChange bool
 	RequesterID           string
-	ReviewID              string
-	At                    time.Time
+	// ActedBy is who filed it on the requester's behalf ("cli:alice on
+	// behalf of eve"); the audit entry's actor. Empty: the requester.
+	ActedBy  string
+	ReviewID string
+	At       time.Time
 }
 
 // ChangeRequestInfo is who the request goes to, never its requester
@@ -64,8 +67,8 @@ type OpenChangeRequestInput struct {
 // Privacy Officers; ReviewEscalation the Privacy Officers who may review too
 // once the first reviewer's task is overdue; SecondApprovers the CEO, else
 // the designee; Designees may act once a CEO's task is overdue. Engineering
-// is the Head of Engineering when the policy is about product development:
-// one a Head of Engineering owns.
+// is the Head of Engineering when the program file marks the policy as about
+// product development (product_development: true).
 type ChangeRequestInfo struct {
 	Policy           policy.Ref
 	RequesterName    string
@@ -120,14 +123,23 @@ func (a *Activities) OpenChangeRequest(ctx context.Context, in OpenChangeRequest
 		return ChangeRequestInfo{}, err
 	}
 	if err := audit.Write(ctx, tx, audit.Entry{
-		Actor: in.RequesterID, Action: "policy.change.requested", Subject: in.ID, Controls: info.Controls,
-		Detail: map[string]any{"policy": in.PolicyID, "kind": in.Kind, "summary": in.Summary, "current_version": info.Policy.Version,
+		Actor: actor(in.RequesterID, in.ActedBy), Action: "policy.change.requested", Subject: in.ID, Controls: info.Controls,
+		Detail: map[string]any{"policy": in.PolicyID, "requester": in.RequesterID, "kind": in.Kind, "summary": in.Summary, "current_version": info.Policy.Version,
 			"needs_production_change": in.NeedsProductionChange, "content_sha256": policy.ContentHash(in.Body), "reference": in.Reference},
 		Key: in.ID + "/requested",
 	}); err != nil {
 		return ChangeRequestInfo{}, err
 	}
 	return info, tx.Commit()
+}
+
+// actor is who the audit log names for a step a requester asked for:
+// whoever acted on their behalf, else the requester.
+func actor(requester, actedBy string) string {
+	if actedBy != "" {
+		return actedBy
+	}
+	return requester
 }
 
 // changeApprovers fills in who reviews and approves a request on
@@ -153,12 +165,13 @@ func changeApprovers(ctx context.Context, q sqlx.QueryerContext, requester strin
 		}
 		info.Designees = slices.DeleteFunc(designees, func(id string) bool { return id == requester })
 	}
-	heads, err := directory.RoleHolders(ctx, q, "head_of_engineering")
-	if err != nil {
-		return err
+	// The program file says which policies are about product development
+	// (product_development: true); their owner says nothing about it.
+	var productDevelopment bool
+	if err := sqlx.GetContext(ctx, q, &productDevelopment, `SELECT product_development FROM policies WHERE id = $1`, info.Policy.ID); err != nil {
+		return fmt.Errorf("policy %s: %w", info.Policy.ID, err)
 	}
-	if slices.Contains(heads, info.Policy.OwnerID) {
-		// A product development policy.
+	if productDevelopment {
 		if info.Engineering, err = directory.OthersHolding(ctx, q, requester, "approve a product development policy's change", "head_of_engineering"); err != nil {
 			return err
 		}
@@ -186,6 +199,7 @@ type ChangeRoundInput struct {
 	Reference string
 	Note      string
 	By        string
+	ActedBy   string `json:",omitempty"` // who submitted it on By's behalf, if not By
 	At        time.Time
 	Controls  []string
 }
@@ -219,7 +233,7 @@ func (a *Activities) RecordResubmission(ctx context.Context, in ChangeRoundInput
 		return err
 	}
 	if err := audit.Write(ctx, tx, audit.Entry{
-		Actor: in.By, Action: "policy.change.resubmitted", Subject: in.RequestID, Controls: in.Controls,
+		Actor: actor(in.By, in.ActedBy), Action: "policy.change.resubmitted", Subject: in.RequestID, Controls: in.Controls,
 		Detail: map[string]any{"round": in.Round, "note": in.Note, "reference": in.Reference, "content_sha256": policy.ContentHash(in.Body)},
 		Key:    fmt.Sprintf("%s/round/%d/submitted", in.RequestID, in.Round),
 	}); err != nil {
@@ -241,6 +255,7 @@ type ChangeDecisionInput struct {
 	At        time.Time
 	Status    string
 	Controls  []string
+	ActedBy   string `json:",omitempty"` // who decided on By's behalf, if not By
 }
 
 // RecordChangeDecision records the decision, the request's new status and
@@ -265,7 +280,7 @@ func (a *Activities) RecordChangeDecision(ctx context.Context, in ChangeDecision
 		return err
 	}
 	if err := audit.Write(ctx, tx, audit.Entry{
-		Actor: in.By, Action: "policy.change." + in.Step, Subject: in.RequestID, Controls: in.Controls,
+		Actor: actor(in.By, in.ActedBy), Action: "policy.change." + in.Step, Subject: in.RequestID, Controls: in.Controls,
 		Detail: map[string]any{"round": in.Round, "action": in.Action, "note": in.Note, "task": in.TaskID, "status": in.Status},
 		Key:    fmt.Sprintf("%s/round/%d/%s", in.RequestID, in.Round, in.Step),
 	}); err != nil {

@@ -303,7 +303,7 @@ func TestOpenChangeRequestNeverRoutesToTheRequester(t *testing.T) {
 	testenv.SeedPolicyProgram(t, db)
 	db.Owner.MustExec(`INSERT INTO people (id, email, name) VALUES ('hank', 'hank@example.com', 'Hank'), ('hana', 'hana@example.com', 'Hana');
 		INSERT INTO roles (role, person_id) VALUES ('head_of_engineering', 'hank'), ('head_of_engineering', 'hana');
-		INSERT INTO policies (id, title, owner_id, created_at) VALUES ('sdlc', 'Secure Development Policy', 'hank', '2022-06-01');`)
+		INSERT INTO policies (id, title, owner_id, created_at, product_development) VALUES ('sdlc', 'Secure Development Policy', 'hank', '2022-06-01', true);`)
 	a := &Activities{DB: db.App}
 	open := func(id, policyID, requester string) ChangeRequestInfo {
 		t.Helper()
@@ -343,7 +343,7 @@ func TestOpenChangeRequestRefusesWhenOnlyTheRequesterCouldApprove(t *testing.T) 
 	db.Owner.MustExec(`DELETE FROM roles WHERE role IN ('privacy_officer', 'ceo_designee');
 		INSERT INTO people (id, email, name) VALUES ('hank', 'hank@example.com', 'Hank');
 		INSERT INTO roles (role, person_id) VALUES ('head_of_engineering', 'hank');
-		INSERT INTO policies (id, title, owner_id, created_at) VALUES ('sdlc', 'Secure Development Policy', 'hank', '2022-06-01');`)
+		INSERT INTO policies (id, title, owner_id, created_at, product_development) VALUES ('sdlc', 'Secure Development Policy', 'hank', '2022-06-01', true);`)
 	a := &Activities{DB: db.App}
 	for _, tc := range []struct {
 		requester, policyID, want string
@@ -365,6 +365,31 @@ func TestOpenChangeRequestRefusesWhenOnlyTheRequesterCouldApprove(t *testing.T) 
 		db.Owner.Get(&n, `SELECT (SELECT count(*) FROM change_requests WHERE id = $1) + (SELECT count(*) FROM audit_log WHERE subject = $1)`, id)
 		if n != 0 {
 			t.Errorf("requested by %s: %d rows recorded for a refused request", tc.requester, n)
+		}
+	}
+}
+
+// The program file's product_development mark decides whether the Head of
+// Engineering approves a change, not who owns the policy: a policy a Head
+// of Engineering owns without the mark needs no engineering approval, and a
+// marked one the Security Officer owns does.
+func TestOpenChangeRequestAsksEngineeringForProductDevelopmentPoliciesOnly(t *testing.T) {
+	db := testenv.Postgres(t)
+	testenv.SeedPolicyProgram(t, db)
+	db.Owner.MustExec(`INSERT INTO people (id, email, name) VALUES ('hank', 'hank@example.com', 'Hank');
+		INSERT INTO roles (role, person_id) VALUES ('head_of_engineering', 'hank');
+		INSERT INTO policies (id, title, owner_id, created_at, product_development) VALUES
+			('hiring', 'Engineering Hiring Policy', 'hank', '2022-06-01', false),
+			('sdlc', 'Secure Development Policy', 'sam', '2022-06-01', true);`)
+	a := &Activities{DB: db.App}
+	for policyID, want := range map[string]string{"hiring": "", "sdlc": "hank"} {
+		info, err := a.OpenChangeRequest(context.Background(), OpenChangeRequestInput{ID: "cr/" + policyID, PolicyID: policyID,
+			Kind: policy.Material, Summary: "s", RequesterID: "eve", At: time.Now()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := strings.Join(info.Engineering, ","); got != want {
+			t.Errorf("%s: engineering approvers %q, want %q", policyID, got, want)
 		}
 	}
 }

@@ -53,10 +53,13 @@ type OpenExceptionInput struct {
 	ID          string
 	PolicyID    string
 	RequesterID string
-	Purpose     string
-	Reason      string
-	Expires     time.Time
-	At          time.Time
+	// ActedBy is who filed it on the requester's behalf ("cli:alice on
+	// behalf of eve"); the audit entry's actor. Empty: the requester.
+	ActedBy string
+	Purpose string
+	Reason  string
+	Expires time.Time
+	At      time.Time
 }
 
 // ExceptionInfo is who decides on the exception.
@@ -126,8 +129,8 @@ func (a *Activities) OpenException(ctx context.Context, in OpenExceptionInput) (
 		return ExceptionInfo{}, fmt.Errorf("record exception: %w", err)
 	}
 	if err := audit.Write(ctx, tx, audit.Entry{
-		Actor: in.RequesterID, Action: "policy.exception.requested", Subject: in.ID, Controls: info.Controls,
-		Detail: map[string]any{"policy": in.PolicyID, "purpose": in.Purpose, "reason": in.Reason, "expires": in.Expires},
+		Actor: requestActor(in), Action: "policy.exception.requested", Subject: in.ID, Controls: info.Controls,
+		Detail: map[string]any{"policy": in.PolicyID, "requester": in.RequesterID, "purpose": in.Purpose, "reason": in.Reason, "expires": in.Expires},
 		Key:    in.ID + "/requested",
 	}); err != nil {
 		return ExceptionInfo{}, err
@@ -320,4 +323,13 @@ func (a *Activities) ExceptionApprovers(ctx context.Context, in ExceptionApprove
 	}
 	info.Controls, err = directory.ControlsFor(ctx, a.DB, Process)
 	return info, err
+}
+
+// requestActor is who the audit log names for the request: whoever filed it
+// on the requester's behalf, else the requester.
+func requestActor(in OpenExceptionInput) string {
+	if in.ActedBy != "" {
+		return in.ActedBy
+	}
+	return in.RequesterID
 }

@@ -26,7 +26,8 @@ func TestCheckReviewChangeAnswersRefusal(t *testing.T) {
 		INSERT INTO policies (id, title, owner_id, created_at) VALUES
 			('change-management', 'Change Management Policy', 'hank', '2022-06-01'),
 			('old', 'Old Policy', 'sam', '2022-06-01');
-		UPDATE policies SET status = 'deprecated' WHERE id = 'old';`)
+		UPDATE policies SET status = 'deprecated' WHERE id = 'old';
+		UPDATE policies SET product_development = true WHERE id = 'change-management';`)
 	a := &Activities{DB: db.App}
 	ctx := context.Background()
 	for _, tc := range []struct {

@@ -37,9 +37,14 @@ type Input struct {
 	Reference             string
 	NeedsProductionChange bool
 	RequesterID           string
-	ReviewID              string        // the annual review that asked for the change, if any
-	DuePeriod             time.Duration // each task's time to answer; zero means 7 days
-	RemindEvery           time.Duration // zero means every 2 days
+	// ActedBy is who filed the request for RequesterID when it was not the
+	// requester themself, e.g. "cli:alice on behalf of eve" for an operator
+	// running `starter change-request --as eve`; the audit log records it
+	// as the request's actor. Empty when the requester filed it.
+	ActedBy     string
+	ReviewID    string        // the annual review that asked for the change, if any
+	DuePeriod   time.Duration // each task's time to answer; zero means 7 days
+	RemindEvery time.Duration // zero means every 2 days
 }
 
 // Round is one submission of a change request and the decisions on it.
@@ -82,10 +87,14 @@ type ResubmitRequest struct {
 	Text      string
 	Reference string
 	Note      string
+	// ActedBy is who answers for PersonID when it is not them, e.g.
+	// "cli:alice on behalf of eve"; the audit log records it as the actor.
+	ActedBy string `json:",omitempty"`
 }
 
 // WithdrawRequest is the argument of UpdateWithdraw.
 type WithdrawRequest struct {
 	PersonID string
 	Note     string
+	ActedBy  string `json:",omitempty"` // as in ResubmitRequest
 }

@@ -2,7 +2,11 @@ package policychange
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
 	"errors"
+	"strconv"
 	"strings"
 
 	"github.com/jmoiron/sqlx"
@@ -35,6 +39,22 @@ func Validate(ctx context.Context, db sqlx.QueryerContext, in Input) error {
 		return err
 	}
 	return act.CheckChangeApprovers(ctx, db, in.PolicyID, in.RequesterID, kind)
+}
+
+// RequestID names the request in from what it asks, not when: the same
+// policy, kind, summary, text, reference, production-change flag and
+// requester give the same ID, so a submission repeated (a double click, a
+// command run twice) finds the request already started instead of opening a
+// second one. The suffix is the first 16 hex digits of the SHA-256 of the
+// fields as a JSON array, which cannot be confused by field boundaries.
+func RequestID(in Input) string {
+	canon, err := json.Marshal([]string{"policy-change-request/v1", in.PolicyID, in.Kind, in.Summary, in.Text, in.Reference,
+		strconv.FormatBool(in.NeedsProductionChange), in.RequesterID})
+	if err != nil {
+		panic(err) // strings always marshal
+	}
+	sum := sha256.Sum256(canon)
+	return ID(in.PolicyID, hex.EncodeToString(sum[:8]))
 }
 
 // Start starts the request under id on the task queue. A second start under the same ID is

@@ -18,7 +18,7 @@ func TestPolicyChangeRecordsTheStageItWaitsIn(t *testing.T) {
 	h.DB.Owner.MustExec(`
 		INSERT INTO people (id, email, name) VALUES ('hank', 'hank@example.com', 'Hank Head of Engineering');
 		INSERT INTO roles (role, person_id) VALUES ('head_of_engineering', 'hank');
-		INSERT INTO policies (id, title, owner_id, created_at) VALUES ('sdlc', 'Secure Development Policy', 'hank', '2023-01-10');`)
+		INSERT INTO policies (id, title, owner_id, created_at, product_development) VALUES ('sdlc', 'Secure Development Policy', 'hank', '2023-01-10', true);`)
 	id := ID("sdlc", "stages")
 	recorded := map[string]string{} // by task purpose: change_requests.status while it was open
 	queried := map[string]string{}  // by task purpose: the status query's stage while it was open

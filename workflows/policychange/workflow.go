@@ -66,7 +66,7 @@ func newPolicyChange(ctx workflow.Context, in Input) (*policyChange, error) {
 	w.responses = workflow.NewBufferedChannel(ctx, 1)
 	err = workflow.SetUpdateHandlerWithOptions(ctx, UpdateResubmit,
 		func(ctx workflow.Context, r ResubmitRequest) (string, error) {
-			return w.respond(ctx, changeResponse{resubmit: &r, outcome: humantask.Outcome{
+			return w.respond(ctx, changeResponse{resubmit: &r, actedBy: r.ActedBy, outcome: humantask.Outcome{
 				Action: humantask.ActionDone, By: r.PersonID, At: workflow.Now(ctx), Note: r.Note}})
 		},
 		workflow.UpdateHandlerOptions{Validator: func(ctx workflow.Context, r ResubmitRequest) error {
@@ -80,7 +80,7 @@ func newPolicyChange(ctx workflow.Context, in Input) (*policyChange, error) {
 	}
 	err = workflow.SetUpdateHandlerWithOptions(ctx, UpdateWithdraw,
 		func(ctx workflow.Context, r WithdrawRequest) (string, error) {
-			return w.respond(ctx, changeResponse{outcome: humantask.Outcome{
+			return w.respond(ctx, changeResponse{actedBy: r.ActedBy, outcome: humantask.Outcome{
 				Action: humantask.ActionReject, By: r.PersonID, At: workflow.Now(ctx), Note: r.Note}})
 		},
 		workflow.UpdateHandlerOptions{Validator: func(ctx workflow.Context, r WithdrawRequest) error {
@@ -98,7 +98,7 @@ func (w *policyChange) run(ctx workflow.Context) (Status, error) {
 	err := workflow.ExecuteActivity(actx, policyAct.OpenChangeRequest, act.OpenChangeRequestInput{
 		ID: w.st.RequestID, PolicyID: w.in.PolicyID, Kind: w.kind, Summary: w.in.Summary, Body: w.in.Text,
 		Reference: w.in.Reference, NeedsProductionChange: w.in.NeedsProductionChange, RequesterID: w.in.RequesterID,
-		ReviewID: w.in.ReviewID, At: now,
+		ActedBy: w.in.ActedBy, ReviewID: w.in.ReviewID, At: now,
 	}).Get(ctx, &w.info)
 	if err != nil {
 		return w.st, err
@@ -175,6 +175,12 @@ func orNone(v string) string {
 
 // decide records a decision of the current round and moves to stage.
 func (w *policyChange) decide(ctx workflow.Context, step string, out humantask.Outcome, stage string) error {
+	return w.decideAs(ctx, step, out, stage, "")
+}
+
+// decideAs is decide for a decision actedBy gave on out.By's behalf ("" if
+// out.By gave it): the audit log names actedBy as the actor.
+func (w *policyChange) decideAs(ctx workflow.Context, step string, out humantask.Outcome, stage, actedBy string) error {
 	w.round().Decisions = append(w.round().Decisions, humantask.Decision{Step: step, TaskID: out.TaskID, By: out.By, Action: out.Action, Note: out.Note, At: out.At})
 	w.st.Stage, w.st.OpenTask = stage, ""
 	if stage == act.StatusReturned {
@@ -184,7 +190,7 @@ func (w *policyChange) decide(ctx workflow.Context, step string, out humantask.O
 	return workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, workflows.RecordOptions), policyAct.RecordChangeDecision,
 		act.ChangeDecisionInput{
 			RequestID: w.st.RequestID, Round: w.round().Round, Step: step, TaskID: out.TaskID, By: out.By,
-			Action: string(out.Action), Note: out.Note, At: out.At, Status: stage, Controls: w.info.Controls,
+			Action: string(out.Action), Note: out.Note, At: out.At, Status: stage, Controls: w.info.Controls, ActedBy: actedBy,
 		}).Get(ctx, nil)
 }
 
@@ -231,7 +237,9 @@ func (w *policyChange) approvals(ctx workflow.Context) (bool, error) {
 	// policy-management (c): product development policies also need the Head of Engineering.
 	out, err = w.task(ctx, humantask.Child{
 		Purpose: fmt.Sprintf("engineering-approval/%d", r), Assignee: w.info.Engineering[0],
-		Subject: fmt.Sprintf("Approve product development policy change: %s", w.info.Policy.Title),
+		// Overdue, it goes to the role's other holders of the day, never the requester.
+		Escalation: w.escalateToRole("head_of_engineering", w.info.Engineering[0]),
+		Subject:    fmt.Sprintf("Approve product development policy change: %s", w.info.Policy.Title),
 		Body: w.describe() + "\nThe policy is about product development, so the Head of Engineering approves its changes too: " +
 			"approve it, or reject it back to the requester with a note.",
 		Actions: []humantask.Action{humantask.ActionApprove, humantask.ActionReject},
@@ -248,9 +256,10 @@ func (w *policyChange) approvals(ctx workflow.Context) (bool, error) {
 // escalateToRole hands an overdue task to whoever holds role when the step
 // fires, so someone appointed since the request opened is reached and
 // someone removed is not, but never to the requester, who may not approve
-// their own request.
-func (w *policyChange) escalateToRole(role string) []workflows.EscalationStep {
-	return []workflows.EscalationStep{{After: 0, To: "role:" + role, Except: []string{w.in.RequesterID}}}
+// their own request, nor the people in also (the task's assignee, when the
+// role is the assignee's own: the step is for its other holders).
+func (w *policyChange) escalateToRole(role string, also ...string) []workflows.EscalationStep {
+	return []workflows.EscalationStep{{After: 0, To: "role:" + role, Except: append([]string{w.in.RequesterID}, also...)}}
 }
 
 // afterApproval is the stage after the officer's (and CEO's) approval.
@@ -311,6 +320,7 @@ func (w *policyChange) returned(ctx workflow.Context) (bool, error) {
 
 	var out humantask.Outcome
 	var resubmit *ResubmitRequest
+	var actedBy string
 	var taskErr error
 	sel := workflow.NewSelector(ctx)
 	sel.AddFuture(task, func(f workflow.Future) {
@@ -320,7 +330,7 @@ func (w *policyChange) returned(ctx workflow.Context) (bool, error) {
 	sel.AddReceive(w.responses, func(c workflow.ReceiveChannel, _ bool) {
 		var r changeResponse
 		c.Receive(ctx, &r)
-		out, resubmit = r.outcome, r.resubmit
+		out, resubmit, actedBy = r.outcome, r.resubmit, r.actedBy
 		r.reply.taken = true
 		cancelTask() // answered by update: the task is moot
 	})
@@ -336,9 +346,9 @@ func (w *policyChange) returned(ctx workflow.Context) (bool, error) {
 		return false, fmt.Errorf("task %s: %w", id, taskErr)
 	}
 	if out.Action != humantask.ActionDone {
-		return false, w.decide(ctx, "response", out, act.StatusWithdrawn)
+		return false, w.decideAs(ctx, "response", out, act.StatusWithdrawn, actedBy)
 	}
-	if err := w.decide(ctx, "response", out, act.StatusInReview); err != nil {
+	if err := w.decideAs(ctx, "response", out, act.StatusInReview, actedBy); err != nil {
 		return false, err
 	}
 	switch {
@@ -356,7 +366,7 @@ func (w *policyChange) returned(ctx workflow.Context) (bool, error) {
 	w.st.Rounds = append(w.st.Rounds, next)
 	return true, workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, workflows.RecordOptions), policyAct.RecordResubmission,
 		act.ChangeRoundInput{RequestID: w.st.RequestID, Round: next.Round, Body: w.in.Text, Reference: w.in.Reference,
-			Note: out.Note, By: out.By, At: out.At, Controls: w.info.Controls}).Get(ctx, nil)
+			Note: out.Note, By: out.By, ActedBy: actedBy, At: out.At, Controls: w.info.Controls}).Get(ctx, nil)
 }
 
 // returnReason says why the request came back to its requester.
@@ -371,6 +381,7 @@ func returnReason(d humantask.Decision) string {
 type changeResponse struct {
 	outcome  humantask.Outcome
 	resubmit *ResubmitRequest
+	actedBy  string // who answered for the requester, if not them
 	reply    *responseReply
 }
 

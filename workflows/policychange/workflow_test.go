@@ -235,7 +235,7 @@ func TestPolicyChangeProductDevelopmentNeedsHeadOfEngineering(t *testing.T) {
 	h.DB.Owner.MustExec(`
 		INSERT INTO people (id, email, name) VALUES ('hank', 'hank@example.com', 'Hank Head of Engineering');
 		INSERT INTO roles (role, person_id) VALUES ('head_of_engineering', 'hank');
-		INSERT INTO policies (id, title, owner_id, created_at) VALUES ('sdlc', 'Secure Development Policy', 'hank', '2023-01-10');`)
+		INSERT INTO policies (id, title, owner_id, created_at, product_development) VALUES ('sdlc', 'Secure Development Policy', 'hank', '2023-01-10', true);`)
 	id := ID("sdlc", "review-rule")
 	h.On(humantask.ID(id, "review/1"), policytest.Answer{After: policytest.Day, By: "sam", Action: humantask.ActionApprove})
 	h.On(humantask.ID(id, "engineering-approval/1"), policytest.Answer{After: policytest.Day, By: "hank", Action: humantask.ActionReject, Note: "two reviewers, not one"})

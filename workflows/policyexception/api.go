@@ -27,6 +27,10 @@ func ID(policyID, suffix string) string {
 type Input struct {
 	PolicyID    string
 	RequesterID string
+	// ActedBy is who filed the request for RequesterID when it was not the
+	// requester themself, e.g. "cli:alice on behalf of eve"; the audit log
+	// records it as the request's actor. Empty when the requester filed it.
+	ActedBy     string
 	Purpose     string // the business purpose
 	Reason      string // why the policy requirement cannot be met
 	Expires     time.Time

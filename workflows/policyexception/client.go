@@ -2,6 +2,9 @@ package policyexception
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"time"
 
@@ -33,6 +36,21 @@ func Validate(ctx context.Context, db sqlx.QueryerContext, in Input, now time.Ti
 	}
 	_, _, err := act.ExceptionDeciders(ctx, db, in.RequesterID)
 	return err
+}
+
+// RequestID names the exception request in from what it asks, not when:
+// the same policy, purpose, reason, expiry and requester give the same ID,
+// so a repeated submission finds the exception already started instead of
+// opening a second one. The suffix is the first 16 hex digits of the SHA-256
+// of the fields as a JSON array (the expiry in UTC, RFC 3339).
+func RequestID(in Input) string {
+	canon, err := json.Marshal([]string{"policy-exception/v1", in.PolicyID, in.Purpose, in.Reason,
+		in.Expires.UTC().Format(time.RFC3339Nano), in.RequesterID})
+	if err != nil {
+		panic(err) // strings always marshal
+	}
+	sum := sha256.Sum256(canon)
+	return ID(in.PolicyID, hex.EncodeToString(sum[:8]))
 }
 
 // Start starts the exception under id on the task queue, refusing a second run under the same

@@ -61,7 +61,7 @@ func (w *policyException) run(ctx workflow.Context) (Status, error) {
 	var err error
 	if w.in.Round == 1 {
 		err = workflow.ExecuteActivity(actx, policyAct.OpenException, act.OpenExceptionInput{
-			ID: w.st.ExceptionID, PolicyID: w.in.PolicyID, RequesterID: w.in.RequesterID, Purpose: w.in.Purpose,
+			ID: w.st.ExceptionID, PolicyID: w.in.PolicyID, RequesterID: w.in.RequesterID, ActedBy: w.in.ActedBy, Purpose: w.in.Purpose,
 			Reason: w.in.Reason, Expires: w.in.Expires, At: workflow.Now(ctx),
 		}).Get(ctx, &w.info)
 	} else {
@@ -150,11 +150,16 @@ func (w *policyException) approvals(ctx workflow.Context) (bool, error) {
 	}
 	var answers []answered
 	sel := workflow.NewSelector(ctx)
-	for _, ap := range []struct{ step, assignee string }{
-		{"security_officer", w.info.SecurityOfficers[0]}, {"coo", w.info.COOs[0]},
+	so, coo := w.info.SecurityOfficers[0], w.info.COOs[0]
+	for _, ap := range []struct {
+		step, assignee string
+		escalation     []workflows.EscalationStep
+	}{
+		{"security_officer", so, w.approvalEscalation("security_officer", so, coo)},
+		{"coo", coo, w.approvalEscalation("coo", coo, so)},
 	} {
 		id, f := humantask.Child{
-			Purpose: fmt.Sprintf("%s/%d", ap.step, w.in.Round), Assignee: ap.assignee, Body: body,
+			Purpose: fmt.Sprintf("%s/%d", ap.step, w.in.Round), Assignee: ap.assignee, Body: body, Escalation: ap.escalation,
 			Subject: fmt.Sprintf("Approve policy exception: %s", w.info.Policy.Title),
 			Actions: []humantask.Action{humantask.ActionApprove, humantask.ActionReject}, Control: w.control(),
 			Due: w.in.DuePeriod, Remind: w.in.RemindEvery,
@@ -312,6 +317,14 @@ func (w *policyException) untilReEvaluated(ctx workflow.Context) (bool, error) {
 	}
 	w.st.Stage = act.StatusClosed
 	return false, w.setStatus(ctx, act.StatusClosed, out.By, out.At, "")
+}
+
+// approvalEscalation hands an overdue approval to the role's other holders
+// of the day it fires (not its assignee, who keeps it), never the requester,
+// nor the one asked for the other approval: the exception needs two
+// different people.
+func (w *policyException) approvalEscalation(role, assignee, otherApprover string) []workflows.EscalationStep {
+	return []workflows.EscalationStep{{After: 0, To: "role:" + role, Except: []string{w.in.RequesterID, assignee, otherApprover}}}
 }
 
 // reEvaluationEscalation hands an undecided re-evaluation to the COOs at

@@ -66,8 +66,8 @@ func TestAnnualReviewFailedChangeAudited(t *testing.T) {
 }
 
 // A role that changes between the review's check of a change and the open
-// of its change request (here eve becomes the only head of engineering, of
-// the policy she owns) fails the child at open: the review audits that
+// of its change request (here eve becomes the only head of engineering, and
+// the program marks the policy she owns as product development) fails the child at open: the review audits that
 // failure with the refusal's reason, next to the item naming the request.
 func TestAnnualReviewChangeRefusedAtOpenAudited(t *testing.T) {
 	h := newPolicyHarness(t, time.Date(2025, 1, 10, 9, 0, 0, 0, time.UTC))
@@ -75,7 +75,8 @@ func TestAnnualReviewChangeRefusedAtOpenAudited(t *testing.T) {
 		('change-management', 'Change Management Policy', 'eve', 'policies/change-management.md', '2023-01-10')`)
 	h.Env.SetOnActivityCompletedListener(func(info *activity.Info, _ converter.EncodedValue, _ error) {
 		if info.ActivityType.Name == "CheckReviewChange" {
-			h.DB.Owner.MustExec(`INSERT INTO roles (role, person_id) VALUES ('head_of_engineering', 'eve') ON CONFLICT DO NOTHING`)
+			h.DB.Owner.MustExec(`INSERT INTO roles (role, person_id) VALUES ('head_of_engineering', 'eve') ON CONFLICT DO NOTHING;
+				UPDATE policies SET product_development = true WHERE id = 'change-management'`)
 		}
 	})
 	id := "annual-policy-review/2025"

@@ -21,7 +21,8 @@ func eveHeadsEngineering(h *policytest.Harness) {
 	h.DB.Owner.MustExec(`
 		INSERT INTO roles (role, person_id) VALUES ('head_of_engineering', 'eve');
 		INSERT INTO policies (id, title, owner_id, source, created_at) VALUES
-			('change-management', 'Change Management Policy', 'eve', 'policies/change-management.md', '2023-01-10');`)
+			('change-management', 'Change Management Policy', 'eve', 'policies/change-management.md', '2023-01-10');
+		UPDATE policies SET product_development = true WHERE id = 'change-management';`)
 }
 
 func runReview(h *policytest.Harness, id string) Status {
