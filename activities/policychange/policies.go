@@ -9,7 +9,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"slices"
 	"strings"
 	"time"
 
@@ -64,20 +63,18 @@ type OpenChangeRequestInput struct {
 
 // ChangeRequestInfo is who the request goes to, never its requester
 // (segregation of duties). Reviewers are the Security Officers, else the
-// Privacy Officers; ReviewEscalation the Privacy Officers who may review too
-// once the first reviewer's task is overdue; SecondApprovers the CEO, else
-// the designee; Designees may act once a CEO's task is overdue. Engineering
+// Privacy Officers; SecondApprovers the CEO, else the designee. Who an
+// overdue task escalates to is resolved when the step fires (the role's
+// holders then, less the requester), not here. Engineering
 // is the Head of Engineering when the program file marks the policy as about
 // product development (product_development: true).
 type ChangeRequestInfo struct {
-	Policy           policy.Ref
-	RequesterName    string
-	Reviewers        []string
-	ReviewEscalation []string
-	SecondApprovers  []string
-	Designees        []string
-	Engineering      []string
-	Controls         []string
+	Policy          policy.Ref
+	RequesterName   string
+	Reviewers       []string
+	SecondApprovers []string
+	Engineering     []string
+	Controls        []string
 }
 
 // OpenChangeRequest validates and records the request and its first round.
@@ -150,20 +147,10 @@ func changeApprovers(ctx context.Context, q sqlx.QueryerContext, requester strin
 	if info.Reviewers, err = directory.OthersHolding(ctx, q, requester, "review the request", "security_officer", "privacy_officer"); err != nil {
 		return err
 	}
-	privacy, err := directory.RoleHolders(ctx, q, "privacy_officer")
-	if err != nil {
-		return err
-	}
-	info.ReviewEscalation = slices.DeleteFunc(privacy, func(id string) bool { return id == requester || id == info.Reviewers[0] })
 	if kind == policy.Material {
 		if info.SecondApprovers, err = directory.OthersHolding(ctx, q, requester, "approve a material change", "ceo", "ceo_designee"); err != nil {
 			return err
 		}
-		designees, err := directory.RoleHolders(ctx, q, "ceo_designee")
-		if err != nil {
-			return err
-		}
-		info.Designees = slices.DeleteFunc(designees, func(id string) bool { return id == requester })
 	}
 	// The program file says which policies are about product development
 	// (product_development: true); their owner says nothing about it.

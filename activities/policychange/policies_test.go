@@ -67,9 +67,6 @@ func TestOpenChangeRequestRoutesToOfficerAndCEO(t *testing.T) {
 	if got := strings.Join(info.SecondApprovers, ","); got != "cleo" {
 		t.Errorf("second approvers = %q, want the CEO", got)
 	}
-	if got := strings.Join(info.Designees, ","); got != "dee" {
-		t.Errorf("designees = %q", got)
-	}
 	if got := strings.Join(info.Controls, ","); got != "policy-mgmt" {
 		t.Errorf("controls = %q", got)
 	}
@@ -315,22 +312,20 @@ func TestOpenChangeRequestNeverRoutesToTheRequester(t *testing.T) {
 		return info
 	}
 	for _, tc := range []struct {
-		requester, policyID                             string
-		reviewers, escalation, second, designees, heads string
+		requester, policyID      string
+		reviewers, second, heads string
 	}{
-		{"eve", "access", "sam", "pat", "cleo", "dee", ""},
-		{"sam", "access", "pat", "", "cleo", "dee", ""},    // the Security Officer's own request goes to the Privacy Officer
-		{"pat", "access", "sam", "", "cleo", "dee", ""},    // and the Privacy Officer's is not escalated back to her
-		{"cleo", "access", "sam", "pat", "dee", "dee", ""}, // the CEO's goes to the designee
-		{"dee", "access", "sam", "pat", "cleo", "", ""},
-		{"hank", "sdlc", "sam", "pat", "cleo", "dee", "hana"}, // a Head of Engineering's to the other one
+		{"eve", "access", "sam", "cleo", ""},
+		{"sam", "access", "pat", "cleo", ""}, // the Security Officer's own request goes to the Privacy Officer
+		{"pat", "access", "sam", "cleo", ""},
+		{"cleo", "access", "sam", "dee", ""},    // the CEO's goes to the designee
+		{"hank", "sdlc", "sam", "cleo", "hana"}, // a Head of Engineering's to the other one
 	} {
 		info := open("cr/"+tc.requester+"/"+tc.policyID, tc.policyID, tc.requester)
-		got := []string{strings.Join(info.Reviewers, ","), strings.Join(info.ReviewEscalation, ","), strings.Join(info.SecondApprovers, ","),
-			strings.Join(info.Designees, ","), strings.Join(info.Engineering, ",")}
-		want := []string{tc.reviewers, tc.escalation, tc.second, tc.designees, tc.heads}
+		got := []string{strings.Join(info.Reviewers, ","), strings.Join(info.SecondApprovers, ","), strings.Join(info.Engineering, ",")}
+		want := []string{tc.reviewers, tc.second, tc.heads}
 		if !slices.Equal(got, want) {
-			t.Errorf("requested by %s: reviewers, review escalation, second approvers, designees, engineering = %q, want %q", tc.requester, got, want)
+			t.Errorf("requested by %s: reviewers, second approvers, engineering = %q, want %q", tc.requester, got, want)
 		}
 	}
 }
