@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 
 people=$(psql "$DATABASE_URL" -Atqc 'SELECT count(*) FROM people')
 if [ "$people" = 0 ]; then
-  for kind in people systems vendors; do bin/starter import --as demo "$kind" "demo/$kind.csv"; done
+  for kind in people systems vendors; do bin/starter import "$kind" "demo/$kind.csv"; done
 else
   echo "demo: directory already loaded ($people people)"
 fi

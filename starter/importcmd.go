@@ -14,7 +14,7 @@ func init() {
 
 func runImport(ctx context.Context, env *Env, args []string) error {
 	fs := newFlags(env, "import", "import [--as PERSON] people|systems|vendors FILE.csv")
-	actor := fs.String("as", "starter", "who is importing, for the audit log")
+	as := fs.String("as", "", "the person the import is made for, recorded as cli:$USER on behalf of them (default: cli:$USER alone)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -35,7 +35,11 @@ func runImport(ctx context.Context, env *Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	res, err := directory.Import(ctx, db, kind, file, f, *actor)
+	actor := cliActor()
+	if *as != "" {
+		actor = onBehalfOf(*as)
+	}
+	res, err := directory.Import(ctx, db, kind, file, f, actor)
 	if rowErrs, ok := err.(directory.RowErrors); ok {
 		for _, e := range rowErrs {
 			fmt.Fprintln(env.Stderr, e)

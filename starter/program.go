@@ -67,7 +67,7 @@ func runProgramCheck(ctx context.Context, env *Env, args []string) error {
 func runProgramApply(ctx context.Context, env *Env, args []string) error {
 	fs := newFlags(env, "program apply", "program apply [--dry-run] [--as PERSON] FILE")
 	dryRun := fs.Bool("dry-run", false, "print the plan and change nothing")
-	as := fs.String("as", "", "person ID recorded as having applied the program (default: cli:$USER)")
+	as := fs.String("as", "", "the person the program is applied for, recorded as cli:$USER on behalf of them (default: cli:$USER alone)")
 	file, err := parseFileArg(fs, args)
 	if err != nil {
 		return err
@@ -91,6 +91,8 @@ func runProgramApply(ctx context.Context, env *Env, args []string) error {
 		actor = cliActor()
 	case !people[actor]:
 		return usagef("--as %q: no such person", actor)
+	default:
+		actor = onBehalfOf(actor)
 	}
 	p, err := loadProgram(env, file, people)
 	if err != nil {

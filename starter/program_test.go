@@ -116,7 +116,7 @@ func TestProgramApply(t *testing.T) {
 		t.Fatalf("dry run: exit %d\n%s%s", code, out, errOut)
 	}
 	code, out, errOut = starterIn(t, db, "program", "apply", "--as", "p-security-officer", "../demo/program.yaml")
-	if code != 0 || !strings.Contains(out, "applied as version 1 by p-security-officer: 1 created, 0 updated, 0 deleted") {
+	if code != 0 || !strings.Contains(out, "applied as version 1 by "+onBehalfOf("p-security-officer")+": 1 created, 0 updated, 0 deleted") {
 		t.Fatalf("first apply: exit %d\n%s%s", code, out, errOut)
 	}
 	code, out, errOut = starterIn(t, db, "program", "apply", "../demo/program.yaml")
@@ -126,7 +126,7 @@ func TestProgramApply(t *testing.T) {
 	var versions, controls, audits int
 	db.App.Get(&versions, `SELECT count(*) FROM program_versions`)
 	db.App.Get(&controls, `SELECT count(DISTINCT control_id) FROM control_requirements WHERE framework = 'hipaa'`)
-	db.App.Get(&audits, `SELECT count(*) FROM audit_log WHERE action = 'program.apply' AND actor = 'p-security-officer'`)
+	db.App.Get(&audits, `SELECT count(*) FROM audit_log WHERE action = 'program.apply' AND actor = $1`, onBehalfOf("p-security-officer"))
 	if versions != 1 || controls == 0 || audits != 1 {
 		t.Errorf("versions %d, controls mapped to HIPAA %d, audit entries %d", versions, controls, audits)
 	}
@@ -155,7 +155,7 @@ func TestProgramApply(t *testing.T) {
 	}
 	var acts []string
 	db.App.Select(&acts, `SELECT action || ' ' || actor || ' ' || subject FROM audit_log WHERE action LIKE 'schedule.%' ORDER BY id`)
-	if want := []string{"schedule.pause p-coo complyflow/annual-policy-review", "schedule.trigger cli:"}; len(acts) != 2 || acts[0] != want[0] || !strings.HasPrefix(acts[1], want[1]) {
+	if want := []string{"schedule.pause " + onBehalfOf("p-coo") + " complyflow/annual-policy-review", "schedule.trigger cli:"}; len(acts) != 2 || acts[0] != want[0] || !strings.HasPrefix(acts[1], want[1]) {
 		t.Errorf("audit entries = %q", acts)
 	}
 	if code, _, errOut := starterIn(t, db, "schedules", "pause", "complyflow/annual-policy-review"); code != 2 || !strings.Contains(errOut, "--note") {

@@ -74,7 +74,7 @@ func runScheduleAction(ctx context.Context, env *Env, action string, args []stri
 	}
 	fs := newFlags(env, "schedules "+action, usage)
 	note := fs.String("note", "", "why (required for pause and unpause; kept on the schedule and in the audit log)")
-	as := fs.String("as", "", "person ID recorded in the audit log (default: cli:$USER)")
+	as := fs.String("as", "", "the person acted for, recorded as cli:$USER on behalf of them (default: cli:$USER alone)")
 	ids, err := parseInterleaved(fs, args)
 	if err != nil {
 		return err
@@ -102,6 +102,7 @@ func runScheduleAction(ctx context.Context, env *Env, action string, args []stri
 		if n == 0 {
 			return usagef("--as %q: no such person", actor)
 		}
+		actor = onBehalfOf(actor)
 	}
 	c, err := env.Temporal()
 	if err != nil {
