@@ -219,7 +219,7 @@ func TestTaskByEmailLink(t *testing.T) {
 		TaskID: "task/portal-test/email", AssigneeID: "ann", Subject: "Approve the access review",
 		Body: "The Q1 access review is ready.\n\nPlease approve or reject it.", Due: time.Now().Add(-time.Minute),
 		RemindEvery: 2 * time.Second, Escalation: []workflows.EscalationStep{{After: 0, To: workflows.EscalateToManager}},
-		Actions: []humantask.Action{humantask.ActionApprove, humantask.ActionReject}, ControlID: "CC6.2",
+		Actions: []humantask.Action{humantask.ActionApprove, humantask.ActionReject}, ControlIDs: []string{"CC6.2"},
 	}
 	run := s.start(t, in)
 
