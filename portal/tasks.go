@@ -33,6 +33,7 @@ var taskTemplates = template.Must(template.New("").Funcs(template.FuncMap{
 	"title":      func(s string) string { return strings.ToUpper(s[:1]) + s[1:] },
 	"detail":     eventDetail,
 	"past":       func(s string) string { return humantask.Action(s).Past() },
+	"join":       strings.Join,
 }).ParseFS(taskTemplateFiles, "templates/task*.html"))
 
 // taskPage is what task.html and task_result.html show.

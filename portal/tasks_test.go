@@ -219,7 +219,7 @@ func TestTaskByEmailLink(t *testing.T) {
 		TaskID: "task/portal-test/email", AssigneeID: "ann", Subject: "Approve the access review",
 		Body: "The Q1 access review is ready.\n\nPlease approve or reject it.", Due: time.Now().Add(-time.Minute),
 		RemindEvery: 2 * time.Second, Escalation: []workflows.EscalationStep{{After: 0, To: workflows.EscalateToManager}},
-		Actions: []humantask.Action{humantask.ActionApprove, humantask.ActionReject}, ControlID: "CC6.2",
+		Actions: []humantask.Action{humantask.ActionApprove, humantask.ActionReject}, ControlIDs: []string{"CC6.2", "CC7.1"},
 	}
 	run := s.start(t, in)
 
@@ -252,7 +252,7 @@ func TestTaskByEmailLink(t *testing.T) {
 	code, page := send(t, http.MethodGet, link, nil)
 	if code != http.StatusOK || !strings.Contains(page, "Approve the access review") || !strings.Contains(page, `value="approve"`) ||
 		!strings.Contains(page, "Please approve or reject it.") || !strings.Contains(page, "OVERDUE") ||
-		!strings.Contains(page, "because: overdue; people: mia; to: @manager") {
+		!strings.Contains(page, "because: overdue; people: mia; to: @manager") || !strings.Contains(page, "controls CC6.2, CC7.1") {
 		t.Fatalf("GET %d:\n%s", code, page)
 	}
 	if st := s.status(t, in.TaskID); st.Outcome != nil {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -109,13 +110,14 @@ func runTasksComplete(ctx context.Context, env *Env, args []string) error {
 }
 
 func runTasksAssign(ctx context.Context, env *Env, args []string) error {
-	fs := newFlags(env, "tasks assign", "tasks assign --to PERSON --subject TEXT [--body MARKDOWN] [--due 72h] [--actions done] [--control ID] [--id TASK_ID]")
+	fs := newFlags(env, "tasks assign", "tasks assign --to PERSON --subject TEXT [--body MARKDOWN] [--due 72h] [--actions done] [--control ID]... [--id TASK_ID]")
 	to := fs.String("to", "", "the assignee's person ID")
 	subject := fs.String("subject", "", "what the task is")
 	body := fs.String("body", "", "details, in Markdown")
 	due := fs.Duration("due", 72*time.Hour, "time from now until the task is due")
 	actionList := fs.String("actions", "done", "comma-separated actions offered: done, approve, reject, acknowledge")
-	control := fs.String("control", "", "the control this task evidences")
+	var controls controlList
+	fs.Var(&controls, "control", "a control this task evidences; repeat it, or separate IDs by commas, for several")
 	remind := fs.Duration("remind", 24*time.Hour, "reminder cadence (0: none)")
 	escalate := fs.Duration("escalate-officer-after", 72*time.Hour, "after the due time, the manager is asked at once and the security officers after this long")
 	id := fs.String("id", "", "the task ID (default task/manual/PERSON/SUBJECT-SLUG)")
@@ -165,7 +167,7 @@ func runTasksAssign(ctx context.Context, env *Env, args []string) error {
 	}
 	in := humantask.Input{
 		TaskID: taskID, AssigneeID: *to, Subject: strings.TrimSpace(*subject), Body: *body,
-		Due: time.Now().Add(*due).Truncate(time.Second), RemindEvery: *remind, Actions: actions, ControlID: *control,
+		Due: time.Now().Add(*due).Truncate(time.Second), RemindEvery: *remind, Actions: actions, ControlIDs: controls,
 		Escalation: []workflows.EscalationStep{
 			{After: 0, To: workflows.EscalateToManager},
 			{After: *escalate, To: "role:security_officer"},
@@ -231,4 +233,19 @@ func slug(s string) string {
 		return "task"
 	}
 	return s
+}
+
+// controlList is --control given any number of times, each value one ID or
+// several separated by commas; blanks and repeats are dropped.
+type controlList []string
+
+func (l *controlList) String() string { return strings.Join(*l, ",") }
+
+func (l *controlList) Set(v string) error {
+	for _, id := range strings.Split(v, ",") {
+		if id = strings.TrimSpace(id); id != "" && !slices.Contains(*l, id) {
+			*l = append(*l, id)
+		}
+	}
+	return nil
 }

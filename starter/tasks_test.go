@@ -52,7 +52,9 @@ func TestTasksCommands(t *testing.T) {
 	if code != 0 || id != "task/manual/ann/rotate-the-api-keys" {
 		t.Fatalf("assign: exit %d, out %q, err %q", code, out, errOut)
 	}
-	code, out, _ = starterIn(t, db, "tasks", "assign", "--to", "ann", "--subject", "Sign the NDA", "--due", "1s")
+	// --control more than once, or comma-separated: the task evidences each, once.
+	code, out, _ = starterIn(t, db, "tasks", "assign", "--to", "ann", "--subject", "Sign the NDA", "--due", "1s",
+		"--control", "CC6.2", "--control", "CC1.4, CC6.2")
 	overdueID := strings.TrimSpace(out)
 	if code != 0 {
 		t.Fatalf("assign: exit %d", code)
@@ -63,6 +65,19 @@ func TestTasksCommands(t *testing.T) {
 			t.Fatalf("emails: %d", len(sink.Messages()))
 		}
 		time.Sleep(100 * time.Millisecond)
+	}
+
+	var controls []string
+	db.Owner.Select(&controls, `SELECT unnest(control_ids) FROM tasks WHERE id = $1`, overdueID)
+	if strings.Join(controls, ",") != "CC6.2,CC1.4" {
+		t.Errorf("task %s evidences %v, want CC6.2 and CC1.4", overdueID, controls)
+	}
+	for _, c := range []string{"CC6.2", "CC1.4"} {
+		var n int
+		db.Owner.Get(&n, `SELECT count(*) FROM audit_log WHERE subject = $1 AND action = 'task.created' AND control_id = $2`, overdueID, c)
+		if n != 1 {
+			t.Errorf("%d task.created audit entries under %s, want 1", n, c)
+		}
 	}
 
 	code, out, errOut = starterIn(t, db, "tasks")

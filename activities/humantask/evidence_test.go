@@ -19,7 +19,7 @@ func evidenceTask(t *testing.T) (*testenv.DB, *humantask.Tasks) {
 	db.Owner.MustExec(`INSERT INTO people (id, name) VALUES ('mia', 'Mia'), ('sam', 'Sam'), ('ann', 'Ann')`)
 	a := &humantask.Tasks{DB: db.App}
 	in := humantask.CreateTaskInput{TaskID: "task/e/1", AssigneeID: "ann", Subject: "Review", Due: time.Now().Add(time.Hour),
-		Actions: []string{"done", "decline"}, ControlID: "CC6.2"}
+		Actions: []string{"done", "decline"}, ControlIDs: []string{"CC6.2"}}
 	if err := a.CreateTask(context.Background(), in); err != nil {
 		t.Fatal(err)
 	}

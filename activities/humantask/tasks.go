@@ -32,7 +32,7 @@ type CreateTaskInput struct {
 	Body       string
 	Due        time.Time
 	Actions    []string
-	ControlID  string
+	ControlIDs []string // every control the task evidences
 	ParentRef  string
 }
 
@@ -50,9 +50,9 @@ func (a *Tasks) CreateTask(ctx context.Context, in CreateTaskInput) error {
 	}
 	defer tx.Rollback()
 	if _, err := tx.ExecContext(ctx, `
-		INSERT INTO tasks (id, assignee_id, subject, body, actions, control_id, parent_ref, due_at)
+		INSERT INTO tasks (id, assignee_id, subject, body, actions, control_ids, parent_ref, due_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (id) DO NOTHING`,
-		in.TaskID, in.AssigneeID, in.Subject, in.Body, pq.Array(in.Actions), in.ControlID, in.ParentRef, in.Due); err != nil {
+		in.TaskID, in.AssigneeID, in.Subject, in.Body, pq.Array(in.Actions), pq.Array(controlIDs(in.ControlIDs)), in.ParentRef, in.Due); err != nil {
 		return fmt.Errorf("insert task %s: %w", in.TaskID, err)
 	}
 	if err := insertEvent(ctx, tx, TaskEventInput{TaskID: in.TaskID, Key: "created", Kind: "created",
@@ -86,9 +86,21 @@ func (a *Tasks) RecordTaskEvent(ctx context.Context, in TaskEventInput) error {
 	return tx.Commit()
 }
 
+// controlIDs is ids without blanks or repeats, in their order, never nil
+// (the column is NOT NULL).
+func controlIDs(ids []string) []string {
+	out := []string{}
+	for _, id := range ids {
+		if id = strings.TrimSpace(id); id != "" && !slices.Contains(out, id) {
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
 // insertEvent records the event in task_events and audit_log, both under its
-// key, so a retry adds neither twice. The audit row evidences the task's
-// control.
+// key, so a retry adds neither twice. The audit entry evidences each of the
+// task's controls: one row per control.
 func insertEvent(ctx context.Context, tx *sqlx.Tx, in TaskEventInput) error {
 	detail, err := json.Marshal(in.Detail)
 	if err != nil || in.Detail == nil {
@@ -101,17 +113,13 @@ func insertEvent(ctx context.Context, tx *sqlx.Tx, in TaskEventInput) error {
 	if err != nil {
 		return fmt.Errorf("record task event %s/%s: %w", in.TaskID, in.Key, err)
 	}
-	var control string
-	if err := tx.GetContext(ctx, &control, `SELECT control_id FROM tasks WHERE id = $1`, in.TaskID); err != nil {
-		return fmt.Errorf("record task event %s/%s: read the task's control: %w", in.TaskID, in.Key, err)
+	var controls pq.StringArray
+	if err := tx.GetContext(ctx, &controls, `SELECT control_ids FROM tasks WHERE id = $1`, in.TaskID); err != nil {
+		return fmt.Errorf("record task event %s/%s: read the task's controls: %w", in.TaskID, in.Key, err)
 	}
 	actor := in.ActorID
 	if actor == "" {
 		actor = "complyflow"
-	}
-	var controls []string
-	if control != "" {
-		controls = []string{control}
 	}
 	if err := audit.Write(ctx, tx, audit.Entry{Actor: actor, Action: "task." + in.Kind, Subject: in.TaskID, Controls: controls,
 		Detail: json.RawMessage(detail), Key: "task/" + in.TaskID + "/" + in.Key}); err != nil {
@@ -290,7 +298,7 @@ type TaskRecord struct {
 	Subject       string         `db:"subject"`
 	Body          string         `db:"body"`
 	Actions       pq.StringArray `db:"actions"`
-	ControlID     string         `db:"control_id"`
+	ControlIDs    pq.StringArray `db:"control_ids"`
 	Due           time.Time      `db:"due_at"`
 	Status        string         `db:"status"`
 	OutcomeAction string         `db:"outcome_action"`
@@ -301,7 +309,7 @@ type TaskRecord struct {
 	CreatedAt     time.Time      `db:"created_at"`
 }
 
-const taskColumns = `t.id, t.assignee_id, a.name AS assignee_name, t.subject, t.body, t.actions, t.control_id,
+const taskColumns = `t.id, t.assignee_id, a.name AS assignee_name, t.subject, t.body, t.actions, t.control_ids,
 	t.due_at, t.status, t.outcome_action, t.outcome_by, coalesce(b.name, '') AS outcome_by_name,
 	t.outcome_note, t.completed_at, t.created_at
 	FROM tasks t JOIN people a ON a.id = t.assignee_id LEFT JOIN people b ON b.id = t.outcome_by`

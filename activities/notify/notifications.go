@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
 
 	"github.com/complyflow/complyflow/audit"
 	"go.temporal.io/sdk/temporal"
@@ -52,7 +53,7 @@ func NotificationKey(parts ...string) string { return strings.Join(parts, "/") }
 // RecordNotification inserts n unless its idempotency key is already recorded,
 // and returns the row as stored: the earlier one when the key was taken. A new
 // row is written to the audit log in the same transaction, under
-// "notification/<key>", evidencing its task's control when it is about a
+// "notification/<key>", evidencing each of its task's controls when it is about a
 // task. The ledger is append-only: a row, once recorded, is never changed.
 func RecordNotification(ctx context.Context, db *sqlx.DB, n Notification) (Notification, error) {
 	tx, err := db.BeginTxx(ctx, nil)
@@ -67,32 +68,28 @@ func RecordNotification(ctx context.Context, db *sqlx.DB, n Notification) (Notif
 			ON CONFLICT (idempotency_key) DO NOTHING
 			RETURNING `+notificationColumns+`)
 		SELECT `+notificationColumns+`, true AS inserted,
-			coalesce((SELECT control_id FROM tasks WHERE id = inserted.task_id), '') AS control_id FROM inserted
+			coalesce((SELECT control_ids FROM tasks WHERE id = inserted.task_id), '{}') AS control_ids FROM inserted
 		UNION ALL
-		SELECT `+notificationColumns+`, false, '' FROM notifications
+		SELECT `+notificationColumns+`, false, '{}' FROM notifications
 			WHERE idempotency_key = :idempotency_key AND NOT EXISTS (SELECT FROM inserted)`, n)
 	if err != nil {
 		return Notification{}, err
 	}
 	var stored struct {
 		Notification
-		Inserted  bool   `db:"inserted"`
-		ControlID string `db:"control_id"`
+		Inserted   bool           `db:"inserted"`
+		ControlIDs pq.StringArray `db:"control_ids"`
 	}
 	if err := tx.GetContext(ctx, &stored, tx.Rebind(query), args...); err != nil {
 		return Notification{}, fmt.Errorf("record notification %s: %w", n.IdempotencyKey, err)
 	}
 	if stored.Inserted {
-		var controls []string
-		if stored.ControlID != "" {
-			controls = []string{stored.ControlID}
-		}
 		subject := stored.TaskID
 		if subject == "" {
 			subject = stored.IdempotencyKey
 		}
 		if err := audit.Write(ctx, tx, audit.Entry{Actor: "complyflow", Action: "notification." + stored.Status, Subject: subject,
-			Controls: controls, Key: "notification/" + stored.IdempotencyKey,
+			Controls: stored.ControlIDs, Key: "notification/" + stored.IdempotencyKey,
 			Detail: map[string]any{"key": stored.IdempotencyKey, "channel": stored.Channel, "recipient": stored.RecipientID,
 				"address": stored.Address, "purpose": stored.Purpose, "task": stored.TaskID, "error": stored.Error,
 				"provider_ref": stored.ProviderRef}}); err != nil {

@@ -36,7 +36,7 @@ func TestRecordNotificationIsAudited(t *testing.T) {
 	db := testenv.Postgres(t)
 	ctx := context.Background()
 	db.Owner.MustExec(`INSERT INTO people (id, name) VALUES ('ann', 'Ann');
-		INSERT INTO tasks (id, assignee_id, subject, actions, control_id, due_at) VALUES ('task/1', 'ann', 'x', '{done}', 'CC1.4', now())`)
+		INSERT INTO tasks (id, assignee_id, subject, actions, control_ids, due_at) VALUES ('task/1', 'ann', 'x', '{done}', '{CC1.4}', now())`)
 	n := notify.Notification{IdempotencyKey: "task/1/assigned/email/ann", Channel: notify.ChannelEmail, RecipientID: "ann",
 		Address: "ann@example.com", Purpose: "assigned", TaskID: "task/1", Status: notify.StatusSent, ProviderRef: "<m1@x>"}
 	for i := 0; i < 2; i++ {

@@ -59,8 +59,8 @@ type Input struct {
 	RemindEvery time.Duration // zero: no reminders
 	Escalation  []workflows.EscalationStep
 	Actions     []Action
-	ControlID   string // the control this task evidences
-	ParentRef   string // the parent workflow's ID
+	ControlIDs  []string // every control this task evidences
+	ParentRef   string   // the parent workflow's ID
 	// State is set only by the workflow itself when it continues as new; a
 	// parent leaves it nil.
 	State *State `json:",omitempty"`

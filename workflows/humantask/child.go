@@ -23,7 +23,7 @@ type Child struct {
 	Body       string
 	Actions    []Action
 	Escalation []workflows.EscalationStep
-	Control    string
+	Controls   []string      // every control the task evidences
 	Due        time.Duration // from now; zero: DefaultDue
 	Remind     time.Duration // zero: DefaultRemind
 }
@@ -44,7 +44,7 @@ func (t Child) Start(ctx workflow.Context) (string, workflow.ChildWorkflowFuture
 	return id, workflow.ExecuteChildWorkflow(cctx, WorkflowName, Input{
 		TaskID: id, AssigneeID: t.Assignee, Subject: t.Subject, Body: t.Body,
 		Due: workflow.Now(ctx).Add(due), RemindEvery: remind, Escalation: t.Escalation,
-		Actions: t.Actions, ControlID: t.Control, ParentRef: parent,
+		Actions: t.Actions, ControlIDs: t.Controls, ParentRef: parent,
 	})
 }
 

@@ -190,7 +190,7 @@ func (t *humanTask) start(ctx workflow.Context) error {
 	}
 	err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, workflows.RecordOptions), taskAct.CreateTask, taskact.CreateTaskInput{
 		TaskID: t.in.TaskID, AssigneeID: t.in.AssigneeID, Subject: t.in.Subject, Body: t.in.Body, Due: t.in.Due,
-		Actions: actions, ControlID: t.in.ControlID, ParentRef: t.in.ParentRef,
+		Actions: actions, ControlIDs: t.in.ControlIDs, ParentRef: t.in.ParentRef,
 	}).Get(ctx, nil)
 	if err != nil {
 		return err

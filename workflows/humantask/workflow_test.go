@@ -185,7 +185,7 @@ func (h *taskHarness) failOnce(person string) bool {
 func htInput() Input {
 	return Input{
 		TaskID: "task/test/1", AssigneeID: "ann", Subject: "Review access", Body: "Please review.",
-		Due: htStart.Add(48 * time.Hour), Actions: []Action{ActionApprove, ActionReject}, ControlID: "CC6.2",
+		Due: htStart.Add(48 * time.Hour), Actions: []Action{ActionApprove, ActionReject}, ControlIDs: []string{"CC6.2"},
 	}
 }
 

@@ -145,8 +145,6 @@ func (w *policyChange) superseded(ctx workflow.Context, sup act.Superseded) {
 
 func (w *policyChange) round() *Round { return &w.st.Rounds[len(w.st.Rounds)-1] }
 
-func (w *policyChange) control() string { return firstOr(w.info.Controls, "") }
-
 func (w *policyChange) describe() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "**%s** (%s), currently version %s\n\n", w.info.Policy.Title, w.in.PolicyID, orNone(w.info.Policy.Version))
@@ -195,7 +193,7 @@ func (w *policyChange) decideAs(ctx workflow.Context, step string, out humantask
 }
 
 func (w *policyChange) task(ctx workflow.Context, t humantask.Child) (humantask.Outcome, error) {
-	t.Control, t.Due, t.Remind = w.control(), w.in.DuePeriod, w.in.RemindEvery
+	t.Controls, t.Due, t.Remind = w.info.Controls, w.in.DuePeriod, w.in.RemindEvery
 	w.st.OpenTask = humantask.ID(w.st.RequestID, t.Purpose)
 	return t.Run(ctx)
 }
@@ -312,8 +310,8 @@ func (w *policyChange) returned(ctx workflow.Context) (bool, error) {
 		Body: w.describe() + fmt.Sprintf("\n%s\n\nMark it done to resubmit, your note saying what you changed "+
 			"(or where the new text is); reject it to withdraw the request. With new text, resubmit it with "+
 			"`starter change-request resubmit %s --text FILE` instead.", returnReason(last), w.st.RequestID),
-		Actions: []humantask.Action{humantask.ActionDone, humantask.ActionReject},
-		Control: w.control(), Due: w.in.DuePeriod, Remind: w.in.RemindEvery,
+		Actions:  []humantask.Action{humantask.ActionDone, humantask.ActionReject},
+		Controls: w.info.Controls, Due: w.in.DuePeriod, Remind: w.in.RemindEvery,
 	}
 	id, task := t.Start(tctx)
 	w.st.OpenTask = id

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -52,7 +53,7 @@ func TestPolicyChangeApprovePath(t *testing.T) {
 		t.Errorf("tasks %s: a minor change needs the officer's review only", got)
 	}
 	review := h.Task(humantask.ID(id, "review/1"))
-	if review.AssigneeID != "sam" || review.ControlID != "personnel-accountability" || review.ParentRef != id {
+	if review.AssigneeID != "sam" || !slices.Equal(review.ControlIDs, []string{"personnel-accountability"}) || review.ParentRef != id {
 		t.Errorf("review task %+v", review)
 	}
 	if n := h.Count(`SELECT count(*) FROM change_requests WHERE id = $1 AND status = 'published' AND published_version = '2023.1 rev.1'`, id); n != 1 {

@@ -161,7 +161,7 @@ func (w *policyException) approvals(ctx workflow.Context) (bool, error) {
 		id, f := humantask.Child{
 			Purpose: fmt.Sprintf("%s/%d", ap.step, w.in.Round), Assignee: ap.assignee, Body: body, Escalation: ap.escalation,
 			Subject: fmt.Sprintf("Approve policy exception: %s", w.info.Policy.Title),
-			Actions: []humantask.Action{humantask.ActionApprove, humantask.ActionReject}, Control: w.control(),
+			Actions: []humantask.Action{humantask.ActionApprove, humantask.ActionReject}, Controls: w.info.Controls,
 			Due: w.in.DuePeriod, Remind: w.in.RemindEvery,
 		}.Start(cctx)
 		sel.AddFuture(f, func(f workflow.Future) {
@@ -268,7 +268,7 @@ func (w *policyException) untilReEvaluated(ctx workflow.Context) (bool, error) {
 		Subject: fmt.Sprintf("Re-evaluate policy exception before %s: %s", expires.Format(time.DateOnly), w.info.Policy.Title),
 		Body: w.describe() + fmt.Sprintf("\nIt expires on %s. Approve to renew it (both approvals are asked again), "+
 			"or reject to close it.", expires.Format(time.DateOnly)),
-		Actions: []humantask.Action{humantask.ActionApprove, humantask.ActionReject}, Control: w.control(),
+		Actions: []humantask.Action{humantask.ActionApprove, humantask.ActionReject}, Controls: w.info.Controls,
 		Due: max(until, time.Hour), Remind: w.in.RemindEvery,
 		Escalation: w.reEvaluationEscalation(),
 	}.Start(ctx)
@@ -359,15 +359,6 @@ func sleepUntil(ctx workflow.Context, t time.Time) error {
 		return workflow.Sleep(ctx, d)
 	}
 	return nil
-}
-
-// control is the control the exception's tasks evidence, the first the
-// program file maps the process to.
-func (w *policyException) control() string {
-	if len(w.info.Controls) > 0 {
-		return w.info.Controls[0]
-	}
-	return ""
 }
 
 var (

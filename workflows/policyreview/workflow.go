@@ -113,7 +113,7 @@ func (w *annualReview) task(ctx workflow.Context, t humantask.Child) (humantask.
 
 // withDefaults gives t the review's control, due period, reminders and escalation.
 func (w *annualReview) withDefaults(t humantask.Child) humantask.Child {
-	t.Control, t.Due, t.Remind, t.Escalation = w.control(), w.in.DuePeriod, w.in.RemindEvery, w.in.Escalation
+	t.Controls, t.Due, t.Remind, t.Escalation = w.info.Controls, w.in.DuePeriod, w.in.RemindEvery, w.in.Escalation
 	return t
 }
 
@@ -478,15 +478,6 @@ func (w *annualReview) summary() string {
 		}
 	}
 	return b.String()
-}
-
-// control is the control the review's tasks evidence, the first the
-// program file maps the process to.
-func (w *annualReview) control() string {
-	if len(w.info.Controls) > 0 {
-		return w.info.Controls[0]
-	}
-	return ""
 }
 
 // orNone shows a policy that has no version yet.
