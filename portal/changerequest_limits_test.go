@@ -18,7 +18,7 @@ func changeRequestPeople(t *testing.T) *testenv.DB {
 			('nat', '', 'Nat No-Mail'), ('cleo', 'cleo@example.com', 'Cleo CEO');
 		INSERT INTO people (id, email, name, end_date) VALUES ('lee', 'lee@example.com', 'Lee Left', '2020-01-01');
 		INSERT INTO roles (role, person_id) VALUES ('security_officer', 'sam'), ('ceo', 'cleo');
-		INSERT INTO policies (id, title, owner_id, created_at) VALUES ('access', 'Access Control Policy', 'sam', '2023-01-10');`)
+		INSERT INTO policies (id, title, owner_id, source, created_at) VALUES ('access', 'Access Control Policy', 'sam', 'policies/access.md', '2023-01-10');`)
 	return db
 }
 

@@ -119,7 +119,7 @@ func TestChangeRequestForm(t *testing.T) {
 		INSERT INTO people (id, email, name, end_date) VALUES ('lee', 'lee@example.com', 'Lee Left', '2020-01-01');
 		INSERT INTO people (id, email, name) VALUES ('cleo', 'cleo@example.com', 'Cleo CEO');
 		INSERT INTO roles (role, person_id) VALUES ('security_officer', 'sam'), ('ceo', 'cleo');
-		INSERT INTO policies (id, title, owner_id, created_at) VALUES ('access', 'Access Control Policy', 'sam', '2023-01-10');`)
+		INSERT INTO policies (id, title, owner_id, source, created_at) VALUES ('access', 'Access Control Policy', 'sam', 'policies/access.md', '2023-01-10');`)
 	tc := testenv.Temporal(t)
 	p := newChangeRequestPortal(t, db.App, tc)
 
@@ -269,7 +269,7 @@ func TestChangeRequestApprovedThroughEmailedLinks(t *testing.T) {
 		INSERT INTO people (id, email, name) VALUES ('sam', 'sam@example.com', 'Sam Officer'),
 			('cleo', 'cleo@example.com', 'Cleo CEO'), ('eve', 'eve@example.com', 'Eve Employee');
 		INSERT INTO roles (role, person_id) VALUES ('security_officer', 'sam'), ('ceo', 'cleo');
-		INSERT INTO policies (id, title, owner_id, created_at) VALUES ('access', 'Access Control Policy', 'sam', '2023-01-10');`)
+		INSERT INTO policies (id, title, owner_id, source, created_at) VALUES ('access', 'Access Control Policy', 'sam', 'policies/access.md', '2023-01-10');`)
 	tc := testenv.Temporal(t)
 	p := newChangeRequestPortal(t, db.App, tc)
 	sink, signer := p.sink, p.signer

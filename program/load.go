@@ -15,6 +15,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"gopkg.in/yaml.v3"
 
@@ -304,7 +305,7 @@ func (p *parser) policy(n *yaml.Node, field string) {
 	file := func(v *yaml.Node, f string) {
 		source(v, f)
 		if pol.Source != "" && p.opts.PolicyDir != "" {
-			pol.TextSHA256 = p.policyText(v, f, pol.Source)
+			pol.Text, pol.TextSHA256 = p.policyText(v, f, pol.Source)
 		}
 	}
 	p.mapping(n, field, map[string]func(*yaml.Node, string){
@@ -347,9 +348,9 @@ func (p *parser) boolean(v *yaml.Node, f string, b *bool) {
 	}
 }
 
-// policyText hashes a policy's text file, so the version registered from it
-// names the exact text that was in effect.
-func (p *parser) policyText(n *yaml.Node, field, file string) string {
+// policyText reads a policy's text file and hashes it, so the version
+// registered from it holds the exact text that was in effect.
+func (p *parser) policyText(n *yaml.Node, field, file string) (text, sha string) {
 	path := file
 	if !filepath.IsAbs(path) {
 		path = filepath.Join(p.opts.PolicyDir, file)
@@ -358,16 +359,19 @@ func (p *parser) policyText(n *yaml.Node, field, file string) string {
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 		p.fail(n, field, "no policy text at %s", path)
-		return ""
+		return "", ""
 	case err != nil:
 		p.fail(n, field, "cannot read the policy text: %v", err)
-		return ""
+		return "", ""
 	case len(bytes.TrimSpace(data)) == 0:
 		p.fail(n, field, "the policy text at %s is empty", path)
-		return ""
+		return "", ""
+	case !utf8.Valid(data) || bytes.IndexByte(data, 0) >= 0:
+		p.fail(n, field, "the policy text at %s is not UTF-8 text", path)
+		return "", ""
 	}
 	sum := sha256.Sum256(data)
-	return hex.EncodeToString(sum[:])
+	return string(data), hex.EncodeToString(sum[:])
 }
 
 // Framework reference formats: a typo in a requirement would silently drop a

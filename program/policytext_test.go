@@ -61,10 +61,10 @@ func TestParseRejectsMissingAndEmptyPolicyTexts(t *testing.T) {
 	}
 }
 
-// A registered policy's first version carries the hash of the text it was
-// registered from; a later apply with another text does not move it (only a
-// change request publishes a version).
-func TestRecordRegistersTheTextHash(t *testing.T) {
+// A registered policy's first version holds the text it was registered from
+// and its hash; a later apply with another text does not move them (only a
+// change request publishes a version). The text is kept in the version only.
+func TestRecordRegistersTheText(t *testing.T) {
 	ctx := context.Background()
 	db := testenv.Postgres(t)
 	db.Owner.MustExec(`INSERT INTO people (id, name) VALUES ('p-so', 'Sam'), ('p-coo', 'David'), ('p-ceo', 'Maria')`)
@@ -99,14 +99,38 @@ func TestRecordRegistersTheTextHash(t *testing.T) {
 		return v.Version, v.Hash
 	}
 
+	body := func() string {
+		t.Helper()
+		var body, kept string
+		if err := db.App.Get(&body, `SELECT body FROM policy_versions WHERE policy_id = 'infosec'`); err != nil {
+			t.Fatal(err)
+		}
+		if err := db.App.Get(&kept, `SELECT registered_text FROM policies WHERE id = 'infosec'`); err != nil {
+			t.Fatal(err)
+		}
+		if kept != "" {
+			t.Errorf("policies.registered_text = %q after registration, want it cleared", kept)
+		}
+		return body
+	}
+
 	apply()
 	version, hash := versionHash()
 	if hash != first {
 		t.Fatalf("registered version %s hash = %q, want %q", version, hash, first)
 	}
+	if got := body(); got != "# Information Security Policy\n" {
+		t.Fatalf("registered version %s body = %q, want the file's text", version, got)
+	}
 	writeText(t, dir, "policies/infosec.md", "# Information Security Policy\n\nEdited outside a change request.\n")
 	apply()
 	if v2, h2 := versionHash(); v2 != version || h2 != first {
 		t.Fatalf("after a second apply: %s %q, want %s %q", v2, h2, version, first)
+	}
+	if got := body(); got != "# Information Security Policy\n" {
+		t.Fatalf("after a second apply: body = %q, want the text registered first", got)
+	}
+	if _, err := db.App.Exec(`UPDATE policies SET registered_text = 'other text' WHERE id = 'infosec'`); err == nil {
+		t.Fatal("the application set a registered policy's text")
 	}
 }

@@ -36,8 +36,10 @@ type Policy struct {
 	Title   string
 	OwnerID string
 	Source  string
-	// TextSHA256 is the hex SHA-256 of the text file (empty for a URL):
-	// registering the policy records it as the first version's content.
+	// Text is the text file's content and TextSHA256 its hex SHA-256
+	// (both empty for a URL): registering the policy records them as its
+	// first version's body and content hash.
+	Text       string
 	TextSHA256 string
 	// Version is the number (YYYY.N) the text already has when complyflow
 	// registers it; empty means YYYY.1 of that year. Later versions come

@@ -136,15 +136,17 @@ func recordPolicies(ctx context.Context, tx *sqlx.Tx, p *Program) error {
 		if pol.Deprecated {
 			deprecated = append(deprecated, pol.ID)
 		}
-		// content_sha256 and version are taken only on registration: after
-		// that they are the published version's, which only a change moves.
-		if _, err := tx.ExecContext(ctx, `INSERT INTO policies (id, title, owner_id, source, content_sha256, version, product_development)
-			VALUES ($1, $2, $3, $4, $5, nullif($6, ''), $7)
+		// The text, content_sha256 and version are taken only on
+		// registration, as the first version (policies_register_version):
+		// after that they are the published version's, which only a change
+		// moves.
+		if _, err := tx.ExecContext(ctx, `INSERT INTO policies (id, title, owner_id, source, registered_text, content_sha256, version, product_development)
+			VALUES ($1, $2, $3, $4, $5, $6, nullif($7, ''), $8)
 			ON CONFLICT (id) DO UPDATE SET title = EXCLUDED.title, owner_id = EXCLUDED.owner_id, source = EXCLUDED.source,
 				product_development = EXCLUDED.product_development, updated_at = now()
 			WHERE (policies.title, policies.owner_id, policies.source, policies.product_development)
 				IS DISTINCT FROM (EXCLUDED.title, EXCLUDED.owner_id, EXCLUDED.source, EXCLUDED.product_development)`,
-			pol.ID, pol.Title, pol.OwnerID, pol.Source, pol.TextSHA256, pol.Version, pol.ProductDevelopment); err != nil {
+			pol.ID, pol.Title, pol.OwnerID, pol.Source, pol.Text, pol.TextSHA256, pol.Version, pol.ProductDevelopment); err != nil {
 			return fmt.Errorf("policy %s: %w", pol.ID, err)
 		}
 	}

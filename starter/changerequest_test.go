@@ -30,7 +30,7 @@ func seedPolicies(t *testing.T, db *testenv.DB) {
 		INSERT INTO people (id, email, name) VALUES ('sam', 'sam@example.com', 'Sam Officer'),
 			('cleo', 'cleo@example.com', 'Cleo CEO'), ('coby', 'coby@example.com', 'Coby COO'), ('eve', 'eve@example.com', 'Eve Employee');
 		INSERT INTO roles (role, person_id) VALUES ('security_officer', 'sam'), ('ceo', 'cleo'), ('coo', 'coby');
-		INSERT INTO policies (id, title, owner_id, created_at) VALUES ('access', 'Access Control Policy', 'sam', '2023-01-10');
+		INSERT INTO policies (id, title, owner_id, source, created_at) VALUES ('access', 'Access Control Policy', 'sam', 'policies/access.md', '2023-01-10');
 	`)
 }
 
@@ -69,7 +69,8 @@ func TestChangeRequestCommandPublishesAndRecordsShowArchive(t *testing.T) {
 	t.Setenv("TEMPORAL_NAMESPACE", "default")
 	policyWorker(t, db, approveAll)
 
-	code, out, errOut := starterIn(t, db, "change-request", "--policy", "access", "--kind", "material", "--summary", "require MFA", "--as", "eve")
+	code, out, errOut := starterIn(t, db, "change-request", "--policy", "access", "--kind", "material", "--summary", "require MFA",
+		"--reference", "https://git.example.com/policies/pull/12", "--as", "eve")
 	if code != 0 || !strings.HasPrefix(out, "change-request/access/") {
 		t.Fatalf("change-request: exit %d\n%s%s", code, out, errOut)
 	}
@@ -230,7 +231,7 @@ func TestChangeRequestStatusFromRecordsWhenTemporalHasNone(t *testing.T) {
 		t.Fatal(err)
 	}
 	if _, err := a.PublishPolicyVersion(ctx, changeact.PublishInput{RequestID: id, PolicyID: "access", Kind: policy.Material,
-		Summary: "require MFA", PublishedBy: "sam", ChangeAt: at}); err != nil {
+		Summary: "require MFA", Body: "text requiring MFA", PublishedBy: "sam", ChangeAt: at}); err != nil {
 		t.Fatal(err)
 	}
 	code, out, errOut := starterIn(t, db, "change-request", "status", id)
@@ -302,11 +303,11 @@ func TestChangeRequestStatusFromRecordsShowsSuperseded(t *testing.T) {
 		}
 	}
 	if _, err := a.PublishPolicyVersion(ctx, changeact.PublishInput{RequestID: "change-request/access/theirs", Round: 1, PolicyID: "access",
-		Kind: policy.Minor, Summary: "wording", PublishedBy: "sam", ChangeAt: at}); err != nil {
+		Kind: policy.Minor, Summary: "wording", Body: "reworded text", PublishedBy: "sam", ChangeAt: at}); err != nil {
 		t.Fatal(err)
 	}
 	_, err := a.PublishPolicyVersion(ctx, changeact.PublishInput{RequestID: "change-request/access/mine", Round: 1, PolicyID: "access",
-		Kind: policy.Minor, Summary: "wording", PublishedBy: "sam", ChangeAt: at})
+		Kind: policy.Minor, Summary: "wording", Body: "reworded text", PublishedBy: "sam", ChangeAt: at})
 	if err == nil || !strings.Contains(err.Error(), "now at version 2023.1 rev.1") {
 		t.Fatalf("publishing over a newer version: %v, want refused naming 2023.1 rev.1", err)
 	}

@@ -69,7 +69,7 @@ func TestPublishToADeprecatedPolicyIsNotAnnouncing(t *testing.T) {
 	a := &Activities{DB: db.App}
 	openRequest(t, a, "cr/1", policy.Material)
 	db.Owner.MustExec(`UPDATE policies SET status = 'deprecated' WHERE id = 'access'`)
-	in := PublishInput{RequestID: "cr/1", PolicyID: "access", Kind: policy.Material, Summary: "s", PublishedBy: "sam",
+	in := PublishInput{RequestID: "cr/1", PolicyID: "access", Kind: policy.Material, Summary: "s", Body: "the new text", PublishedBy: "sam",
 		ChangeAt: time.Date(2023, 3, 1, 0, 0, 0, 0, time.UTC), Announcing: true}
 	for attempt := 1; attempt <= 2; attempt++ { // a retry finds the same publish
 		v, err := a.PublishPolicyVersion(ctx, in)
@@ -105,7 +105,7 @@ func TestRetriedPublishAnswersAsItCommitted(t *testing.T) {
 	}{{"cr/active-then-deprecated", "published", "deprecated"}, {"cr/deprecated-then-active", "deprecated", "published"}} {
 		db.Owner.MustExec(`UPDATE policies SET status = $1 WHERE id = 'access'`, c.before)
 		openRequestWhile(t, db, a, c.id)
-		in := PublishInput{RequestID: c.id, PolicyID: "access", Kind: policy.Minor, Summary: "s", PublishedBy: "sam",
+		in := PublishInput{RequestID: c.id, PolicyID: "access", Kind: policy.Minor, Summary: "s", Body: "the new text", PublishedBy: "sam",
 			ChangeAt: at, Controls: []string{"policy-mgmt"}, Announcing: true}
 		first, err := a.PublishPolicyVersion(ctx, in)
 		if err != nil {

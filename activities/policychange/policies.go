@@ -351,6 +351,9 @@ func (a *Activities) PublishPolicyVersion(ctx context.Context, in PublishInput) 
 	if !errors.Is(err, sql.ErrNoRows) {
 		return PublishedVersion{}, err
 	}
+	if err := refuseWithoutDocument(ctx, tx, in); err != nil {
+		return PublishedVersion{}, err
+	}
 	var cur struct {
 		Year, Seq, Revision int
 		Version             string
@@ -454,6 +457,45 @@ func refuseSuperseded(ctx context.Context, tx *sqlx.Tx, in PublishInput, current
 		return err
 	}
 	return temporal.NewNonRetryableApplicationError(msg, "Superseded", nil, Superseded{Base: base.String, Current: current})
+}
+
+// NoDocumentError is the type of the error refusing to publish a request
+// with neither the policy's text nor a reference to where it lives.
+const NoDocumentError = "NoDocument"
+
+// NoDocument is the details of a NoDocumentError.
+type NoDocument struct {
+	PolicyID string
+	Round    int
+}
+
+// refuseWithoutDocument refuses to publish a request with neither text nor
+// reference (a change asked for in the annual review names only its
+// summary): the version would be an empty row, and archiving it later would
+// archive nothing. Like refuseSuperseded, it records the request as returned
+// to its requester, with the reason, and answers a non-retryable
+// NoDocumentError.
+func refuseWithoutDocument(ctx context.Context, tx *sqlx.Tx, in PublishInput) error {
+	if strings.TrimSpace(in.Body) != "" || strings.TrimSpace(in.Reference) != "" {
+		return nil
+	}
+	msg := fmt.Sprintf("change request %s names neither the new text of policy %s nor a reference to where it lives: "+
+		"a version is published with its document", in.RequestID, in.PolicyID)
+	if _, err := tx.ExecContext(ctx, `UPDATE change_requests SET status = $2, updated_at = now() WHERE id = $1`,
+		in.RequestID, StatusReturned); err != nil {
+		return err
+	}
+	if err := audit.Write(ctx, tx, audit.Entry{
+		Actor: "complyflow", Action: "policy.change.no-document", Subject: in.RequestID, Controls: in.Controls,
+		Detail: map[string]any{"policy": in.PolicyID, "round": in.Round, "note": msg},
+		Key:    fmt.Sprintf("%s/no-document/%d", in.RequestID, in.Round),
+	}); err != nil {
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return err
+	}
+	return temporal.NewNonRetryableApplicationError(msg, NoDocumentError, nil, NoDocument{PolicyID: in.PolicyID, Round: in.Round})
 }
 
 func orUnversioned(v string) string {

@@ -160,8 +160,8 @@ func TestPublishWithoutArchiveIsRefused(t *testing.T) {
 	openRequest(t, a, "cr/1", policy.Material)
 	publish(t, a, "cr/1", policy.Material, time.Date(2023, 3, 1, 0, 0, 0, 0, time.UTC))
 
-	insert := `INSERT INTO policy_versions (policy_id, year, seq, revision, kind, content_sha256, published_by, published_at)
-		VALUES ('access', $1, $2, $3, $4, 'x', 'sam', now())`
+	insert := `INSERT INTO policy_versions (policy_id, year, seq, revision, kind, body, content_sha256, published_by, published_at)
+		VALUES ('access', $1, $2, $3, $4, 'text', 'x', 'sam', now())`
 	for _, db := range []*sqlx.DB{db.App, db.Owner} {
 		_, err := db.Exec(insert, 2023, 2, 0, "material")
 		if err == nil || !strings.Contains(err.Error(), "must be archived before") {
@@ -237,8 +237,8 @@ func TestVersionsAcrossYearsAndRevisions(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := db.Owner.Exec(`INSERT INTO policy_versions (policy_id, year, seq, kind, content_sha256, published_by, published_at)
-		VALUES ('access', 2024, 1, 'material', 'x', 'sam', now() + interval '1 second')`); err == nil ||
+	if _, err := db.Owner.Exec(`INSERT INTO policy_versions (policy_id, year, seq, kind, body, content_sha256, published_by, published_at)
+		VALUES ('access', 2024, 1, 'material', 'text', 'x', 'sam', now() + interval '1 second')`); err == nil ||
 		!strings.Contains(err.Error(), "not after every version") {
 		t.Errorf("reissuing 2024.1: %v", err)
 	}
@@ -300,7 +300,7 @@ func TestOpenChangeRequestNeverRoutesToTheRequester(t *testing.T) {
 	testenv.SeedPolicyProgram(t, db)
 	db.Owner.MustExec(`INSERT INTO people (id, email, name) VALUES ('hank', 'hank@example.com', 'Hank'), ('hana', 'hana@example.com', 'Hana');
 		INSERT INTO roles (role, person_id) VALUES ('head_of_engineering', 'hank'), ('head_of_engineering', 'hana');
-		INSERT INTO policies (id, title, owner_id, created_at, product_development) VALUES ('sdlc', 'Secure Development Policy', 'hank', '2022-06-01', true);`)
+		INSERT INTO policies (id, title, owner_id, source, created_at, product_development) VALUES ('sdlc', 'Secure Development Policy', 'hank', 'policies/sdlc.md', '2022-06-01', true);`)
 	a := &Activities{DB: db.App}
 	open := func(id, policyID, requester string) ChangeRequestInfo {
 		t.Helper()
@@ -338,7 +338,7 @@ func TestOpenChangeRequestRefusesWhenOnlyTheRequesterCouldApprove(t *testing.T) 
 	db.Owner.MustExec(`DELETE FROM roles WHERE role IN ('privacy_officer', 'ceo_designee');
 		INSERT INTO people (id, email, name) VALUES ('hank', 'hank@example.com', 'Hank');
 		INSERT INTO roles (role, person_id) VALUES ('head_of_engineering', 'hank');
-		INSERT INTO policies (id, title, owner_id, created_at, product_development) VALUES ('sdlc', 'Secure Development Policy', 'hank', '2022-06-01', true);`)
+		INSERT INTO policies (id, title, owner_id, source, created_at, product_development) VALUES ('sdlc', 'Secure Development Policy', 'hank', 'policies/sdlc.md', '2022-06-01', true);`)
 	a := &Activities{DB: db.App}
 	for _, tc := range []struct {
 		requester, policyID, want string
@@ -373,9 +373,9 @@ func TestOpenChangeRequestAsksEngineeringForProductDevelopmentPoliciesOnly(t *te
 	testenv.SeedPolicyProgram(t, db)
 	db.Owner.MustExec(`INSERT INTO people (id, email, name) VALUES ('hank', 'hank@example.com', 'Hank');
 		INSERT INTO roles (role, person_id) VALUES ('head_of_engineering', 'hank');
-		INSERT INTO policies (id, title, owner_id, created_at, product_development) VALUES
-			('hiring', 'Engineering Hiring Policy', 'hank', '2022-06-01', false),
-			('sdlc', 'Secure Development Policy', 'sam', '2022-06-01', true);`)
+		INSERT INTO policies (id, title, owner_id, source, created_at, product_development) VALUES
+			('hiring', 'Engineering Hiring Policy', 'hank', 'policies/hiring.md', '2022-06-01', false),
+			('sdlc', 'Secure Development Policy', 'sam', 'policies/sdlc.md', '2022-06-01', true);`)
 	a := &Activities{DB: db.App}
 	for policyID, want := range map[string]string{"hiring": "", "sdlc": "hank"} {
 		info, err := a.OpenChangeRequest(context.Background(), OpenChangeRequestInput{ID: "cr/" + policyID, PolicyID: policyID,
@@ -386,5 +386,68 @@ func TestOpenChangeRequestAsksEngineeringForProductDevelopmentPoliciesOnly(t *te
 		if got := strings.Join(info.Engineering, ","); got != want {
 			t.Errorf("%s: engineering approvers %q, want %q", policyID, got, want)
 		}
+	}
+}
+
+// A request with neither text nor reference is not published: it is
+// returned to its requester, on record, with a NoDocument error the workflow
+// sends back to them. A retry refuses it again without a second record.
+func TestPublishWithoutDocumentIsRefused(t *testing.T) {
+	ctx := context.Background()
+	db := testenv.Postgres(t)
+	testenv.SeedPolicyProgram(t, db)
+	a := &Activities{DB: db.App}
+	if _, err := a.OpenChangeRequest(ctx, OpenChangeRequestInput{ID: "cr/1", PolicyID: "access", Kind: policy.Material,
+		Summary: "asked for in the annual review", RequesterID: "eve", At: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	in := PublishInput{RequestID: "cr/1", Round: 1, PolicyID: "access", Kind: policy.Material, Summary: "asked for in the annual review",
+		Body: " \n", PublishedBy: "sam", ChangeAt: time.Date(2023, 3, 1, 0, 0, 0, 0, time.UTC), Controls: []string{"policy-mgmt"}}
+	for attempt := 1; attempt <= 2; attempt++ {
+		_, err := a.PublishPolicyVersion(ctx, in)
+		var appErr *temporal.ApplicationError
+		var details NoDocument
+		if !errors.As(err, &appErr) || appErr.Type() != NoDocumentError || !appErr.NonRetryable() ||
+			appErr.Details(&details) != nil || details.PolicyID != "access" || details.Round != 1 {
+			t.Fatalf("attempt %d: publish without a document: %v, want a non-retryable %s error", attempt, err, NoDocumentError)
+		}
+	}
+	if rows := versions(t, db.App); len(rows) != 1 {
+		t.Errorf("%d versions, want only the registered one", len(rows))
+	}
+	var status string
+	if err := db.App.Get(&status, `SELECT status FROM change_requests WHERE id = 'cr/1'`); err != nil || status != StatusReturned {
+		t.Errorf("request status %q (%v), want %s", status, err, StatusReturned)
+	}
+	var n int
+	if err := db.App.Get(&n, `SELECT count(*) FROM audit_log WHERE action = 'policy.change.no-document' AND subject = 'cr/1'`); err != nil || n != 1 {
+		t.Errorf("%d no-document audit entries (%v), want 1", n, err)
+	}
+	// A reference alone is a document.
+	in.Round, in.Reference = 2, "https://wiki.example.com/access-policy"
+	if v, err := a.PublishPolicyVersion(ctx, in); err != nil || v.Version != "2023.1" || v.ArchivedVersion != "2022.1" {
+		t.Fatalf("publish with a reference: %+v, %v", v, err)
+	}
+}
+
+// The database itself refuses a version naming no document, the owner's
+// INSERT included.
+func TestEmptyVersionIsRefused(t *testing.T) {
+	db := testenv.Postgres(t)
+	testenv.SeedPolicyProgram(t, db)
+	db.Owner.MustExec(`UPDATE policy_versions SET archived_at = now() WHERE policy_id = 'access' AND superseded_at IS NULL`)
+	for _, c := range []struct {
+		db   *sqlx.DB
+		name string
+	}{{db.Owner, "owner"}, {db.App, "application"}} {
+		_, err := c.db.Exec(`INSERT INTO policy_versions (policy_id, year, seq, kind, content_sha256, published_by, published_at)
+			VALUES ('access', 2030, 1, 'material', '', 'sam', now() + interval '1 second')`)
+		if err == nil || !strings.Contains(err.Error(), "policy_versions_document") {
+			t.Errorf("%s inserting a version without text or reference: %v", c.name, err)
+		}
+	}
+	if _, err := db.Owner.Exec(`INSERT INTO policy_versions (policy_id, year, seq, kind, reference, content_sha256, published_by, published_at)
+		VALUES ('access', 2030, 1, 'material', 'https://wiki.example.com/access', '', 'sam', now() + interval '1 second')`); err != nil {
+		t.Errorf("a version with a reference: %v", err)
 	}
 }

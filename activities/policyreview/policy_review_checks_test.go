@@ -23,9 +23,9 @@ func TestCheckReviewChangeAnswersRefusal(t *testing.T) {
 	db.Owner.MustExec(`
 		INSERT INTO people (id, email, name) VALUES ('hank', 'hank@example.com', 'Hank Head');
 		INSERT INTO roles (role, person_id) VALUES ('head_of_engineering', 'hank'), ('review_committee', 'hank');
-		INSERT INTO policies (id, title, owner_id, created_at) VALUES
-			('change-management', 'Change Management Policy', 'hank', '2022-06-01'),
-			('old', 'Old Policy', 'sam', '2022-06-01');
+		INSERT INTO policies (id, title, owner_id, source, created_at) VALUES
+			('change-management', 'Change Management Policy', 'hank', 'policies/change-management.md', '2022-06-01'),
+			('old', 'Old Policy', 'sam', 'policies/old.md', '2022-06-01');
 		UPDATE policies SET status = 'deprecated' WHERE id = 'old';
 		UPDATE policies SET product_development = true WHERE id = 'change-management';`)
 	a := &Activities{DB: db.App}

@@ -12,7 +12,7 @@ import (
 func TestPolicyReviewRecord(t *testing.T) {
 	db := testenv.Postgres(t)
 	testenv.SeedPolicyProgram(t, db)
-	db.Owner.MustExec(`INSERT INTO policies (id, title, owner_id) VALUES ('privacy', 'Privacy Policy', 'pat')`)
+	db.Owner.MustExec(`INSERT INTO policies (id, title, owner_id, source) VALUES ('privacy', 'Privacy Policy', 'pat', 'policies/privacy.md')`)
 	a := &Activities{DB: db.App}
 	ctx := context.Background()
 	if _, err := a.OpenPolicyReview(ctx, OpenReviewInput{ID: "r", Scope: []string{"access", "nope"}}); err == nil || !isNonRetryable(err) {

@@ -58,7 +58,7 @@ func TestPolicyChangeEngineeringApprovalEscalatesToTheOtherHeads(t *testing.T) {
 	h.DB.Owner.MustExec(`INSERT INTO people (id, email, name) VALUES ('hank', 'hank@example.com', 'Hank Head'),
 			('hana', 'hana@example.com', 'Hana Head'), ('holly', 'holly@example.com', 'Holly Head');
 		INSERT INTO roles (role, person_id) VALUES ('head_of_engineering', 'hank'), ('head_of_engineering', 'hana'), ('head_of_engineering', 'holly');
-		INSERT INTO policies (id, title, owner_id, created_at, product_development) VALUES ('sdlc', 'Secure Development Policy', 'sam', '2023-01-10', true);`)
+		INSERT INTO policies (id, title, owner_id, source, created_at, product_development) VALUES ('sdlc', 'Secure Development Policy', 'sam', 'policies/sdlc.md', '2023-01-10', true);`)
 	policytest.LiveTasks(h, start)
 	id := ID("sdlc", "overdue-engineering")
 	eng := humantask.ID(id, "engineering-approval/1")

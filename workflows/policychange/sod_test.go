@@ -22,7 +22,7 @@ func TestPolicyChangeOfficersOwnRequestGoesToTheOtherOfficer(t *testing.T) {
 	id := ID("access", "officers-own")
 	h.On(humantask.ID(id, "review/1"), policytest.Answer{After: policytest.Day, By: "pat", Action: humantask.ActionApprove})
 	h.On(humantask.ID(id, "second-approval/1"), policytest.Answer{After: policytest.Day, By: "cleo", Action: humantask.ActionApprove})
-	st := runChange(h, id, Input{PolicyID: "access", Kind: "material", Summary: "require MFA", RequesterID: "sam"})
+	st := runChange(h, id, Input{PolicyID: "access", Kind: "material", Summary: "require MFA", Text: "v2 requiring MFA", RequesterID: "sam"})
 
 	if st.Stage != changeact.StatusPublished {
 		t.Fatalf("result %+v", st)
@@ -51,7 +51,7 @@ func TestPolicyChangeEscalationsSkipTheRequester(t *testing.T) {
 	pats := ID("privacy", "pats")
 	h.On(humantask.ID(pats, "review/1"), policytest.Answer{After: policytest.Day, By: "sam", Action: humantask.ActionApprove})
 	h.On(humantask.ID(pats, "second-approval/1"), policytest.Answer{After: policytest.Day, By: "cleo", Action: humantask.ActionApprove})
-	runChange(h, pats, Input{PolicyID: "privacy", Kind: "material", Summary: "retention", RequesterID: "pat"})
+	runChange(h, pats, Input{PolicyID: "privacy", Kind: "material", Summary: "retention", Text: "v2 on retention", RequesterID: "pat"})
 	if review := h.Task(humantask.ID(pats, "review/1")); review.AssigneeID != "sam" ||
 		!reflect.DeepEqual(review.Escalation, []workflows.EscalationStep{{To: "role:privacy_officer", Except: []string{"pat"}}}) {
 		t.Errorf("Privacy Officer's request: review to %s escalating to %v; want the Security Officer, escalating to the Privacy Officers but pat", review.AssigneeID, review.Escalation)
@@ -61,7 +61,7 @@ func TestPolicyChangeEscalationsSkipTheRequester(t *testing.T) {
 	cleos := ID("access", "cleos")
 	h.On(humantask.ID(cleos, "review/1"), policytest.Answer{After: policytest.Day, By: "sam", Action: humantask.ActionApprove})
 	h.On(humantask.ID(cleos, "second-approval/1"), policytest.Answer{After: policytest.Day, By: "dee", Action: humantask.ActionApprove})
-	runChange(h, cleos, Input{PolicyID: "access", Kind: "material", Summary: "vendor review", RequesterID: "cleo"})
+	runChange(h, cleos, Input{PolicyID: "access", Kind: "material", Summary: "vendor review", Text: "v2 on vendor review", RequesterID: "cleo"})
 	if second := h.Task(humantask.ID(cleos, "second-approval/1")); second.AssigneeID != "dee" ||
 		!reflect.DeepEqual(second.Escalation, []workflows.EscalationStep{{To: "role:ceo_designee", Except: []string{"cleo"}}}) {
 		t.Errorf("CEO's request: second approval to %s escalating to %v; want the designee, escalating to the designees but cleo", second.AssigneeID, second.Escalation)

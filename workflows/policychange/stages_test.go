@@ -18,7 +18,7 @@ func TestPolicyChangeRecordsTheStageItWaitsIn(t *testing.T) {
 	h.DB.Owner.MustExec(`
 		INSERT INTO people (id, email, name) VALUES ('hank', 'hank@example.com', 'Hank Head of Engineering');
 		INSERT INTO roles (role, person_id) VALUES ('head_of_engineering', 'hank');
-		INSERT INTO policies (id, title, owner_id, created_at, product_development) VALUES ('sdlc', 'Secure Development Policy', 'hank', '2023-01-10', true);`)
+		INSERT INTO policies (id, title, owner_id, source, created_at, product_development) VALUES ('sdlc', 'Secure Development Policy', 'hank', 'policies/sdlc.md', '2023-01-10', true);`)
 	id := ID("sdlc", "stages")
 	recorded := map[string]string{} // by task purpose: change_requests.status while it was open
 	queried := map[string]string{}  // by task purpose: the status query's stage while it was open
@@ -56,7 +56,7 @@ func TestPolicyChangeRecordsTheStageItWaitsIn(t *testing.T) {
 			queried[s.purpose] = st.Stage
 		}, time.Duration(i)*policytest.Day+12*time.Hour)
 	}
-	st := runChange(h, id, Input{PolicyID: "sdlc", Kind: "material", Summary: "two reviewers", RequesterID: "eve",
+	st := runChange(h, id, Input{PolicyID: "sdlc", Kind: "material", Summary: "two reviewers", Text: "v2 with two reviewers", RequesterID: "eve",
 		NeedsProductionChange: true})
 
 	if st.Stage != changeact.StatusPublished || st.ProductionChangeRef != "CHG-7" {

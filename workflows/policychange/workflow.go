@@ -117,11 +117,11 @@ func (w *policyChange) run(ctx workflow.Context) (Status, error) {
 					return w.st, err
 				}
 			}
-			sup, err := w.publish(ctx, approvedAt)
-			if err != nil || sup == nil {
+			back, err := w.publish(ctx, approvedAt)
+			if err != nil || back == nil {
 				return w.st, err
 			}
-			w.superseded(ctx, *sup)
+			w.sendBack(ctx, *back)
 		}
 		resubmitted, err := w.returned(ctx)
 		if err != nil || !resubmitted {
@@ -130,15 +130,41 @@ func (w *policyChange) run(ctx workflow.Context) (Status, error) {
 	}
 }
 
-// superseded sends an approved request back to its requester because
-// another change was published since it was reviewed: published as it is,
-// it would undo that change. The publish recorded it; the requester
-// resubmits (reviewed again against the current text) or withdraws.
-func (w *policyChange) superseded(ctx workflow.Context, sup act.Superseded) {
+// sentBack is why publishing refused an approved request: its step names
+// the refusal ("superseded", "no-document"), its note tells the requester.
+type sentBack struct {
+	step, note string
+}
+
+// Publishing refuses an approved request, and sends it back to its
+// requester, when another change was published since it was reviewed
+// (published as it is, it would undo that change), or when it has neither
+// the new text nor a reference to where it lives (a version holds its
+// document). The publish recorded it; the requester resubmits or withdraws.
+const (
+	stepSuperseded = "superseded"
+	stepNoDocument = "no-document"
+)
+
+// superseded says why a request reviewed against an older version is back.
+func (w *policyChange) superseded(sup act.Superseded) sentBack {
 	w.info.Policy.Version = sup.Current
-	note := fmt.Sprintf("Not published: while it was in review the policy moved on to version %s (it was reviewed against %s). "+
-		"Check your change against the current text and resubmit it, or withdraw it.", orNone(sup.Current), orNone(sup.Base))
-	w.round().Decisions = append(w.round().Decisions, humantask.Decision{Step: "superseded", By: "complyflow", Action: humantask.ActionReject, Note: note, At: workflow.Now(ctx)})
+	return sentBack{stepSuperseded, fmt.Sprintf("Not published: while it was in review the policy moved on to version %s (it was reviewed against %s). "+
+		"Check your change against the current text and resubmit it, or withdraw it.", orNone(sup.Current), orNone(sup.Base))}
+}
+
+// noDocument says why a request without text or reference is back.
+func (w *policyChange) noDocument() sentBack {
+	return sentBack{stepNoDocument, fmt.Sprintf("Not published: the request has neither the policy's new text nor a reference to where it lives, "+
+		"and a policy version is published with its document. Resubmit it with the text "+
+		"(`starter change-request resubmit %s --text FILE --as %s`) or a reference (`--reference URL`, or mark this done "+
+		"with the URL as the note), or withdraw it.", w.st.RequestID, w.in.RequesterID)}
+}
+
+// sendBack returns an approved request to its requester, the reason
+// recorded as the round's last decision.
+func (w *policyChange) sendBack(ctx workflow.Context, back sentBack) {
+	w.round().Decisions = append(w.round().Decisions, humantask.Decision{Step: back.step, By: "complyflow", Action: humantask.ActionReject, Note: back.note, At: workflow.Now(ctx)})
 	w.st.Stage, w.st.OpenTask = act.StatusReturned, ""
 	w.answered, w.answering = false, false
 }
@@ -369,7 +395,7 @@ func (w *policyChange) returned(ctx workflow.Context) (bool, error) {
 
 // returnReason says why the request came back to its requester.
 func returnReason(d humantask.Decision) string {
-	if d.Step == "superseded" {
+	if d.Step == stepSuperseded || d.Step == stepNoDocument {
 		return d.Note
 	}
 	return fmt.Sprintf("%s rejected it: %s", d.By, d.Note)
@@ -459,7 +485,7 @@ func (w *policyChange) productionChange(ctx workflow.Context) error {
 // The announcement is retried until it goes out, a mail misconfiguration
 // included: the version is in effect, so failing the run would only lose the
 // announcement and the records of it.
-func (w *policyChange) publish(ctx workflow.Context, approvedAt time.Time) (*act.Superseded, error) {
+func (w *policyChange) publish(ctx workflow.Context, approvedAt time.Time) (*sentBack, error) {
 	w.st.Stage = act.StatusApproved
 	actx := workflow.WithActivityOptions(ctx, workflows.RecordOptions)
 	var pub act.PublishedVersion
@@ -470,8 +496,13 @@ func (w *policyChange) publish(ctx workflow.Context, approvedAt time.Time) (*act
 	}).Get(ctx, &pub); err != nil {
 		var appErr *temporal.ApplicationError
 		var sup act.Superseded
-		if errors.As(err, &appErr) && appErr.Type() == "Superseded" && appErr.Details(&sup) == nil {
-			return &sup, nil
+		switch {
+		case errors.As(err, &appErr) && appErr.Type() == "Superseded" && appErr.Details(&sup) == nil:
+			back := w.superseded(sup)
+			return &back, nil
+		case errors.As(err, &appErr) && appErr.Type() == act.NoDocumentError:
+			back := w.noDocument()
+			return &back, nil
 		}
 		return nil, err
 	}

@@ -164,7 +164,7 @@ func TestPolicyChangeProductionChangeGate(t *testing.T) {
 	h.On(humantask.ID(id, "review/1"), policytest.Answer{After: policytest.Day, By: "sam", Action: humantask.ActionApprove})
 	h.On(humantask.ID(id, "production-change/1"), policytest.Answer{After: 2 * policytest.Day, By: "eve", Action: humantask.ActionDone})
 	h.On(humantask.ID(id, "production-change/2"), policytest.Answer{After: 5 * policytest.Day, By: "eve", Action: humantask.ActionDone, Note: "CHG-1042"})
-	st := runChange(h, id, Input{PolicyID: "access", Kind: "minor", Summary: "log retention 1y", RequesterID: "eve", NeedsProductionChange: true})
+	st := runChange(h, id, Input{PolicyID: "access", Kind: "minor", Summary: "log retention 1y", Text: "v2 keeping logs a year", RequesterID: "eve", NeedsProductionChange: true})
 
 	if st.Stage != changeact.StatusPublished || st.ProductionChangeRef != "CHG-1042" {
 		t.Fatalf("result %+v", st)
@@ -201,8 +201,8 @@ func TestPolicyChangeArchivesBeforePublishing(t *testing.T) {
 		t.Error("the material change is not recorded as owing a re-acknowledgement")
 	}
 	// And the database refuses the other order outright.
-	_, err := h.DB.App.Exec(`INSERT INTO policy_versions (policy_id, year, seq, kind, content_sha256, published_by, published_at)
-		VALUES ('access', 2023, 3, 'material', 'x', 'sam', now())`)
+	_, err := h.DB.App.Exec(`INSERT INTO policy_versions (policy_id, year, seq, kind, body, content_sha256, published_by, published_at)
+		VALUES ('access', 2023, 3, 'material', 'text', 'x', 'sam', now())`)
 	if err == nil || !strings.Contains(err.Error(), "must be archived before") {
 		t.Errorf("publishing 2023.3 without archiving 2023.2: %v", err)
 	}
@@ -213,7 +213,7 @@ func TestPolicyChangeVersionAcrossYearBoundary(t *testing.T) {
 	id := ID("access", "new-year")
 	h.On(humantask.ID(id, "review/1"), policytest.Answer{After: 2 * policytest.Day, By: "sam", Action: humantask.ActionApprove})
 	h.On(humantask.ID(id, "second-approval/1"), policytest.Answer{After: 5 * policytest.Day, By: "cleo", Action: humantask.ActionApprove})
-	st := runChange(h, id, Input{PolicyID: "access", Kind: "material", Summary: "annual refresh", RequesterID: "eve"})
+	st := runChange(h, id, Input{PolicyID: "access", Kind: "material", Summary: "annual refresh", Text: "v2 refreshed", RequesterID: "eve"})
 	if st.Version != "2024.1" || st.ArchivedVersion != "2023.1" {
 		t.Errorf("approved in January 2024: published %q archiving %q, want 2024.1 archiving 2023.1", st.Version, st.ArchivedVersion)
 	}
@@ -236,14 +236,14 @@ func TestPolicyChangeProductDevelopmentNeedsHeadOfEngineering(t *testing.T) {
 	h.DB.Owner.MustExec(`
 		INSERT INTO people (id, email, name) VALUES ('hank', 'hank@example.com', 'Hank Head of Engineering');
 		INSERT INTO roles (role, person_id) VALUES ('head_of_engineering', 'hank');
-		INSERT INTO policies (id, title, owner_id, created_at, product_development) VALUES ('sdlc', 'Secure Development Policy', 'hank', '2023-01-10', true);`)
+		INSERT INTO policies (id, title, owner_id, source, created_at, product_development) VALUES ('sdlc', 'Secure Development Policy', 'hank', 'policies/sdlc.md', '2023-01-10', true);`)
 	id := ID("sdlc", "review-rule")
 	h.On(humantask.ID(id, "review/1"), policytest.Answer{After: policytest.Day, By: "sam", Action: humantask.ActionApprove})
 	h.On(humantask.ID(id, "engineering-approval/1"), policytest.Answer{After: policytest.Day, By: "hank", Action: humantask.ActionReject, Note: "two reviewers, not one"})
 	h.On(humantask.ID(id, "returned/1"), policytest.Answer{After: policytest.Day, By: "eve", Action: humantask.ActionDone, Note: "now two reviewers"})
 	h.On(humantask.ID(id, "review/2"), policytest.Answer{After: policytest.Day, By: "sam", Action: humantask.ActionApprove})
 	h.On(humantask.ID(id, "engineering-approval/2"), policytest.Answer{After: policytest.Day, By: "hank", Action: humantask.ActionApprove})
-	st := runChange(h, id, Input{PolicyID: "sdlc", Kind: "minor", Summary: "code review by two", RequesterID: "eve"})
+	st := runChange(h, id, Input{PolicyID: "sdlc", Kind: "minor", Summary: "code review by two", Text: "v2 with two code reviewers", RequesterID: "eve"})
 
 	if st.Stage != changeact.StatusPublished || st.Version != "2023.1 rev.1" || len(st.Rounds) != 2 {
 		t.Fatalf("result %+v", st)
@@ -335,7 +335,7 @@ func TestPolicyChangeUpdateRacingTheTaskIsRefused(t *testing.T) {
 	h.On(humantask.ID(id, "returned/2"), policytest.Answer{After: 4 * policytest.Day, By: "eve", Action: humantask.ActionDone, Note: "now with the text"})
 	h.On(humantask.ID(id, "review/3"), policytest.Answer{After: policytest.Day, By: "sam", Action: humantask.ActionApprove})
 	h.Env.SetStartWorkflowOptions(client.StartWorkflowOptions{ID: id})
-	h.Env.ExecuteWorkflow("racing-change-request", Input{PolicyID: "access", Kind: "minor", Summary: "MFA wording", RequesterID: "eve"})
+	h.Env.ExecuteWorkflow("racing-change-request", Input{PolicyID: "access", Kind: "minor", Summary: "MFA wording", Text: "v2 MFA wording", RequesterID: "eve"})
 	var st Status
 	if err := h.Env.GetWorkflowError(); err != nil {
 		t.Fatalf("workflow failed: %v (tasks %v)", err, h.TaskIDs())
@@ -421,5 +421,48 @@ func TestPolicyChangeSlackOutageDoesNotHoldUpEmail(t *testing.T) {
 	}
 	if n := h.Count(`SELECT count(*) FROM audit_log WHERE subject = $1 AND action = 'policy.change.announced' AND detail->>'slack' = 'failed'`, id); n != 1 {
 		t.Error("the failed channel post is not recorded")
+	}
+}
+
+// A change naming only its summary (as one asked for in the annual review
+// does) is approved but not published: a version holds its document. It is
+// sent back to its requester, the reason in the returned task, and once
+// resubmitted with the text and approved again it is published with it.
+func TestPolicyChangeWithoutDocumentIsReturned(t *testing.T) {
+	h := newPolicyHarness(t, time.Date(2023, 6, 1, 9, 0, 0, 0, time.UTC))
+	id := ID("access", "summary-only")
+	h.On(humantask.ID(id, "review/1"), policytest.Answer{After: policytest.Day, By: "sam", Action: humantask.ActionApprove})
+	h.On(humantask.ID(id, "returned/1"), policytest.Answer{After: 30 * policytest.Day, By: "eve", Action: humantask.ActionReject, Note: "too late"})
+	h.On(humantask.ID(id, "review/2"), policytest.Answer{After: policytest.Day, By: "sam", Action: humantask.ActionApprove})
+	var res string
+	var resErr error
+	h.Env.RegisterDelayedCallback(func() {
+		h.Env.UpdateWorkflow(UpdateResubmit, "resubmit", &testsuite.TestUpdateCallback{
+			OnReject:   func(err error) { resErr = err },
+			OnAccept:   func() {},
+			OnComplete: func(r any, err error) { resErr = err; res, _ = r.(string) },
+		}, ResubmitRequest{PersonID: "eve", Text: "v2 requiring MFA", Note: "text attached"})
+	}, 2*policytest.Day)
+	st := runChange(h, id, Input{PolicyID: "access", Kind: "minor", Summary: "require MFA", RequesterID: "eve"})
+
+	returned := h.Task(humantask.ID(id, "returned/1"))
+	if returned.AssigneeID != "eve" || !strings.Contains(returned.Body, "neither the policy's new text nor a reference") ||
+		!strings.Contains(returned.Body, "starter change-request resubmit "+id+" --text FILE --as eve") {
+		t.Errorf("not sent back to the requester saying the text is missing: %+v", returned)
+	}
+	if resErr != nil || res != changeact.StatusInReview {
+		t.Errorf("resubmit with the text: %q %v", res, resErr)
+	}
+	if st.Stage != changeact.StatusPublished || st.Version != "2023.1 rev.1" || len(st.Rounds) != 2 {
+		t.Errorf("result %+v: want 2023.1 rev.1 published after the resubmission", st)
+	}
+	if d := st.Rounds[0].Decisions; len(d) != 3 || d[1].Step != "no-document" || d[2].Step != "response" {
+		t.Errorf("round 1 decisions %+v: want the review, the refused publish and the resubmission", d)
+	}
+	if n := h.Count(`SELECT count(*) FROM audit_log WHERE subject = $1 AND action = 'policy.change.no-document'`, id); n != 1 {
+		t.Errorf("%d no-document audit entries, want 1", n)
+	}
+	if n := h.Count(`SELECT count(*) FROM policy_versions WHERE change_request_id = $1 AND body = 'v2 requiring MFA'`, id); n != 1 {
+		t.Error("the version was not published with the resubmitted text")
 	}
 }

@@ -21,7 +21,8 @@ const replayID = "annual-policy-review/replay"
 
 // TestAnnualPolicyReviewReplay replays a review recorded from a real run on
 // the dev server (one member asks for a change, which a child change request
-// publishes; the officer rejects the first sign-off and approves the second).
+// returns to them for its document and publishes once they give where it
+// lives; the officer rejects the first sign-off and approves the second).
 // UPDATE_HISTORIES=1 records it again.
 func TestAnnualPolicyReviewReplay(t *testing.T) {
 	if os.Getenv("UPDATE_HISTORIES") == "1" {
@@ -36,7 +37,11 @@ func TestAnnualPolicyReviewReplay(t *testing.T) {
 			// the child change request's tasks
 			"review/1":          {By: "sam", Action: humantask.ActionApprove},
 			"second-approval/1": {By: "cleo", Action: humantask.ActionApprove},
+			"returned/1":        {By: "pat", Action: humantask.ActionDone, Note: "https://docs.example.com/privacy-policy-dpo"},
+			"review/2":          {By: "sam", Action: humantask.ActionApprove},
+			"second-approval/2": {By: "cleo", Action: humantask.ActionApprove},
 		}
+		child := map[string]bool{"review/1": true, "second-approval/1": true, "returned/1": true, "review/2": true, "second-approval/2": true}
 		policytest.Record(t, "annual_policy_review.json", WorkflowName, replayID,
 			workflows.ScheduledRun{ObligationID: "annual-policy-review", Process: Process, DuePeriod: 14 * policytest.Day, RemindEvery: 3 * policytest.Day},
 			func(w worker.Registry) {
@@ -46,7 +51,7 @@ func TestAnnualPolicyReviewReplay(t *testing.T) {
 			func(in humantask.Input, purpose string) (policytest.Answer, bool) {
 				a, ok := script[purpose]
 				isChild := strings.HasPrefix(in.ParentRef, "change-request/")
-				return a, ok && isChild == (purpose == "review/1" || purpose == "second-approval/1")
+				return a, ok && isChild == child[purpose]
 			})
 	}
 	policytest.Replay(t, "annual_policy_review.json", WorkflowName, Workflow, replayID)

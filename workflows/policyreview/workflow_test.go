@@ -24,6 +24,12 @@ func TestAnnualReviewTwoMembersOneAsksForChange(t *testing.T) {
 		Note: "privacy: name the Data Protection Officer\nand thanks for the reminder"})
 	h.On(humantask.ID(cr, "review/1"), policytest.Answer{After: policytest.Day, By: "sam", Action: humantask.ActionApprove})
 	h.On(humantask.ID(cr, "second-approval/1"), policytest.Answer{After: 2 * policytest.Day, By: "cleo", Action: humantask.ActionApprove})
+	// Asked for with a summary only, the change is returned to pat at
+	// publish for its document, and resubmitted with where it lives.
+	h.On(humantask.ID(cr, "returned/1"), policytest.Answer{After: policytest.Day, By: "pat", Action: humantask.ActionDone,
+		Note: "https://docs.example.com/privacy-policy-dpo"})
+	h.On(humantask.ID(cr, "review/2"), policytest.Answer{After: policytest.Day, By: "sam", Action: humantask.ActionApprove})
+	h.On(humantask.ID(cr, "second-approval/2"), policytest.Answer{After: policytest.Day, By: "cleo", Action: humantask.ActionApprove})
 	h.On(humantask.ID(id, "sign-off/1"), policytest.Answer{After: policytest.Day, By: "sam", Action: humantask.ActionReject, Note: "look at privacy again once changed"})
 	h.On(humantask.ID(id, "review/2/eve"), policytest.Answer{After: policytest.Day, By: "eve", Action: humantask.ActionApprove})
 	h.On(humantask.ID(id, "review/2/pat"), policytest.Answer{After: 2 * policytest.Day, By: "pat", Action: humantask.ActionApprove})
@@ -73,6 +79,9 @@ func TestAnnualReviewTwoMembersOneAsksForChange(t *testing.T) {
 	if n := h.Count(`SELECT count(*) FROM change_requests WHERE id = $1 AND review_id = $2 AND requester_id = 'pat' AND status = 'published'`, cr, id); n != 1 {
 		t.Error("the change asked for was not a change request of the review, published")
 	}
+	if n := h.Count(`SELECT count(*) FROM policy_versions WHERE change_request_id = $1 AND reference = 'https://docs.example.com/privacy-policy-dpo'`, cr); n != 1 {
+		t.Error("the change was not published with the document pat resubmitted it with")
+	}
 	if n := h.Count(`SELECT count(*) FROM policy_reviews WHERE id = $1 AND status = 'signed-off' AND round = 2 AND sign_off_note = 'signed off'`, id); n != 1 {
 		t.Error("review not recorded as signed off in round 2")
 	}
@@ -95,6 +104,9 @@ func TestAnnualReviewUnclearChangeGoesBackToTheMember(t *testing.T) {
 		Note: "please tighten the MFA wording\nfinance: add the new budget rules"})
 	h.On(humantask.ID(id, "clarify/1/eve/1"), policytest.Answer{After: policytest.Day, By: "eve", Action: humantask.ActionReject, Note: "access [minor]: tighten the MFA wording"})
 	h.On(humantask.ID(cr, "review/1"), policytest.Answer{After: policytest.Day, By: "sam", Action: humantask.ActionApprove})
+	h.On(humantask.ID(cr, "returned/1"), policytest.Answer{After: policytest.Day, By: "eve", Action: humantask.ActionDone,
+		Note: "https://docs.example.com/access-policy-mfa"})
+	h.On(humantask.ID(cr, "review/2"), policytest.Answer{After: policytest.Day, By: "sam", Action: humantask.ActionApprove})
 	h.On(humantask.ID(id, "sign-off/1"), policytest.Answer{After: policytest.Day, By: "sam", Action: humantask.ActionApprove})
 
 	h.Env.SetStartWorkflowOptions(client.StartWorkflowOptions{ID: id})
@@ -143,6 +155,14 @@ func TestAnnualReviewClarifiedSecondChangeToSamePolicy(t *testing.T) {
 	h.On(humantask.ID(first, "review/1"), policytest.Answer{After: policytest.Day, By: "sam", Action: humantask.ActionApprove})
 	h.On(humantask.ID(id, "clarify/1/eve/1"), policytest.Answer{After: 2 * policytest.Day, By: "eve", Action: humantask.ActionReject, Note: "access [minor]: tighten the MFA wording"})
 	h.On(humantask.ID(second, "review/1"), policytest.Answer{After: policytest.Day, By: "sam", Action: humantask.ActionApprove})
+	// Each change, asked for with a summary only, comes back to eve for its
+	// document at publish; she resubmits each with where it lives.
+	h.On(humantask.ID(first, "returned/1"), policytest.Answer{After: policytest.Day, By: "eve", Action: humantask.ActionDone,
+		Note: "https://docs.example.com/access-policy-typo"})
+	h.On(humantask.ID(first, "review/2"), policytest.Answer{After: policytest.Day, By: "sam", Action: humantask.ActionApprove})
+	h.On(humantask.ID(second, "returned/1"), policytest.Answer{After: 3 * policytest.Day, By: "eve", Action: humantask.ActionDone,
+		Note: "https://docs.example.com/access-policy-mfa"})
+	h.On(humantask.ID(second, "review/2"), policytest.Answer{After: policytest.Day, By: "sam", Action: humantask.ActionApprove})
 	h.On(humantask.ID(id, "sign-off/1"), policytest.Answer{After: policytest.Day, By: "sam", Action: humantask.ActionApprove})
 
 	h.Env.SetStartWorkflowOptions(client.StartWorkflowOptions{ID: id})
