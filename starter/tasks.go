@@ -89,7 +89,7 @@ func runTasksComplete(ctx context.Context, env *Env, args []string) error {
 	}
 	h, err := c.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
 		WorkflowID: rest[0], UpdateName: humantask.UpdateComplete, WaitForStage: client.WorkflowUpdateStageCompleted,
-		Args: []any{humantask.CompleteRequest{Action: humantask.Action(*action), PersonID: *as, Note: *note}},
+		Args: []any{humantask.CompleteRequest{Action: humantask.Action(*action), PersonID: *as, Note: *note, ActedBy: onBehalfOf(*as)}},
 	})
 	var out humantask.Outcome
 	if err == nil {

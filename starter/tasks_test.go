@@ -125,6 +125,12 @@ func TestTasksCommands(t *testing.T) {
 	if outcome != "approve ann rotated" {
 		t.Errorf("recorded outcome %q", outcome)
 	}
+	// The outcome is ann's; the audit log says who acted for her.
+	var actor string
+	db.App.Get(&actor, `SELECT actor FROM audit_log WHERE action = 'task.completed' AND subject = $1`, id)
+	if actor != onBehalfOf("ann") {
+		t.Errorf("task.completed audited as %q, want %q", actor, onBehalfOf("ann"))
+	}
 }
 
 // A database recreated under a Temporal server that outlives it: the task's

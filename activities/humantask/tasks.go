@@ -69,6 +69,9 @@ type TaskEventInput struct {
 	Key     string
 	Kind    string
 	ActorID string
+	// ActedBy, when set, is who the audit entry names as acting for ActorID
+	// (an operator through the CLI).
+	ActedBy string `json:",omitempty"`
 	Detail  map[string]any
 }
 
@@ -118,7 +121,10 @@ func insertEvent(ctx context.Context, tx *sqlx.Tx, in TaskEventInput) error {
 		return fmt.Errorf("record task event %s/%s: read the task's controls: %w", in.TaskID, in.Key, err)
 	}
 	actor := in.ActorID
-	if actor == "" {
+	switch {
+	case in.ActedBy != "":
+		actor = in.ActedBy
+	case actor == "":
 		actor = "complyflow"
 	}
 	if err := audit.Write(ctx, tx, audit.Entry{Actor: actor, Action: "task." + in.Kind, Subject: in.TaskID, Controls: controls,
@@ -130,11 +136,12 @@ func insertEvent(ctx context.Context, tx *sqlx.Tx, in TaskEventInput) error {
 
 // CompleteTaskInput is the outcome of a task.
 type CompleteTaskInput struct {
-	TaskID string
-	Action string
-	By     string
-	At     time.Time
-	Note   string
+	TaskID  string
+	Action  string
+	By      string
+	ActedBy string `json:",omitempty"` // see humantask.CompleteRequest.ActedBy
+	At      time.Time
+	Note    string
 }
 
 // TaskClosedType is the application error type of a completion refused
@@ -170,7 +177,7 @@ func (a *Tasks) CompleteTask(ctx context.Context, in CompleteTaskInput) error {
 	if err != nil {
 		return fmt.Errorf("complete task %s: %w", in.TaskID, err)
 	}
-	if err := insertEvent(ctx, tx, TaskEventInput{TaskID: in.TaskID, Key: "completed", Kind: "completed", ActorID: in.By,
+	if err := insertEvent(ctx, tx, TaskEventInput{TaskID: in.TaskID, Key: "completed", Kind: "completed", ActorID: in.By, ActedBy: in.ActedBy,
 		Detail: map[string]any{"action": in.Action, "note": in.Note, "at": in.At}}); err != nil {
 		return err
 	}

@@ -71,6 +71,10 @@ type CompleteRequest struct {
 	Action   Action
 	PersonID string
 	Note     string
+	// ActedBy names who acted when it was not the person themselves: an
+	// operator through the CLI, "cli:<user> on behalf of <person>". The
+	// audit log names them; the outcome stays the person's.
+	ActedBy string `json:",omitempty"`
 }
 
 // Outcome is what a completed human task returns to its parent.

@@ -391,7 +391,7 @@ func (t *humanTask) complete(ctx workflow.Context, req CompleteRequest) (Outcome
 	t.completing = true
 	out := Outcome{TaskID: t.in.TaskID, Action: req.Action, By: req.PersonID, At: workflow.Now(ctx), Note: strings.TrimSpace(req.Note)}
 	err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, completeOptions), taskAct.CompleteTask, taskact.CompleteTaskInput{
-		TaskID: out.TaskID, Action: string(out.Action), By: out.By, At: out.At, Note: out.Note,
+		TaskID: out.TaskID, Action: string(out.Action), By: out.By, ActedBy: req.ActedBy, At: out.At, Note: out.Note,
 	}).Get(ctx, nil)
 	t.completing = false
 	var appErr *temporal.ApplicationError
