@@ -156,6 +156,36 @@ func (h *taskHarness) completeAt(d time.Duration, req CompleteRequest, got *[]st
 	}, d)
 }
 
+// timedRequest is a completion sent at a time after the start.
+type timedRequest struct {
+	at  time.Duration
+	req CompleteRequest
+}
+
+// completeAll sends each completion at its time; got collects what became of
+// each, with the application error type and message of a refusal.
+func (h *taskHarness) completeAll(reqs []timedRequest, got *[]string) {
+	for _, c := range reqs {
+		h.env.RegisterDelayedCallback(func() {
+			h.env.UpdateWorkflow(UpdateComplete, "u-"+c.req.PersonID, &testsuite.TestUpdateCallback{
+				OnAccept: func() {},
+				OnReject: func(err error) { *got = append(*got, c.req.PersonID+" rejected: "+err.Error()) },
+				OnComplete: func(_ any, err error) {
+					var appErr *temporal.ApplicationError
+					switch {
+					case err == nil:
+						*got = append(*got, c.req.PersonID+" completed")
+					case errors.As(err, &appErr):
+						*got = append(*got, c.req.PersonID+" refused: "+appErr.Type()+": "+appErr.Message())
+					default:
+						*got = append(*got, c.req.PersonID+" failed: "+err.Error())
+					}
+				},
+			}, c.req)
+		}, c.at)
+	}
+}
+
 func (h *taskHarness) outcome(t *testing.T) Outcome {
 	t.Helper()
 	if !h.env.IsWorkflowCompleted() {
@@ -444,31 +474,10 @@ func TestHumanTaskLeaverCannotComplete(t *testing.T) {
 	in := htInput()
 	in.Escalation = []workflows.EscalationStep{{After: 0, To: workflows.EscalateToManager}}
 	var answers []string
-	for _, c := range []struct {
-		at  time.Duration
-		req CompleteRequest
-	}{
+	h.completeAll([]timedRequest{
 		{time.Hour, CompleteRequest{Action: ActionApprove, PersonID: "ann"}},
 		{50 * time.Hour, CompleteRequest{Action: ActionApprove, PersonID: "mia"}},
-	} {
-		h.env.RegisterDelayedCallback(func() {
-			h.env.UpdateWorkflow(UpdateComplete, "u-"+c.req.PersonID, &testsuite.TestUpdateCallback{
-				OnAccept: func() {},
-				OnReject: func(err error) { answers = append(answers, c.req.PersonID+" rejected: "+err.Error()) },
-				OnComplete: func(_ any, err error) {
-					var appErr *temporal.ApplicationError
-					switch {
-					case err == nil:
-						answers = append(answers, c.req.PersonID+" completed")
-					case errors.As(err, &appErr):
-						answers = append(answers, c.req.PersonID+" refused: "+appErr.Type()+": "+appErr.Message())
-					default:
-						answers = append(answers, c.req.PersonID+" failed: "+err.Error())
-					}
-				},
-			}, c.req)
-		}, c.at)
-	}
+	}, &answers)
 	h.env.ExecuteWorkflow(Workflow, in)
 
 	out := h.outcome(t)
@@ -522,31 +531,10 @@ func TestHumanTaskClosedInPostgresIsNotAdmitted(t *testing.T) {
 	in := htInput()
 	in.Escalation = []workflows.EscalationStep{{After: 0, To: workflows.EscalateToManager}}
 	var answers []string
-	for _, c := range []struct {
-		at  time.Duration
-		req CompleteRequest
-	}{
+	h.completeAll([]timedRequest{
 		{time.Hour, CompleteRequest{Action: ActionApprove, PersonID: "ann"}},
 		{50 * time.Hour, CompleteRequest{Action: ActionApprove, PersonID: "mia"}},
-	} {
-		h.env.RegisterDelayedCallback(func() {
-			h.env.UpdateWorkflow(UpdateComplete, "u-"+c.req.PersonID, &testsuite.TestUpdateCallback{
-				OnAccept: func() {},
-				OnReject: func(err error) { answers = append(answers, c.req.PersonID+" rejected: "+err.Error()) },
-				OnComplete: func(_ any, err error) {
-					var appErr *temporal.ApplicationError
-					switch {
-					case err == nil:
-						answers = append(answers, c.req.PersonID+" completed")
-					case errors.As(err, &appErr):
-						answers = append(answers, c.req.PersonID+" refused: "+appErr.Type()+": "+appErr.Message())
-					default:
-						answers = append(answers, c.req.PersonID+" failed: "+err.Error())
-					}
-				},
-			}, c.req)
-		}, c.at)
-	}
+	}, &answers)
 	h.env.ExecuteWorkflow(Workflow, in)
 
 	out := h.outcome(t)
