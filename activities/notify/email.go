@@ -48,51 +48,111 @@ type Email struct {
 	IdempotencyKey string
 }
 
-// Send delivers e. It returns the Message-ID it used.
+// Send delivers e on a connection of its own. It returns the Message-ID it
+// used. Sending many messages, use a Pool: it reuses connections.
 func (m *Mailer) Send(ctx context.Context, e Email) (string, error) {
-	from, err := mail.ParseAddress(m.From)
+	msg, err := m.message(e)
 	if err != nil {
-		return "", &DeliveryError{Misconfigured: true, Err: fmt.Errorf("SMTP_FROM %q: %w", m.From, err)}
+		return "", err
 	}
-	if _, err := mail.ParseAddress(e.To); err != nil {
-		return "", &DeliveryError{Permanent: true, Err: fmt.Errorf("recipient %q: %w", e.To, err)}
-	}
-	msgID := MessageID(e.IdempotencyKey, from.Address)
-	raw, err := buildMessage(from, e, msgID, time.Now())
-	if err != nil {
-		return "", &DeliveryError{Permanent: true, Err: err}
-	}
-	c, err := m.dial(ctx)
+	c, conn, err := m.session(ctx)
 	if err != nil {
 		return "", err
 	}
 	defer c.Close()
+	defer bind(conn, ctx)()
+	if err := deliver(c, msg); err != nil {
+		return "", err
+	}
+	c.Quit()
+	return msg.id, nil
+}
+
+// outgoing is a message ready for the wire.
+type outgoing struct {
+	from, to, id string
+	raw          []byte
+}
+
+// message checks e's addresses and builds it.
+func (m *Mailer) message(e Email) (outgoing, error) {
+	from, err := mail.ParseAddress(m.From)
+	if err != nil {
+		return outgoing{}, &DeliveryError{Misconfigured: true, Err: fmt.Errorf("SMTP_FROM %q: %w", m.From, err)}
+	}
+	if _, err := mail.ParseAddress(e.To); err != nil {
+		return outgoing{}, &DeliveryError{Permanent: true, Err: fmt.Errorf("recipient %q: %w", e.To, err)}
+	}
+	msgID := MessageID(e.IdempotencyKey, from.Address)
+	raw, err := buildMessage(from, e, msgID, time.Now())
+	if err != nil {
+		return outgoing{}, &DeliveryError{Permanent: true, Err: err}
+	}
+	return outgoing{from: from.Address, to: e.To, id: msgID, raw: raw}, nil
+}
+
+// session dials and authenticates: a connection ready for messages, and
+// the network connection under it (for deadlines). ctx bounds the set-up
+// only; the connection outlives it.
+func (m *Mailer) session(ctx context.Context) (*smtp.Client, net.Conn, error) {
+	c, conn, err := m.dial(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	unbind := bind(conn, ctx)
 	if m.Username != "" {
 		if ok, _ := c.Extension("AUTH"); !ok {
-			return "", &DeliveryError{Misconfigured: true, Err: fmt.Errorf("smtp: SMTP_USERNAME is set but the server at SMTP_ADDR %s offers no AUTH", m.Addr)}
+			c.Close()
+			return nil, nil, &DeliveryError{Misconfigured: true, Err: fmt.Errorf("smtp: SMTP_USERNAME is set but the server at SMTP_ADDR %s offers no AUTH", m.Addr)}
 		}
 		if err := c.Auth(sasl.NewPlainClient("", m.Username, m.Password)); err != nil {
-			return "", &DeliveryError{Err: fmt.Errorf("smtp: authenticate as SMTP_USERNAME %s: %w", m.Username, err)}
+			c.Close()
+			return nil, nil, &DeliveryError{Err: fmt.Errorf("smtp: authenticate as SMTP_USERNAME %s: %w", m.Username, err)}
 		}
 	}
-	if err := c.Mail(from.Address, nil); err != nil {
-		return "", &DeliveryError{Err: fmt.Errorf("smtp: sender %s (SMTP_FROM) refused: %w", from.Address, err)}
+	if !unbind() {
+		c.Close()
+		return nil, nil, &DeliveryError{Err: fmt.Errorf("smtp: connect to SMTP_ADDR %s: %w", m.Addr, context.Cause(ctx))}
 	}
-	if err := c.Rcpt(e.To, nil); err != nil {
-		return "", &DeliveryError{Permanent: recipientRefused(err), Err: err}
+	return c, conn, nil
+}
+
+// bind ties conn to ctx until the returned func is called: ctx's deadline
+// becomes the connection's, and cancelling ctx ends a stuck SMTP
+// conversation at once instead of after minutes. The func reports whether
+// the connection is still usable (ctx did not end it).
+func bind(conn net.Conn, ctx context.Context) func() bool {
+	dl, _ := ctx.Deadline()
+	conn.SetDeadline(dl) // zero: none
+	stop := context.AfterFunc(ctx, func() { conn.SetDeadline(time.Unix(1, 0)) })
+	return func() bool {
+		if !stop() {
+			return false
+		}
+		conn.SetDeadline(time.Time{})
+		return true
+	}
+}
+
+// deliver sends one message on an open session.
+func deliver(c *smtp.Client, msg outgoing) error {
+	if err := c.Mail(msg.from, nil); err != nil {
+		return &DeliveryError{Err: fmt.Errorf("smtp: sender %s (SMTP_FROM) refused: %w", msg.from, err)}
+	}
+	if err := c.Rcpt(msg.to, nil); err != nil {
+		return &DeliveryError{Permanent: recipientRefused(err), Err: err}
 	}
 	w, err := c.Data()
 	if err != nil {
-		return "", &DeliveryError{Err: err}
+		return &DeliveryError{Err: err}
 	}
-	if _, err := w.Write(raw); err != nil {
-		return "", &DeliveryError{Err: err}
+	if _, err := w.Write(msg.raw); err != nil {
+		return &DeliveryError{Err: err}
 	}
 	if err := w.Close(); err != nil {
-		return "", &DeliveryError{Permanent: recipientRefused(err), Err: err}
+		return &DeliveryError{Permanent: recipientRefused(err), Err: err}
 	}
-	c.Quit()
-	return msgID, nil
+	return nil
 }
 
 // recipientRefused reports whether an SMTP error is a refusal of the
@@ -116,25 +176,29 @@ func recipientRefused(err error) bool {
 // offers it costs a second dial. Credentials never cross the network in
 // clear: with a username, a server without STARTTLS is refused unless it is
 // on this machine.
-func (m *Mailer) dial(ctx context.Context) (*smtp.Client, error) {
+func (m *Mailer) dial(ctx context.Context) (*smtp.Client, net.Conn, error) {
 	conn, err := m.connect(ctx)
 	if err != nil {
-		return nil, &DeliveryError{Err: err}
+		return nil, nil, &DeliveryError{Err: err}
 	}
+	unbind := bind(conn, ctx)
+	defer unbind()
 	c := smtp.NewClient(conn)
 	offered, _ := c.Extension("STARTTLS")
 	if !offered {
 		if m.Username != "" && !loopback(m.Addr) {
 			c.Close()
-			return nil, &DeliveryError{Misconfigured: true, Err: fmt.Errorf(
+			return nil, nil, &DeliveryError{Misconfigured: true, Err: fmt.Errorf(
 				"smtp: SMTP_ADDR %s offers no STARTTLS, and SMTP_USERNAME is set: the password would cross the network unencrypted; use a server (or port) with STARTTLS", m.Addr)}
 		}
-		return c, nil
+		return c, conn, nil
 	}
 	c.Close()
 	if conn, err = m.connect(ctx); err != nil {
-		return nil, &DeliveryError{Err: err}
+		return nil, nil, &DeliveryError{Err: err}
 	}
+	unbindTLS := bind(conn, ctx)
+	defer unbindTLS()
 	cfg := m.TLSConfig
 	if cfg == nil {
 		host, _, _ := net.SplitHostPort(m.Addr)
@@ -142,9 +206,9 @@ func (m *Mailer) dial(ctx context.Context) (*smtp.Client, error) {
 	}
 	c, err = smtp.NewClientStartTLS(conn, cfg)
 	if err != nil {
-		return nil, &DeliveryError{Err: fmt.Errorf("smtp: STARTTLS with SMTP_ADDR %s: %w", m.Addr, err)}
+		return nil, nil, &DeliveryError{Err: fmt.Errorf("smtp: STARTTLS with SMTP_ADDR %s: %w", m.Addr, err)}
 	}
-	return c, nil
+	return c, conn, nil
 }
 
 // loopback reports whether addr's host is this machine, where nothing
@@ -161,22 +225,13 @@ func loopback(addr string) bool {
 	return ip != nil && ip.IsLoopback()
 }
 
-// connect dials and ties the connection to ctx: a cancelled activity (or its
-// deadline) ends a stuck SMTP conversation instead of waiting minutes.
+// connect dials Addr with ctx.
 func (m *Mailer) connect(ctx context.Context) (net.Conn, error) {
 	dial := m.dialContext
 	if dial == nil {
 		dial = (&net.Dialer{}).DialContext
 	}
-	conn, err := dial(ctx, "tcp", m.Addr)
-	if err != nil {
-		return nil, err
-	}
-	if dl, ok := ctx.Deadline(); ok {
-		conn.SetDeadline(dl)
-	}
-	context.AfterFunc(ctx, func() { conn.SetDeadline(time.Unix(1, 0)) })
-	return conn, nil
+	return dial(ctx, "tcp", m.Addr)
 }
 
 // MessageID derives a stable Message-ID from an idempotency key.
