@@ -19,7 +19,9 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	campaignact "github.com/complyflow/complyflow/activities/campaign"
 	"github.com/complyflow/complyflow/directory"
+	"github.com/complyflow/complyflow/internal/period"
 	"github.com/complyflow/complyflow/policy"
 	"github.com/complyflow/complyflow/registry"
 	"github.com/complyflow/complyflow/workflows"
@@ -66,7 +68,7 @@ func Parse(file string, data []byte, opts Options) (*Program, error) {
 	p := &parser{
 		file: file, opts: opts,
 		prog:     &Program{File: file, Content: data, Hash: hex.EncodeToString(sum[:]), Roles: map[string][]string{}},
-		policies: map[string]bool{}, controls: map[string]bool{}, obligations: map[string]bool{},
+		policies: map[string]bool{}, controls: map[string]bool{}, obligations: map[string]bool{}, trainings: map[string]bool{},
 	}
 	var doc yaml.Node
 	if err := yaml.Unmarshal(data, &doc); err != nil {
@@ -78,6 +80,7 @@ func Parse(file string, data []byte, opts Options) (*Program, error) {
 	p.mapping(doc.Content[0], "", map[string]func(*yaml.Node, string){
 		"roles":       p.roles,
 		"policies":    func(n *yaml.Node, f string) { p.each(n, f, p.policy) },
+		"trainings":   func(n *yaml.Node, f string) { p.each(n, f, p.training) },
 		"controls":    func(n *yaml.Node, f string) { p.each(n, f, p.control) },
 		"obligations": func(n *yaml.Node, f string) { p.each(n, f, p.obligation) },
 	}, "roles", "policies", "controls", "obligations")
@@ -108,14 +111,14 @@ type parser struct {
 	prog *Program
 	errs Errors
 
-	policies, controls, obligations map[string]bool
+	policies, controls, obligations, trainings map[string]bool
 	// refs are checked once every section is read, since sections may come
 	// in any order.
 	refs []reference
 }
 
 type reference struct {
-	kind  string // "policy", "control" or "role"
+	kind  string // "policy", "control", "process", "training" or "role"
 	id    string
 	line  int
 	field string
@@ -430,7 +433,7 @@ func (p *parser) duration(n *yaml.Node, field string) time.Duration {
 	if s == "" {
 		return 0
 	}
-	d, err := parseDuration(s)
+	d, err := period.Parse(s)
 	switch {
 	case err != nil:
 		p.fail(n, field, "%v", err)
@@ -474,16 +477,24 @@ func (p *parser) obligation(n *yaml.Node, field string) {
 			items := p.list(v, f)
 			o.Scope = values(items)
 			// The process key may come after scope, so read it from the node.
-			if scalarKey(n, "process") == policyreview.Process {
+			if process := scalarKey(n, "process"); process == policyreview.Process || process == campaignact.ProcessAcknowledgement {
 				p.refer("policy", items)
 			}
 		},
+		"audience": func(v *yaml.Node, f string) { o.Departments = p.audience(v, f) },
+		"training": func(v *yaml.Node, f string) {
+			if o.Training = p.text(v, f); o.Training != "" {
+				p.refs = append(p.refs, reference{"training", o.Training, v.Line, f})
+			}
+		},
+		"new_hire_within": func(v *yaml.Node, f string) { o.NewHireWithin = p.duration(v, f) },
 	}, "id", "process", "schedule", "due")
+	p.campaignObligation(n, field, dueNode, o)
 	// A parsed schedule runs every year (runsEveryYear), so it has an interval.
 	if o.Schedule.spec != nil && dueNode != nil && o.Due > 0 {
 		if interval := o.Schedule.MinInterval(p.opts.Now); interval > 0 && o.Due > interval {
 			p.fail(dueNode, join(field, "due"), "%s is longer than the schedule's interval (%s): a run would start before the last one is due",
-				FormatDuration(o.Due), FormatDuration(interval))
+				period.Format(o.Due), period.Format(interval))
 		}
 	}
 	p.prog.Obligations = append(p.prog.Obligations, o)
@@ -606,7 +617,7 @@ func (p *parser) escalation(n *yaml.Node, field string) []workflows.EscalationSt
 		}, "after", "to")
 		if len(steps) > 0 && step.After > 0 && step.After < steps[len(steps)-1].After {
 			p.fail(el, join(f, "after"), "steps must be in order: %s comes before the previous step's %s",
-				FormatDuration(step.After), FormatDuration(steps[len(steps)-1].After))
+				period.Format(step.After), period.Format(steps[len(steps)-1].After))
 		}
 		steps = append(steps, step)
 	}
@@ -622,6 +633,8 @@ func (p *parser) resolve() {
 			ok = p.policies[r.id]
 		case "control":
 			ok = p.controls[r.id]
+		case "training":
+			ok = p.trainings[r.id]
 		case "process":
 			_, ok = p.opts.Processes[r.id]
 			ok = ok || registry.OnDemand(r.id)

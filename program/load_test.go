@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/complyflow/complyflow/internal/period"
 	"github.com/complyflow/complyflow/workflows"
 	"github.com/complyflow/complyflow/workflows/policyreview"
 )
@@ -225,13 +226,13 @@ func TestParseDuration(t *testing.T) {
 	for in, want := range map[string]time.Duration{
 		"30d": 30 * 24 * time.Hour, "2w": 14 * 24 * time.Hour, "1w3d12h": 10*24*time.Hour + 12*time.Hour, "90m": 90 * time.Minute,
 	} {
-		if got, err := parseDuration(in); err != nil || got != want {
-			t.Errorf("parseDuration(%q) = %v, %v; want %v", in, got, err, want)
+		if got, err := period.Parse(in); err != nil || got != want {
+			t.Errorf("period.Parse(%q) = %v, %v; want %v", in, got, err, want)
 		}
 	}
 	for _, bad := range []string{"", "d", "1h2d", "thirty days", "-3d"} {
-		if d, err := parseDuration(bad); err == nil {
-			t.Errorf("parseDuration(%q) = %v, want an error", bad, d)
+		if d, err := period.Parse(bad); err == nil {
+			t.Errorf("period.Parse(%q) = %v, want an error", bad, d)
 		}
 	}
 }

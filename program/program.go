@@ -26,6 +26,7 @@ type Program struct {
 	// Roles maps a role name to the IDs of the people holding it.
 	Roles       map[string][]string
 	Policies    []Policy
+	Trainings   []Training
 	Controls    []Control
 	Obligations []Obligation
 }
@@ -86,8 +87,16 @@ type Obligation struct {
 	Controls    []string
 	// Scope narrows the run, e.g. the policy IDs an annual review covers;
 	// the process decides what empty means (for the review: every policy not
-	// deprecated when it runs).
+	// deprecated when it runs; for an acknowledgement campaign: every policy
+	// in force).
 	Scope []string
+	// Departments is a campaign's audience; empty means everyone active.
+	Departments []string
+	// Training is what a security-training campaign runs.
+	Training string
+	// NewHireWithin: a campaign obligation also assigns each new hire,
+	// due this long after their start date (issue 11 item 6); 0: not.
+	NewHireWithin time.Duration
 }
 
 // Run is the input the obligation's schedule hands to its workflow.
@@ -100,6 +109,8 @@ func (o Obligation) Run() workflows.ScheduledRun {
 		Escalation:   o.Escalation,
 		ControlIDs:   o.Controls,
 		Scope:        o.Scope,
+		Departments:  o.Departments,
+		Training:     o.Training,
 	}
 }
 

@@ -110,6 +110,12 @@ func Record(ctx context.Context, db *sqlx.DB, p *Program, appliedBy string, chan
 	if err := recordRoles(ctx, tx, p); err != nil {
 		return 0, err
 	}
+	if err := recordTrainings(ctx, tx, p); err != nil {
+		return 0, err
+	}
+	if err := recordObligations(ctx, tx, p); err != nil {
+		return 0, err
+	}
 	obligationIDs := make([]string, len(p.Obligations))
 	for i, o := range p.Obligations {
 		obligationIDs[i] = o.ID
@@ -219,6 +225,59 @@ func recordRoles(ctx context.Context, tx *sqlx.Tx, p *Program) error {
 	}
 	return nil
 }
+
+// recordTrainings upserts the file's trainings. One that leaves the file
+// stays: completions name it.
+func recordTrainings(ctx context.Context, tx *sqlx.Tx, p *Program) error {
+	for _, t := range p.Trainings {
+		quiz, err := json.Marshal(nonNilQuiz(t.Quiz))
+		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO trainings (id, title, source, content, content_sha256, quiz, pass_mark)
+			VALUES ($1, $2, $3, $4, $5, $6, $7)
+			ON CONFLICT (id) DO UPDATE SET title = EXCLUDED.title, source = EXCLUDED.source, content = EXCLUDED.content,
+				content_sha256 = EXCLUDED.content_sha256, quiz = EXCLUDED.quiz, pass_mark = EXCLUDED.pass_mark, updated_at = now()
+			WHERE (trainings.title, trainings.source, trainings.content_sha256, trainings.quiz, trainings.pass_mark)
+				IS DISTINCT FROM (EXCLUDED.title, EXCLUDED.source, EXCLUDED.content_sha256, EXCLUDED.quiz, EXCLUDED.pass_mark)`,
+			t.ID, t.Title, t.Source, t.Content, t.ContentSHA256, quiz, t.PassMark); err != nil {
+			return fmt.Errorf("training %s: %w", t.ID, err)
+		}
+	}
+	return nil
+}
+
+func nonNilQuiz(q []Question) []Question {
+	if q == nil {
+		return []Question{}
+	}
+	return q
+}
+
+// recordObligations replaces the obligations in force, so what runs outside
+// a schedule (a material change's campaign, new hires, the starter) takes
+// the file's cadence and escalation.
+func recordObligations(ctx context.Context, tx *sqlx.Tx, p *Program) error {
+	if _, err := tx.ExecContext(ctx, `DELETE FROM obligations`); err != nil {
+		return fmt.Errorf("replace obligations: %w", err)
+	}
+	for _, o := range p.Obligations {
+		esc, err := json.Marshal(o.Escalation)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO obligations (id, process, due, remind_every, escalation, control_ids, scope,
+				departments, training_id, new_hire_within)
+			VALUES ($1, $2, $3::interval, nullif($4, '0 microseconds')::interval, $5, $6, $7, $8, $9, nullif($10, '0 microseconds')::interval)`,
+			o.ID, o.Process, micros(o.Due), micros(o.RemindEvery), esc, pq.Array(nonNil(o.Controls)), pq.Array(nonNil(o.Scope)),
+			pq.Array(nonNil(o.Departments)), o.Training, micros(o.NewHireWithin)); err != nil {
+			return fmt.Errorf("obligation %s: %w", o.ID, err)
+		}
+	}
+	return nil
+}
+
+func micros(d time.Duration) string { return fmt.Sprintf("%d microseconds", d.Microseconds()) }
 
 func nonNil(s []string) []string {
 	if s == nil {

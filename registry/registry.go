@@ -15,12 +15,14 @@ import (
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
 
+	campaignact "github.com/complyflow/complyflow/activities/campaign"
 	taskact "github.com/complyflow/complyflow/activities/humantask"
 	"github.com/complyflow/complyflow/activities/notify"
 	changeact "github.com/complyflow/complyflow/activities/policychange"
 	exceptionact "github.com/complyflow/complyflow/activities/policyexception"
 	reviewact "github.com/complyflow/complyflow/activities/policyreview"
 	"github.com/complyflow/complyflow/internal/links"
+	"github.com/complyflow/complyflow/workflows/campaign"
 	"github.com/complyflow/complyflow/workflows/humantask"
 	"github.com/complyflow/complyflow/workflows/policychange"
 	"github.com/complyflow/complyflow/workflows/policyexception"
@@ -31,8 +33,10 @@ import (
 type Deps struct {
 	DB     *sqlx.DB
 	Mailer *notify.Mailer
-	Slack  *notify.Slack // nil without a bot token: email only
-	Links  *links.Signer
+	// MailPool is the worker's reused SMTP connections, for bulk sends.
+	MailPool *notify.Pool
+	Slack    *notify.Slack // nil without a bot token: email only
+	Links    *links.Signer
 	// PortalBaseURL and LinkTTL make the signed links in task messages.
 	PortalBaseURL string
 	LinkTTL       time.Duration
@@ -53,7 +57,8 @@ type Process struct {
 	// OnDemand: people start it (the portal, the starter); a control may name
 	// it as its evidence, an obligation may not.
 	OnDemand bool
-	// Register puts the workflow and its activities on the worker.
+	// Register puts the workflow and its activities on the worker; nil
+	// when an earlier entry registers the same workflow.
 	Register func(w worker.Registry, d Deps)
 }
 
@@ -74,10 +79,19 @@ var Processes = []Process{
 		w.RegisterWorkflowWithOptions(policyexception.Workflow, workflow.RegisterOptions{Name: policyexception.WorkflowName})
 		w.RegisterActivity(&exceptionact.Activities{DB: d.DB})
 	}},
+	{Name: campaignact.ProcessAcknowledgement, Workflow: campaign.WorkflowName, Scheduled: true, Register: registerCampaign},
+	// The same workflow: a campaign's kind comes from its process.
+	{Name: campaignact.ProcessTraining, Workflow: campaign.WorkflowName, Scheduled: true},
 	{Name: policyreview.Process, Workflow: policyreview.WorkflowName, Scheduled: true, Register: func(w worker.Registry, d Deps) {
 		w.RegisterWorkflowWithOptions(policyreview.Workflow, workflow.RegisterOptions{Name: policyreview.WorkflowName})
 		w.RegisterActivity(&reviewact.Activities{DB: d.DB})
 	}},
+}
+
+func registerCampaign(w worker.Registry, d Deps) {
+	w.RegisterWorkflowWithOptions(campaign.Workflow, workflow.RegisterOptions{Name: campaign.WorkflowName})
+	w.RegisterActivity(&campaignact.Activities{DB: d.DB, Pool: d.MailPool, Slack: d.Slack, Links: d.Links,
+		BaseURL: d.PortalBaseURL, LinkTTL: d.LinkTTL})
 }
 
 // Register puts every process on the worker, and the activities processes
@@ -85,7 +99,9 @@ var Processes = []Process{
 func Register(w worker.Registry, d Deps) {
 	w.RegisterActivity(&notify.Messages{DB: d.DB, Mailer: d.Mailer})
 	for _, p := range Processes {
-		p.Register(w, d)
+		if p.Register != nil {
+			p.Register(w, d)
+		}
 	}
 }
 

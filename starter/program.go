@@ -12,6 +12,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/complyflow/complyflow/internal/period"
 	"github.com/complyflow/complyflow/program"
 	"github.com/complyflow/complyflow/schedules"
 )
@@ -56,7 +57,7 @@ func runProgramCheck(ctx context.Context, env *Env, args []string) error {
 	now := time.Now()
 	for _, o := range p.Obligations {
 		fmt.Fprintf(env.Stdout, "%s: process %s, %s (%s), due within %s\n",
-			o.ID, o.Process, o.Schedule.Cron, o.Schedule.TimeZone, program.FormatDuration(o.Due))
+			o.ID, o.Process, o.Schedule.Cron, o.Schedule.TimeZone, period.Format(o.Due))
 		for _, t := range o.Schedule.Next(now, 3) {
 			fmt.Fprintf(env.Stdout, "  next %s\n", t.Format("Mon 2006-01-02 15:04 MST"))
 		}

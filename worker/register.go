@@ -19,7 +19,8 @@ func Register(w worker.Registry, cfg config.Config, db *sqlx.DB) error {
 	if err != nil {
 		return err
 	}
-	d := registry.Deps{DB: db, Mailer: platform.NewMailer(cfg), Links: signer,
+	mailer := platform.NewMailer(cfg)
+	d := registry.Deps{DB: db, Mailer: mailer, MailPool: notify.NewPool(mailer, cfg.SMTPPoolSize), Links: signer,
 		PortalBaseURL: cfg.PortalBaseURL, LinkTTL: cfg.LinkTTL, AnnounceChannel: cfg.SlackAnnounceChannel}
 	if cfg.SlackBotToken != "" {
 		d.Slack = notify.NewSlack(cfg.SlackBotToken, cfg.SlackAPIURL)

@@ -43,6 +43,10 @@ type ScheduledRun struct {
 	Escalation   []EscalationStep
 	ControlIDs   []string // controls this run evidences
 	Scope        []string // e.g. the policy IDs in scope of a review
+	// Departments narrow a campaign's audience; empty: everyone active.
+	Departments []string `json:",omitempty"`
+	// Training is the training a security-training campaign runs.
+	Training string `json:",omitempty"`
 }
 
 // RecordOptions are for activities that write the records: they retry until

@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/mail"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -32,6 +33,9 @@ type Config struct {
 	SMTPFrom     string
 	SMTPUsername string
 	SMTPPassword string
+	// SMTPPoolSize is how many connections the worker keeps open to the
+	// mail server for campaigns' bulk sends.
+	SMTPPoolSize int
 
 	SlackBotToken      string
 	SlackSigningSecret string
@@ -75,6 +79,7 @@ const (
 	DefaultSMTPFrom     = "complyflow@localhost"
 	DefaultPortalAddr   = "127.0.0.1:8080"
 	DefaultLinkTTL      = 30 * 24 * time.Hour
+	DefaultSMTPPoolSize = 4
 	devLinkSigningKey   = "complyflow-dev-link-signing-key-change-me"
 	DefaultSlackChannel = "#security-policies"
 	// DevAuditCheckpointFile is AUDIT_CHECKPOINT_FILE in the embedded mode.
@@ -101,6 +106,7 @@ func FromEnv() (Config, error) {
 		MetricsAddr:          os.Getenv("METRICS_ADDR"),
 		DevMailDir:           env("DEV_MAIL_DIR", ".data/mail"),
 		LinkTTL:              DefaultLinkTTL,
+		SMTPPoolSize:         DefaultSMTPPoolSize,
 		AuditSigningKey:      os.Getenv("AUDIT_SIGNING_KEY"),
 		AuditCheckpointFile:  os.Getenv("AUDIT_CHECKPOINT_FILE"),
 	}
@@ -149,6 +155,13 @@ func FromEnv() (Config, error) {
 			return Config{}, fmt.Errorf("LINK_TTL: %q is not a positive duration such as 720h", v)
 		}
 		c.LinkTTL = d
+	}
+	if v := os.Getenv("SMTP_POOL_SIZE"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 64 {
+			return Config{}, fmt.Errorf("SMTP_POOL_SIZE: %q is not a number of connections from 1 to 64", v)
+		}
+		c.SMTPPoolSize = n
 	}
 	return c, nil
 }

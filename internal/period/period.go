@@ -1,4 +1,7 @@
-package program
+// Package period reads and writes periods as people write them in the
+// program file and on the command line: Go durations ("36h") extended with
+// days and weeks ("30d", "2w", "1w3d12h").
+package period
 
 import (
 	"fmt"
@@ -7,9 +10,8 @@ import (
 	"time"
 )
 
-// parseDuration reads a period as people write it in a program file: Go
-// durations ("36h") extended with days and weeks ("30d", "2w", "1w3d12h").
-func parseDuration(s string) (time.Duration, error) {
+// Parse reads a period such as 30d, 2w, 36h or 1w3d12h.
+func Parse(s string) (time.Duration, error) {
 	rest := strings.TrimSpace(s)
 	if rest == "" {
 		return 0, fmt.Errorf("empty duration")
@@ -40,9 +42,9 @@ func parseDuration(s string) (time.Duration, error) {
 	return total, nil
 }
 
-// FormatDuration writes a duration in the program file's units, whole days
-// as days, so plans and errors read like the file.
-func FormatDuration(d time.Duration) string {
+// Format writes a duration in the program file's units, whole days as
+// days, so plans and errors read like the file.
+func Format(d time.Duration) string {
 	day := 24 * time.Hour
 	if d >= day {
 		days := d / day

@@ -1,0 +1,80 @@
+package campaign
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
+)
+
+// Obligation is a campaign obligation of the program file in force, as
+// `starter program apply` recorded it: what a campaign started outside its
+// schedule (by a person, a material change, new hires) takes its cadence,
+// escalation and controls from.
+type Obligation struct {
+	ID            string         `db:"id"`
+	Process       string         `db:"process"`
+	Due           time.Duration  `db:"-"`
+	RemindEvery   time.Duration  `db:"-"`
+	NewHireWithin time.Duration  `db:"-"`
+	Escalation    []Step         `db:"-"`
+	Controls      pq.StringArray `db:"control_ids"`
+	Scope         pq.StringArray `db:"scope"`
+	Departments   pq.StringArray `db:"departments"`
+	Training      string         `db:"training_id"`
+}
+
+// Step is an escalation step as the obligations table keeps it.
+type Step struct {
+	After time.Duration
+	To    string
+}
+
+// ObligationFor returns the first obligation (by ID) that runs process,
+// and false when the program file has none.
+func ObligationFor(ctx context.Context, db sqlx.QueryerContext, process string) (Obligation, bool, error) {
+	all, err := Obligations(ctx, db, process)
+	if err != nil || len(all) == 0 {
+		return Obligation{}, false, err
+	}
+	return all[0], true, nil
+}
+
+// Obligations lists the obligations in force that run process, by ID.
+func Obligations(ctx context.Context, db sqlx.QueryerContext, process string) ([]Obligation, error) {
+	rows, err := db.QueryxContext(ctx, `
+		SELECT id, process, control_ids, scope, departments, training_id, escalation,
+			extract(epoch FROM due)::float8, coalesce(extract(epoch FROM remind_every), 0)::float8,
+			coalesce(extract(epoch FROM new_hire_within), 0)::float8
+		FROM obligations WHERE process = $1 ORDER BY id`, process)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []Obligation
+	for rows.Next() {
+		var o Obligation
+		var esc []byte
+		var due, remind, newHire float64
+		if err := rows.Scan(&o.ID, &o.Process, &o.Controls, &o.Scope, &o.Departments, &o.Training, &esc, &due, &remind, &newHire); err != nil {
+			return nil, err
+		}
+		if err := json.Unmarshal(esc, &o.Escalation); err != nil {
+			return nil, err
+		}
+		o.Due, o.RemindEvery, o.NewHireWithin = seconds(due), seconds(remind), seconds(newHire)
+		out = append(out, o)
+	}
+	if err := rows.Err(); errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	} else if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func seconds(s float64) time.Duration { return time.Duration(s * float64(time.Second)) }

@@ -1,0 +1,111 @@
+package campaign
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/sdk/client"
+
+	act "github.com/complyflow/complyflow/activities/campaign"
+	"github.com/complyflow/complyflow/internal/period"
+	"github.com/complyflow/complyflow/internal/refusal"
+	"github.com/complyflow/complyflow/workflows"
+)
+
+// Request is a campaign a person (or a process) asks for; what it leaves
+// out comes from the program file's obligation for its kind.
+type Request struct {
+	Kind        string
+	Policies    []string // acknowledgement: empty means every policy in force
+	Training    string
+	Departments []string
+	People      []string
+	Due         time.Duration // 0: the obligation's
+	StartedBy   string
+	Reason      string
+}
+
+// Prepare turns a request into the workflow's input, filling in the
+// obligation's period, reminders, escalation and controls, and checks it:
+// a refusal names what was wrong (issue 11 item 11) — an unknown policy or
+// training, an empty audience, a due period shorter than the first
+// reminder. Nothing is started.
+func Prepare(ctx context.Context, db sqlx.QueryerContext, r Request) (Input, error) {
+	process := act.ProcessAcknowledgement
+	if r.Kind == act.KindTraining {
+		process = act.ProcessTraining
+	}
+	ob, found, err := act.ObligationFor(ctx, db, process)
+	if err != nil {
+		return Input{}, err
+	}
+	in := Input{Kind: r.Kind, People: r.People, StartedBy: r.StartedBy, Reason: r.Reason}
+	in.Process, in.Scope, in.Training, in.Departments, in.DuePeriod = process, r.Policies, r.Training, r.Departments, r.Due
+	if found {
+		in.ObligationID, in.RemindEvery, in.ControlIDs = ob.ID, ob.RemindEvery, ob.Controls
+		for _, s := range ob.Escalation {
+			in.Escalation = append(in.Escalation, workflows.EscalationStep{After: s.After, To: s.To})
+		}
+		if in.DuePeriod == 0 {
+			in.DuePeriod = ob.Due
+		}
+		if in.Training == "" && r.Kind == act.KindTraining {
+			in.Training = ob.Training
+		}
+	}
+	if in.DuePeriod == 0 {
+		return Input{}, refusal.New("no due period: give --due, or an obligation for %s in the program file", process)
+	}
+	if err := Check(in); err != nil {
+		return Input{}, err
+	}
+	def := in.Definition("")
+	def.At = time.Now()
+	return in, act.Validate(ctx, db, def)
+}
+
+// Check refuses an input whose timing cannot work: a due period shorter
+// than the first reminder would remind nobody before the deadline.
+func Check(in Input) error {
+	if in.RemindEvery > 0 && in.DuePeriod < in.RemindEvery {
+		return refusal.New("the due period (%s) is shorter than the first reminder (%s): nobody would be reminded before it is due",
+			period.Format(in.DuePeriod), period.Format(in.RemindEvery))
+	}
+	return nil
+}
+
+// Start starts the campaign under id, refusing a second run under the same ID.
+func Start(ctx context.Context, c client.Client, queue, id string, in Input) (already bool, err error) {
+	_, err = c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
+		ID: id, TaskQueue: queue, WorkflowExecutionErrorWhenAlreadyStarted: true,
+		WorkflowIDReusePolicy: enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
+	}, WorkflowName, in)
+	var started *serviceerror.WorkflowExecutionAlreadyStarted
+	if errors.As(err, &started) {
+		return true, nil
+	}
+	return false, err
+}
+
+// AddPeople starts a cohort's campaign, or hands a running one more people.
+func AddPeople(ctx context.Context, c client.Client, queue, id string, in Input, people []string) error {
+	_, err := c.SignalWithStartWorkflow(ctx, id, SignalAddPeople, people, client.StartWorkflowOptions{
+		ID: id, TaskQueue: queue,
+		WorkflowIDReusePolicy: enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
+	}, WorkflowName, in)
+	return err
+}
+
+// Query asks a running (or closed) campaign for its status.
+func Query(ctx context.Context, c client.Client, id string) (Status, error) {
+	v, err := c.QueryWorkflow(ctx, id, "", workflows.QueryStatus)
+	if err != nil {
+		return Status{}, err
+	}
+	var s Status
+	return s, v.Get(&s)
+}
