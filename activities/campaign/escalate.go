@@ -10,8 +10,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/lib/pq"
-
 	"github.com/complyflow/complyflow/activities/notify"
 	"github.com/complyflow/complyflow/audit"
 	"github.com/complyflow/complyflow/directory"
@@ -179,7 +177,7 @@ func (a *Activities) markEscalated(ctx context.Context, in EscalateInput, to map
 	if err := tx.SelectContext(ctx, &marked, `
 		UPDATE assignments SET escalated = $3
 		WHERE campaign_id = $1 AND person_id = ANY($2) AND escalated < $3
-		RETURNING person_id`, in.CampaignID, pq.StringArray(ids), in.Step); err != nil {
+		RETURNING person_id`, in.CampaignID, array(ids), in.Step); err != nil {
 		return 0, err
 	}
 	if len(marked) > 0 {
@@ -198,7 +196,7 @@ func (a *Activities) people(ctx context.Context, ids []string, at time.Time) ([]
 	var out []directory.Person
 	err := a.DB.SelectContext(ctx, &out, `SELECT id, name, email, slack_user_id FROM people p
 		WHERE id = ANY($1) AND (p.end_date IS NULL OR p.end_date > $2::date) ORDER BY id`,
-		pq.StringArray(ids), day(at))
+		array(ids), day(at))
 	return out, err
 }
 

@@ -104,7 +104,7 @@ func Validate(ctx context.Context, db sqlx.QueryerContext, d Definition) error {
 	}
 	if len(d.Departments) > 0 {
 		var known []string
-		if err := sqlx.SelectContext(ctx, db, &known, `SELECT DISTINCT department FROM people WHERE department = ANY($1)`, pq.StringArray(d.Departments)); err != nil {
+		if err := sqlx.SelectContext(ctx, db, &known, `SELECT DISTINCT department FROM people WHERE department = ANY($1)`, array(d.Departments)); err != nil {
 			return err
 		}
 		for _, dep := range d.Departments {
@@ -145,7 +145,7 @@ const audience = `
 
 func audienceSize(ctx context.Context, db sqlx.QueryerContext, d Definition) (int, error) {
 	var n int
-	err := sqlx.GetContext(ctx, db, &n, `SELECT count(*) `+audience, pq.StringArray(d.Departments), pq.StringArray(d.People), day(d.At))
+	err := sqlx.GetContext(ctx, db, &n, `SELECT count(*) `+audience, array(d.Departments), array(d.People), day(d.At))
 	return n, err
 }
 
@@ -157,7 +157,7 @@ func policiesInForce(ctx context.Context, db sqlx.QueryerContext, ids []string) 
 		SELECT p.id AS policy_id, p.title, v.version, v.content_sha256 AS text_sha256
 		FROM policies p JOIN policy_versions v ON v.policy_id = p.id AND v.superseded_at IS NULL
 		WHERE p.status = 'published' AND (cardinality($1::text[]) = 0 OR p.id = ANY($1))
-		ORDER BY p.id`, pq.StringArray(ids)); err != nil {
+		ORDER BY p.id`, array(ids)); err != nil {
 		return nil, err
 	}
 	for _, id := range ids {
@@ -230,7 +230,7 @@ func (a *Activities) record(ctx context.Context, tx *sqlx.Tx, d Definition) erro
 	if d.DueFromStart {
 		var start *time.Time
 		if err := tx.GetContext(ctx, &start, `SELECT max(p.start_date)::timestamptz `+audience,
-			pq.StringArray(d.Departments), pq.StringArray(d.People), day(d.At)); err != nil {
+			array(d.Departments), array(d.People), day(d.At)); err != nil {
 			return err
 		}
 		if start != nil && start.After(now) {
@@ -240,8 +240,8 @@ func (a *Activities) record(ctx context.Context, tx *sqlx.Tx, d Definition) erro
 	if _, err := tx.ExecContext(ctx, `
 		INSERT INTO campaigns (id, kind, title, obligation_id, training_id, departments, reason, started_by, control_ids, due_at, created_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
-		d.ID, d.Kind, title, d.ObligationID, d.Training, pq.StringArray(nonNil(d.Departments)), d.Reason, d.StartedBy,
-		pq.StringArray(nonNil(d.Controls)), due, now); err != nil {
+		d.ID, d.Kind, title, d.ObligationID, d.Training, array(d.Departments), d.Reason, d.StartedBy,
+		array(d.Controls), due, now); err != nil {
 		return fmt.Errorf("record campaign %s: %w", d.ID, err)
 	}
 	for _, pv := range pvs {
@@ -267,11 +267,13 @@ func policyTitles(pvs []PolicyVersion) string {
 	return strings.Join(titles, ", ")
 }
 
-func nonNil(s []string) []string {
+// array is s as a Postgres text[]: never NULL, which would make
+// cardinality() NULL and a filter on it silently false.
+func array(s []string) pq.StringArray {
 	if s == nil {
-		return []string{}
+		return pq.StringArray{}
 	}
-	return s
+	return pq.StringArray(s)
 }
 
 // AssignResult counts the audience: Assigned is every assignment the
@@ -297,7 +299,7 @@ func (a *Activities) Assign(ctx context.Context, d Definition) (AssignResult, er
 	// A new hire's period runs from their first day, or from today for one
 	// imported after it: nobody is overdue on the day they are told.
 	dueExpr := `c.due_at`
-	args := []any{pq.StringArray(d.Departments), pq.StringArray(d.People), day(d.At), d.ID}
+	args := []any{array(d.Departments), array(d.People), day(d.At), d.ID}
 	if d.DueFromStart {
 		dueExpr = `greatest(c.created_at, coalesce(p.start_date::timestamptz, c.created_at)) + $5::interval`
 		args = append(args, intervalOf(d.Due))

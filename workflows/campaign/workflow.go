@@ -180,12 +180,16 @@ func (w *campaign) nextRound() (time.Time, roundKind) {
 	return next, kind
 }
 
-// round closes leavers, then escalates or reminds as due, then counts.
+// round closes leavers and counts; while anyone is pending it escalates
+// or reminds as due, then counts again.
 func (w *campaign) round(ctx workflow.Context, what roundKind) error {
 	rec := workflow.WithActivityOptions(ctx, workflows.RecordOptions)
 	send := workflow.WithActivityOptions(ctx, sendOptions)
 	w.st.LastRound = workflow.Now(ctx)
 	if err := workflow.ExecuteActivity(rec, a.CloseLeavers, act.CloseLeaversInput{CampaignID: w.id, Controls: w.def.Controls, At: w.st.LastRound}).Get(ctx, nil); err != nil {
+		return err
+	}
+	if err := w.refresh(ctx); err != nil || w.st.Counts.Pending == 0 {
 		return err
 	}
 	if what.escalate {
