@@ -78,3 +78,16 @@ func Obligations(ctx context.Context, db sqlx.QueryerContext, process string) ([
 }
 
 func seconds(s float64) time.Duration { return time.Duration(s * float64(time.Second)) }
+
+// Settings is the obligation a process runs under, for a workflow: Found is
+// false when the program file has none.
+type Settings struct {
+	Obligation
+	Found bool
+}
+
+// ObligationSettings is ObligationFor as an activity.
+func (a *Activities) ObligationSettings(ctx context.Context, process string) (Settings, error) {
+	ob, found, err := ObligationFor(ctx, a.DB, process)
+	return Settings{Obligation: ob, Found: found}, err
+}

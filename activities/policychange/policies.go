@@ -544,23 +544,25 @@ type ReacknowledgementInput struct {
 	PolicyID  string
 	Version   string
 	Controls  []string
+	// CampaignID is the campaign that collects it (started next).
+	CampaignID string
 }
 
 // RecordReacknowledgementOwed records that the policy's new version is owed
-// an acknowledgement by everyone; the acknowledgement campaign collects it.
+// an acknowledgement by everyone, and the campaign that collects it.
 func (a *Activities) RecordReacknowledgementOwed(ctx context.Context, in ReacknowledgementInput) error {
 	tx, err := a.DB.BeginTxx(ctx, nil)
 	if err != nil {
 		return err
 	}
 	defer tx.Rollback()
-	if _, err := tx.ExecContext(ctx, `INSERT INTO policy_acknowledgements_owed (policy_id, version, change_request_id)
-		VALUES ($1, $2, $3) ON CONFLICT DO NOTHING`, in.PolicyID, in.Version, in.RequestID); err != nil {
+	if _, err := tx.ExecContext(ctx, `INSERT INTO policy_acknowledgements_owed (policy_id, version, change_request_id, campaign_ref)
+		VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING`, in.PolicyID, in.Version, in.RequestID, in.CampaignID); err != nil {
 		return err
 	}
 	if err := audit.Write(ctx, tx, audit.Entry{
 		Actor: "complyflow", Action: "policy.reacknowledgement.owed", Subject: in.PolicyID, Controls: in.Controls,
-		Detail: map[string]any{"version": in.Version, "change_request": in.RequestID},
+		Detail: map[string]any{"version": in.Version, "change_request": in.RequestID, "campaign": in.CampaignID},
 		Key:    in.RequestID + "/reacknowledgement",
 	}); err != nil {
 		return err

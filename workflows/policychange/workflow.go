@@ -13,6 +13,7 @@ import (
 	act "github.com/complyflow/complyflow/activities/policychange"
 	"github.com/complyflow/complyflow/policy"
 	"github.com/complyflow/complyflow/workflows"
+	"github.com/complyflow/complyflow/workflows/campaign"
 	"github.com/complyflow/complyflow/workflows/humantask"
 )
 
@@ -537,13 +538,18 @@ func (w *policyChange) publish(ctx workflow.Context, approvedAt time.Time) (*sen
 }
 
 // reacknowledgementOwed records, for a material change, that everyone owes
-// an acknowledgement of the new version.
+// an acknowledgement of the new version, and starts the campaign that
+// collects it. A minor revision keeps the signatures already given.
 func (w *policyChange) reacknowledgementOwed(ctx workflow.Context, version string) error {
 	if w.kind != policy.Material {
 		return nil
 	}
-	return workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, workflows.RecordOptions), policyAct.RecordReacknowledgementOwed,
-		act.ReacknowledgementInput{RequestID: w.st.RequestID, PolicyID: w.in.PolicyID, Version: version, Controls: w.info.Controls}).Get(ctx, nil)
+	if err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, workflows.RecordOptions), policyAct.RecordReacknowledgementOwed,
+		act.ReacknowledgementInput{RequestID: w.st.RequestID, PolicyID: w.in.PolicyID, Version: version, Controls: w.info.Controls,
+			CampaignID: campaign.ReacknowledgementID(w.in.PolicyID, version)}).Get(ctx, nil); err != nil {
+		return err
+	}
+	return campaign.StartReacknowledgement(ctx, w.in.PolicyID, version, w.st.RequestID)
 }
 
 // lastApprover is who gave the final approval: the one the publish is on.

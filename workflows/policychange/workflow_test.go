@@ -65,6 +65,9 @@ func TestPolicyChangeApprovePath(t *testing.T) {
 	if n := h.Count(`SELECT count(*) FROM policy_acknowledgements_owed`); n != 0 {
 		t.Error("a revision is owed a re-acknowledgement")
 	}
+	if len(h.Campaigns) != 0 {
+		t.Errorf("a minor revision started campaigns %v: its signatures stand", h.Campaigns)
+	}
 	// Everyone active was told, and it is recorded who.
 	if n := h.Count(`SELECT count(*) FROM notifications WHERE task_id = $1 AND purpose = 'policy-announcement' AND status = 'sent'`, id); n != 6 || st.Announced != 6 || len(h.Sink.Messages()) != 6 {
 		t.Errorf("announced to %d (result %d, mails %d), want the 6 active people", n, st.Announced, len(h.Sink.Messages()))
@@ -197,8 +200,19 @@ func TestPolicyChangeArchivesBeforePublishing(t *testing.T) {
 		AND old.archived_at < new.published_at AND old.superseded_at = new.published_at AND new.body = 'v2'`); n != 1 {
 		t.Error("2023.1 was not archived before 2023.2 was published")
 	}
-	if n := h.Count(`SELECT count(*) FROM policy_acknowledgements_owed WHERE policy_id = 'access' AND version = '2023.2' AND change_request_id = $1`, id); n != 1 {
-		t.Error("the material change is not recorded as owing a re-acknowledgement")
+	if n := h.Count(`SELECT count(*) FROM policy_acknowledgements_owed WHERE policy_id = 'access' AND version = '2023.2' AND change_request_id = $1
+		AND campaign_ref = 'campaign/reacknowledgement/access/2023.2'`, id); n != 1 {
+		t.Error("the material change is not recorded as owing a re-acknowledgement by its campaign")
+	}
+	// The campaign for that policy only, to everyone, on the default cadence
+	// (the test program has no acknowledgement obligation).
+	reack, ok := h.Campaigns["campaign/reacknowledgement/access/2023.2"]
+	if !ok || len(h.Campaigns) != 1 {
+		t.Fatalf("campaigns started %v, want the re-acknowledgement of access 2023.2", h.Campaigns)
+	}
+	if !slices.Equal(reack.Scope, []string{"access"}) || reack.Kind != "acknowledgement" || len(reack.People) != 0 ||
+		reack.DuePeriod != 14*policytest.Day || !strings.Contains(reack.Reason, id) {
+		t.Errorf("re-acknowledgement campaign input %+v", reack)
 	}
 	// And the database refuses the other order outright.
 	_, err := h.DB.App.Exec(`INSERT INTO policy_versions (policy_id, year, seq, kind, body, content_sha256, published_by, published_at)

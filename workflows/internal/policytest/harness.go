@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	campaignact "github.com/complyflow/complyflow/activities/campaign"
+
 	changeact "github.com/complyflow/complyflow/activities/policychange"
 	exceptionact "github.com/complyflow/complyflow/activities/policyexception"
 	reviewact "github.com/complyflow/complyflow/activities/policyreview"
@@ -17,6 +19,7 @@ import (
 	"github.com/complyflow/complyflow/activities/notify"
 	"github.com/complyflow/complyflow/internal/devmail"
 	"github.com/complyflow/complyflow/internal/testenv"
+	"github.com/complyflow/complyflow/workflows/campaign"
 	"github.com/complyflow/complyflow/workflows/humantask"
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/converter"
@@ -52,10 +55,14 @@ type Harness struct {
 	Register func(env *testsuite.TestWorkflowEnvironment)
 	Slack    *notify.Slack // the announcement channel's Slack, nil: not configured
 	Mailer   *notify.Mailer
+	// Campaigns are the campaigns started (a material change's
+	// re-acknowledgement), by workflow ID, each with its input.
+	Campaigns map[string]campaign.Input
 }
 
 func New(t *testing.T, start time.Time, register func(env *testsuite.TestWorkflowEnvironment)) *Harness {
-	h := &Harness{T: t, DB: testenv.Postgres(t), Sink: &devmail.Sink{}, Script: map[string]Answer{}, Started: map[string]time.Time{}, Register: register}
+	h := &Harness{T: t, DB: testenv.Postgres(t), Sink: &devmail.Sink{}, Script: map[string]Answer{}, Started: map[string]time.Time{}, Register: register,
+		Campaigns: map[string]campaign.Input{}}
 	SeedWorld(t, h.DB)
 	if err := h.Sink.Start("127.0.0.1:0"); err != nil {
 		t.Fatal(err)
@@ -73,6 +80,8 @@ func (h *Harness) NewEnv(start time.Time) {
 	h.Env = h.NewTestWorkflowEnvironment()
 	h.Env.SetStartTime(start)
 	h.Env.RegisterWorkflowWithOptions(h.FakeHumanTask, workflow.RegisterOptions{Name: humantask.WorkflowName})
+	h.Env.RegisterWorkflowWithOptions(h.FakeCampaign, workflow.RegisterOptions{Name: campaign.WorkflowName})
+	h.Env.RegisterActivity(&campaignact.Activities{DB: h.DB.App})
 	h.Register(h.Env)
 	h.Env.RegisterActivity(&changeact.Activities{DB: h.DB.App})
 	h.Env.RegisterActivity(&exceptionact.Activities{DB: h.DB.App})
@@ -137,6 +146,13 @@ func (h *Harness) FakeHumanTask(ctx workflow.Context, in humantask.Input) (human
 		a.Also()
 	}
 	return humantask.Outcome{TaskID: in.TaskID, Action: a.Action, By: a.By, Note: a.Note, At: workflow.Now(ctx)}, nil
+}
+
+// FakeCampaign stands in for the Campaign workflow (its own tests run it):
+// it records what it was started with and ends.
+func (h *Harness) FakeCampaign(ctx workflow.Context, in campaign.Input) (campaign.Status, error) {
+	h.Campaigns[workflow.GetInfo(ctx).WorkflowExecution.ID] = in
+	return campaign.Status{}, nil
 }
 
 func (h *Harness) Task(id string) humantask.Input {

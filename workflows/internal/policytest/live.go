@@ -4,12 +4,15 @@ import (
 	"fmt"
 	"time"
 
+	campaignact "github.com/complyflow/complyflow/activities/campaign"
+
 	taskact "github.com/complyflow/complyflow/activities/humantask"
 	"github.com/complyflow/complyflow/activities/notify"
 	changeact "github.com/complyflow/complyflow/activities/policychange"
 	exceptionact "github.com/complyflow/complyflow/activities/policyexception"
 
 	"github.com/complyflow/complyflow/internal/links"
+	"github.com/complyflow/complyflow/workflows/campaign"
 	"github.com/complyflow/complyflow/workflows/humantask"
 	"go.temporal.io/sdk/testsuite"
 	"go.temporal.io/sdk/workflow"
@@ -27,6 +30,8 @@ func LiveTasks(h *Harness, start time.Time) {
 	h.Env = h.NewTestWorkflowEnvironment()
 	h.Env.SetStartTime(start)
 	h.Env.RegisterWorkflowWithOptions(humantask.Workflow, workflow.RegisterOptions{Name: humantask.WorkflowName})
+	h.Env.RegisterWorkflowWithOptions(h.FakeCampaign, workflow.RegisterOptions{Name: campaign.WorkflowName})
+	h.Env.RegisterActivity(&campaignact.Activities{DB: h.DB.App})
 	h.Register(h.Env)
 	h.Env.RegisterActivity(&changeact.Activities{DB: h.DB.App})
 	h.Env.RegisterActivity(&exceptionact.Activities{DB: h.DB.App})

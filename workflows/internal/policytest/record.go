@@ -15,12 +15,14 @@ import (
 	historypb "go.temporal.io/api/history/v1"
 	"google.golang.org/protobuf/encoding/protojson"
 
+	campaignact "github.com/complyflow/complyflow/activities/campaign"
 	"github.com/complyflow/complyflow/activities/notify"
 	changeact "github.com/complyflow/complyflow/activities/policychange"
 	exceptionact "github.com/complyflow/complyflow/activities/policyexception"
 	reviewact "github.com/complyflow/complyflow/activities/policyreview"
 	"github.com/complyflow/complyflow/internal/devmail"
 	"github.com/complyflow/complyflow/internal/testenv"
+	"github.com/complyflow/complyflow/workflows/campaign"
 	"github.com/complyflow/complyflow/workflows/humantask"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/log"
@@ -57,6 +59,11 @@ func StartRecordingWorker(t *testing.T, c client.Client, db *testenv.DB, registe
 		}
 		return humantask.Outcome{TaskID: in.TaskID, Action: a.Action, By: a.By, Note: a.Note, At: workflow.Now(ctx)}, nil
 	}, workflow.RegisterOptions{Name: humantask.WorkflowName})
+	// A material change starts a campaign; its own tests run it.
+	w.RegisterWorkflowWithOptions(func(ctx workflow.Context, in campaign.Input) (campaign.Status, error) {
+		return campaign.Status{}, nil
+	}, workflow.RegisterOptions{Name: campaign.WorkflowName})
+	w.RegisterActivity(&campaignact.Activities{DB: db.App})
 	register(w)
 	mailer := &notify.Mailer{Addr: sink.Addr(), From: "complyflow@example.com"}
 	w.RegisterActivity(&changeact.Activities{DB: db.App})
