@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"maps"
 	"os"
@@ -27,8 +28,12 @@ const campaignUsage = `campaign start --kind acknowledgement --policies all|ID,I
        starter campaign list`
 
 func runCampaign(ctx context.Context, env *Env, args []string) error {
-	if len(args) == 0 {
-		return usagef("usage: starter %s", campaignUsage)
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" {
+		fmt.Fprintf(env.Stderr, "usage: starter %s\n", campaignUsage)
+		if len(args) == 0 {
+			return usagef("expected start, status or list")
+		}
+		return flag.ErrHelp
 	}
 	switch args[0] {
 	case "start":

@@ -9,9 +9,12 @@ import (
 	"testing"
 	"time"
 
+	campaignact "github.com/complyflow/complyflow/activities/campaign"
+
 	"github.com/complyflow/complyflow/activities/notify"
 	changeact "github.com/complyflow/complyflow/activities/policychange"
 	exceptionact "github.com/complyflow/complyflow/activities/policyexception"
+	"github.com/complyflow/complyflow/workflows/campaign"
 	"github.com/complyflow/complyflow/workflows/humantask"
 	"github.com/complyflow/complyflow/workflows/policychange"
 	"github.com/complyflow/complyflow/workflows/policyexception"
@@ -20,6 +23,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/complyflow/complyflow/internal/devmail"
+	"github.com/complyflow/complyflow/internal/links"
 	"github.com/complyflow/complyflow/internal/testenv"
 	"github.com/complyflow/complyflow/policy"
 )
@@ -56,6 +60,14 @@ func policyWorker(t *testing.T, db *testenv.DB, humanTask func(workflow.Context,
 	w.RegisterActivity(&exceptionact.Activities{DB: db.App})
 	w.RegisterActivity(&notify.Messages{DB: db.App, Mailer: &notify.Mailer{Addr: sink.Addr(), From: "complyflow@example.com"}})
 	w.RegisterActivity(&changeact.Announcer{DB: db.App, Mailer: &notify.Mailer{Addr: sink.Addr(), From: "complyflow@example.com"}})
+	// A material change starts its re-acknowledgement campaign.
+	w.RegisterWorkflowWithOptions(campaign.Workflow, workflow.RegisterOptions{Name: campaign.WorkflowName})
+	signer, err := links.NewSigner([]links.Key{{Secret: []byte("starter-test-link-key-012345678")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.RegisterActivity(&campaignact.Activities{DB: db.App, Pool: notify.NewPool(&notify.Mailer{Addr: sink.Addr(), From: "complyflow@example.com"}, 2),
+		Links: signer, BaseURL: "https://comply.example.com", LinkTTL: time.Hour})
 	if err := w.Start(); err != nil {
 		t.Fatal(err)
 	}

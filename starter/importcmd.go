@@ -4,8 +4,12 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"strings"
+	"time"
 
 	"github.com/complyflow/complyflow/directory"
+	"github.com/complyflow/complyflow/workflows/campaign"
+	"github.com/jmoiron/sqlx"
 )
 
 func init() {
@@ -50,5 +54,22 @@ func runImport(ctx context.Context, env *Env, args []string) error {
 		return err
 	}
 	fmt.Fprintf(env.Stdout, "%s: %d inserted, %d updated\n", kind, res.Inserted, res.Updated)
+	if kind == directory.People {
+		return enrollNewHires(ctx, env, db)
+	}
+	return nil
+}
+
+// enrollNewHires hands the people just imported who are new hires to their
+// cohorts' campaigns (issue 11 item 6). The import is committed already; a
+// failure here says so, and running the import again enrols them.
+func enrollNewHires(ctx context.Context, env *Env, db *sqlx.DB) error {
+	cohorts, err := campaign.EnrollNewHires(ctx, db, env.Temporal, env.TaskQueue(), time.Now())
+	for _, ch := range cohorts {
+		fmt.Fprintf(env.Stdout, "new hires starting %s: %s enrolled in %s\n", ch.Start.Format("2006-01-02"), strings.Join(ch.People, ", "), ch.CampaignID)
+	}
+	if err != nil {
+		return fmt.Errorf("the import is recorded, but its new hires are not enrolled in their campaigns (run the import again to retry): %w", err)
+	}
 	return nil
 }

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"errors"
+	"strings"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -90,4 +91,34 @@ type Settings struct {
 func (a *Activities) ObligationSettings(ctx context.Context, process string) (Settings, error) {
 	ob, found, err := ObligationFor(ctx, a.DB, process)
 	return Settings{Obligation: ob, Found: found}, err
+}
+
+// NewHires lists, by start date, the people who started within the
+// obligation's new_hire_within of now (or will start later), are in its
+// audience, and have no assignment yet in a campaign whose ID starts with
+// cohortPrefix: the new hires still to enrol (issue 11 item 6).
+func NewHires(ctx context.Context, db sqlx.QueryerContext, ob Obligation, cohortPrefix string, now time.Time) (map[time.Time][]string, error) {
+	var rows []struct {
+		ID    string    `db:"id"`
+		Start time.Time `db:"start_date"`
+	}
+	if err := sqlx.SelectContext(ctx, db, &rows, `
+		SELECT p.id, p.start_date FROM people p
+		WHERE p.start_date IS NOT NULL AND p.start_date > ($1::date - $2::interval)
+		  AND (p.end_date IS NULL OR p.end_date > $1::date)
+		  AND (cardinality($3::text[]) = 0 OR p.department = ANY($3))
+		  AND NOT EXISTS (SELECT FROM assignments a WHERE a.person_id = p.id AND a.campaign_id LIKE $4)
+		ORDER BY p.start_date, p.id`, day(now), intervalOf(ob.NewHireWithin), array(ob.Departments), likePrefix(cohortPrefix)); err != nil {
+		return nil, err
+	}
+	out := map[time.Time][]string{}
+	for _, r := range rows {
+		out[r.Start] = append(out[r.Start], r.ID)
+	}
+	return out, nil
+}
+
+// likePrefix is a LIKE pattern matching strings that start with prefix.
+func likePrefix(prefix string) string {
+	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(prefix) + "%"
 }

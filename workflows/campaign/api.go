@@ -8,7 +8,6 @@
 package campaign
 
 import (
-	"fmt"
 	"strings"
 	"time"
 
@@ -117,5 +116,7 @@ func ReacknowledgementID(policyID, version string) string {
 // NewHiresID is the campaign for the new hires of one obligation starting
 // on one day.
 func NewHiresID(obligationID string, start time.Time) string {
-	return fmt.Sprintf("campaign/new-hires/%s/%s", obligationID, start.Format("2006-01-02"))
+	return newHiresPrefix(obligationID) + start.Format("2006-01-02")
 }
+
+func newHiresPrefix(obligationID string) string { return "campaign/new-hires/" + obligationID + "/" }

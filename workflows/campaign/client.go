@@ -3,6 +3,9 @@ package campaign
 import (
 	"context"
 	"errors"
+	"fmt"
+	"maps"
+	"slices"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -108,4 +111,58 @@ func Query(ctx context.Context, c client.Client, id string) (Status, error) {
 	}
 	var s Status
 	return s, v.Get(&s)
+}
+
+// Cohort is the new hires of one obligation starting on one day, and the
+// campaign that enrols them.
+type Cohort struct {
+	CampaignID string
+	Start      time.Time
+	People     []string
+}
+
+// EnrollNewHires assigns every new hire the obligations with
+// new_hire_within (issue 11 item 6): per obligation and start date, one
+// campaign (NewHiresID) that waits for the start date, then asks them, due
+// new_hire_within after it. It is idempotent: a person already assigned in
+// their cohort is not enrolled again, and a cohort's campaign takes late
+// joiners by signal. `starter import people` calls it after each import.
+// dial is called only when there is somebody to enrol.
+func EnrollNewHires(ctx context.Context, db sqlx.QueryerContext, dial func() (client.Client, error), queue string, now time.Time) ([]Cohort, error) {
+	var cohorts []Cohort
+	for _, process := range []string{act.ProcessAcknowledgement, act.ProcessTraining} {
+		obs, err := act.Obligations(ctx, db, process)
+		if err != nil {
+			return cohorts, err
+		}
+		for _, ob := range obs {
+			if ob.NewHireWithin <= 0 {
+				continue
+			}
+			byStart, err := act.NewHires(ctx, db, ob, newHiresPrefix(ob.ID), now)
+			if err != nil {
+				return cohorts, err
+			}
+			for _, start := range slices.SortedFunc(maps.Keys(byStart), time.Time.Compare) {
+				people := byStart[start]
+				id := NewHiresID(ob.ID, start)
+				in := Input{Kind: act.KindOf(process), People: people, DueFromStart: true, NotBefore: start, StartedBy: "complyflow",
+					Reason: "new hires starting " + start.Format("2006-01-02")}
+				in.ObligationID, in.Process, in.DuePeriod, in.RemindEvery, in.ControlIDs = ob.ID, process, ob.NewHireWithin, ob.RemindEvery, ob.Controls
+				in.Scope, in.Training, in.Departments = ob.Scope, ob.Training, ob.Departments
+				for _, s := range ob.Escalation {
+					in.Escalation = append(in.Escalation, workflows.EscalationStep{After: s.After, To: s.To})
+				}
+				c, err := dial()
+				if err != nil {
+					return cohorts, err
+				}
+				if err := AddPeople(ctx, c, queue, id, in, people); err != nil {
+					return cohorts, fmt.Errorf("enrol new hires in %s: %w", id, err)
+				}
+				cohorts = append(cohorts, Cohort{CampaignID: id, Start: start, People: people})
+			}
+		}
+	}
+	return cohorts, nil
 }
