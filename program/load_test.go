@@ -7,7 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/complyflow/complyflow/internal/period"
 	"github.com/complyflow/complyflow/workflows"
 	"github.com/complyflow/complyflow/workflows/policyreview"
 )
@@ -157,11 +156,11 @@ func TestParseRejects(t *testing.T) {
 		want           []string
 	}{
 		{"unknown key", "    due: 30d\n", "    due: 30d\n    deu: 31d\n",
-			[]string{`program.yaml:23: obligations[yearly-review].deu: unknown key (expected one of: controls, due, escalation, id, process, remind_every, schedule, scope, title)`}},
+			[]string{`program.yaml:23: obligations[yearly-review].deu: unknown key (expected one of: audience, controls, due, escalation, id, new_hire_within, process, remind_every, schedule, scope, title, training)`}},
 		{"due longer than interval", `schedule: {month: march, day: 1, time: "09:30", time_zone: Europe/Berlin}`, `schedule: {cron: "0 9 * * 1"}`,
 			[]string{`program.yaml:22: obligations[yearly-review].due: 30d is longer than the schedule's interval (7d): a run would start before the last one is due`}},
 		{"unknown process", "process: annual-policy-review\n    schedule", "process: vendor-soc2\n    schedule",
-			[]string{`program.yaml:20: obligations[yearly-review].process: unknown process "vendor-soc2" (registered: annual-policy-review)`}},
+			[]string{`program.yaml:20: obligations[yearly-review].process: unknown process "vendor-soc2" (registered: annual-policy-review, policy-acknowledgement, security-training)`}},
 		{"on-demand process scheduled", "process: annual-policy-review\n    schedule", "process: policy-exception\n    schedule",
 			[]string{`program.yaml:20: obligations[yearly-review].process: process "policy-exception" is started by people, not by a schedule`}},
 		{"unknown control process", "processes: [annual-policy-review]", "processes: [annual-policy-review, policy-exception, offboard]",
@@ -205,7 +204,7 @@ func TestParseRejects(t *testing.T) {
 		{"policy without text", "    file: policies/infosec.md\n", "",
 			[]string{`program.yaml:5: policies[infosec]: give the policy text's location as exactly one of file or url`}},
 		{"missing section", "obligations:", "obligation:",
-			[]string{`program.yaml:1: obligations: required`, `program.yaml:18: obligation: unknown key (expected one of: controls, obligations, policies, roles)`}},
+			[]string{`program.yaml:1: obligations: required`, `program.yaml:18: obligation: unknown key (expected one of: controls, obligations, policies, roles, trainings)`}},
 		{"syntax", "  coo: p-coo\n", "  coo: [p-coo\n",
 			[]string{`program.yaml:2: (syntax): did not find expected ',' or ']'`}},
 	}
@@ -219,21 +218,6 @@ func TestParseRejects(t *testing.T) {
 				t.Errorf("errors:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(c.want, "\n"))
 			}
 		})
-	}
-}
-
-func TestParseDuration(t *testing.T) {
-	for in, want := range map[string]time.Duration{
-		"30d": 30 * 24 * time.Hour, "2w": 14 * 24 * time.Hour, "1w3d12h": 10*24*time.Hour + 12*time.Hour, "90m": 90 * time.Minute,
-	} {
-		if got, err := period.Parse(in); err != nil || got != want {
-			t.Errorf("period.Parse(%q) = %v, %v; want %v", in, got, err, want)
-		}
-	}
-	for _, bad := range []string{"", "d", "1h2d", "thirty days", "-3d"} {
-		if d, err := period.Parse(bad); err == nil {
-			t.Errorf("period.Parse(%q) = %v, want an error", bad, d)
-		}
 	}
 }
 

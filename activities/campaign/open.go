@@ -99,9 +99,6 @@ func Validate(ctx context.Context, db sqlx.QueryerContext, d Definition) error {
 	default:
 		return refusal.New("unknown campaign kind %q (acknowledgement or training)", d.Kind)
 	}
-	if d.Due <= 0 {
-		return refusal.New("the due period must be longer than zero")
-	}
 	if len(d.Departments) > 0 {
 		var known []string
 		if err := sqlx.SelectContext(ctx, db, &known, `SELECT DISTINCT department FROM people WHERE department = ANY($1)`, array(d.Departments)); err != nil {
@@ -210,6 +207,9 @@ func (a *Activities) Open(ctx context.Context, d Definition) (Opened, error) {
 func (a *Activities) record(ctx context.Context, tx *sqlx.Tx, d Definition) error {
 	if err := Validate(ctx, tx, d); err != nil {
 		return err
+	}
+	if d.Due <= 0 {
+		return refusal.New("the due period must be longer than zero")
 	}
 	var pvs []PolicyVersion
 	title := ""

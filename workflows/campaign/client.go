@@ -60,15 +60,15 @@ func Prepare(ctx context.Context, db sqlx.QueryerContext, r Request) (Input, err
 			in.Training = ob.Training
 		}
 	}
+	def := in.Definition("")
+	def.At = time.Now()
+	if err := act.Validate(ctx, db, def); err != nil {
+		return Input{}, err
+	}
 	if in.DuePeriod == 0 {
 		return Input{}, refusal.New("no due period: give --due, or an obligation for %s in the program file", process)
 	}
-	if err := Check(in); err != nil {
-		return Input{}, err
-	}
-	def := in.Definition("")
-	def.At = time.Now()
-	return in, act.Validate(ctx, db, def)
+	return in, Check(in)
 }
 
 // Check refuses an input whose timing cannot work: a due period shorter

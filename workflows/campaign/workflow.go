@@ -44,7 +44,7 @@ func Workflow(ctx workflow.Context, in Input) (Status, error) {
 	}
 	added := workflow.GetSignalChannel(ctx, SignalAddPeople)
 	if in.State == nil {
-		if err := w.open(ctx); err != nil {
+		if err := w.open(ctx, added); err != nil {
 			return w.snapshot(), err
 		}
 	}
@@ -104,35 +104,51 @@ func (w *campaign) snapshot() Status {
 	return s
 }
 
-// open records the campaign, waits for the start date of new hires,
-// assigns everyone and sends the first messages.
-func (w *campaign) open(ctx workflow.Context) error {
+// open records the campaign and assigns everyone; for new hires it then
+// waits for their start date (late joiners are assigned meanwhile); then
+// it sends the first messages. Reminders count from those.
+func (w *campaign) open(ctx workflow.Context, added workflow.ReceiveChannel) error {
 	rec := workflow.WithActivityOptions(ctx, workflows.RecordOptions)
 	w.def.At = workflow.Now(ctx)
 	if err := workflow.ExecuteActivity(rec, a.Open, w.def).Get(ctx, &w.st.Opened); err != nil {
 		return err
 	}
-	w.st.OpenedAt = workflow.Now(ctx)
-	if wait := w.in.NotBefore.Sub(workflow.Now(ctx)); wait > 0 {
-		w.status.Stage = StageWaiting
-		if err := workflow.Sleep(ctx, wait); err != nil {
-			return err
-		}
-		w.st.OpenedAt = workflow.Now(ctx)
+	if err := w.assign(ctx); err != nil {
+		return err
 	}
-	return w.assign(ctx)
+	for wait := w.in.NotBefore.Sub(workflow.Now(ctx)); wait > 0; wait = w.in.NotBefore.Sub(workflow.Now(ctx)) {
+		w.status.Stage = StageWaiting
+		var people []string
+		timerCtx, cancel := workflow.WithCancel(ctx)
+		sel := workflow.NewSelector(ctx)
+		sel.AddFuture(workflow.NewTimer(timerCtx, wait), func(workflow.Future) {})
+		sel.AddReceive(added, func(c workflow.ReceiveChannel, _ bool) { c.Receive(ctx, &people) })
+		sel.Select(ctx)
+		cancel()
+		if people != nil {
+			w.def.People = append(w.def.People, people...)
+			if err := w.assign(ctx); err != nil {
+				return err
+			}
+		}
+	}
+	w.st.OpenedAt = workflow.Now(ctx)
+	return w.notify(ctx)
 }
 
+// assign inserts whoever of the audience has no assignment yet.
 func (w *campaign) assign(ctx workflow.Context) error {
-	w.status.Stage = StageSending
 	rec := workflow.WithActivityOptions(ctx, workflows.RecordOptions)
 	def := w.def
 	def.At = workflow.Now(ctx)
-	if err := workflow.ExecuteActivity(rec, a.Assign, def).Get(ctx, nil); err != nil {
-		return err
-	}
+	return workflow.ExecuteActivity(rec, a.Assign, def).Get(ctx, nil)
+}
+
+// notify sends the first message to everyone pending not yet sent it.
+func (w *campaign) notify(ctx workflow.Context) error {
+	w.status.Stage = StageSending
 	send := workflow.WithActivityOptions(ctx, sendOptions)
-	in := act.NoticeInput{CampaignID: w.id, Purpose: act.PurposeAssigned, Controls: w.def.Controls, BatchSize: w.in.BatchSize, At: def.At}
+	in := act.NoticeInput{CampaignID: w.id, Purpose: act.PurposeAssigned, Controls: w.def.Controls, BatchSize: w.in.BatchSize, At: workflow.Now(ctx)}
 	if err := workflow.ExecuteActivity(send, a.Notify, in).Get(ctx, nil); err != nil {
 		return err
 	}
@@ -142,8 +158,10 @@ func (w *campaign) assign(ctx workflow.Context) error {
 // addPeople takes late joiners of a cohort: assigned and told like the rest.
 func (w *campaign) addPeople(ctx workflow.Context, people []string) error {
 	w.def.People = append(w.def.People, people...)
-	w.in.People = w.def.People
-	return w.assign(ctx)
+	if err := w.assign(ctx); err != nil {
+		return err
+	}
+	return w.notify(ctx)
 }
 
 // roundKind is what a round does besides closing leavers and counting.
