@@ -14,6 +14,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/emersion/go-smtp"
@@ -39,6 +40,7 @@ type Sink struct {
 
 	mu       sync.Mutex
 	messages []Message
+	sessions atomic.Int64
 	server   *smtp.Server
 	listener net.Listener
 }
@@ -54,6 +56,7 @@ func (s *Sink) Start(addr string) error {
 	}
 	s.listener = l
 	s.server = smtp.NewServer(smtp.BackendFunc(func(*smtp.Conn) (smtp.Session, error) {
+		s.sessions.Add(1)
 		return &session{sink: s}, nil
 	}))
 	s.server.Domain = "localhost"
@@ -73,6 +76,9 @@ func (s *Sink) Close() error {
 	}
 	return s.server.Close()
 }
+
+// Sessions is how many SMTP connections the sink has accepted.
+func (s *Sink) Sessions() int { return int(s.sessions.Load()) }
 
 // Messages returns every message received, oldest first.
 func (s *Sink) Messages() []Message {
