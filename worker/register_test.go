@@ -1,6 +1,8 @@
 package main
 
 import (
+	"fmt"
+	"os"
 	"testing"
 
 	"go.temporal.io/sdk/worker"
@@ -11,7 +13,18 @@ import (
 	"github.com/complyflow/complyflow/registry"
 )
 
-func TestMain(m *testing.M) { testenv.Main(m) }
+// TestMain runs the tests, or, in a process a test started as the worker
+// (campaign_crash_test.go), the worker itself.
+func TestMain(m *testing.M) {
+	if os.Getenv(workerProcess) == "1" {
+		if err := run(); err != nil {
+			fmt.Fprintln(os.Stderr, "worker:", err)
+			os.Exit(1)
+		}
+		os.Exit(0)
+	}
+	testenv.Main(m)
+}
 
 // namingRegistry registers on a real worker, which panics on a duplicate
 // activity or workflow name, and remembers the workflow names.

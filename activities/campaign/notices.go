@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/slack-go/slack"
@@ -65,6 +66,16 @@ func (a *Activities) Notify(ctx context.Context, in NoticeInput) (NoticeResult, 
 	if err != nil {
 		return NoticeResult{}, err
 	}
+	// A batch against a slow server may outlast the heartbeat timeout: the
+	// beat goes on while it sends, carrying the last batch recorded.
+	var mu sync.Mutex
+	beat := func() {
+		mu.Lock()
+		defer mu.Unlock()
+		activity.RecordHeartbeat(ctx, prog)
+	}
+	stop := everyFewSeconds(beat)
+	defer stop()
 	for {
 		var people []pendingPerson
 		if err := a.DB.SelectContext(ctx, &people, `
@@ -84,17 +95,36 @@ func (a *Activities) Notify(ctx context.Context, in NoticeInput) (NoticeResult, 
 			batch.Messages = append(batch.Messages, a.notices(c, in.Purpose, p)...)
 		}
 		res, err := notify.SendBatch(ctx, a.DB, a.Pool, a.Slack, batch)
-		add(&prog.Result, res)
 		if err != nil {
 			return NoticeResult{}, notify.MustSendActivityError(err)
 		}
+		mu.Lock()
+		add(&prog.Result, res)
 		prog.Result.People += len(people)
 		prog.After = people[len(people)-1].ID
-		activity.RecordHeartbeat(ctx, prog)
+		mu.Unlock()
+		beat()
 		if len(people) < in.BatchSize {
 			return prog.Result, nil
 		}
 	}
+}
+
+// everyFewSeconds calls f every 5 seconds until the returned stop is called.
+func everyFewSeconds(f func()) (stop func()) {
+	t := time.NewTicker(5 * time.Second)
+	done := make(chan struct{})
+	go func() {
+		for {
+			select {
+			case <-t.C:
+				f()
+			case <-done:
+				return
+			}
+		}
+	}()
+	return func() { t.Stop(); close(done) }
 }
 
 // DefaultBatchSize: 500 people is a quarter second of mail at the server's

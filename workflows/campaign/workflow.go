@@ -15,14 +15,14 @@ import (
 var a *act.Activities
 
 // sendOptions are for the rounds that send (notices, digests): one activity
-// sends a whole round in batches and heartbeats after each, so a worker
-// that dies is noticed within a minute and the retry resumes after the last
-// batch recorded. The messages are owed (people must be told what they are
+// sends a whole round in batches and heartbeats every few seconds, so a
+// worker that dies is noticed within 20 seconds and the retry resumes after
+// the last batch recorded. The messages are owed (people must be told what they are
 // asked to sign), so it retries until the mail server takes them; only bad
 // input gives up.
 var sendOptions = workflow.ActivityOptions{
 	StartToCloseTimeout: time.Hour,
-	HeartbeatTimeout:    time.Minute,
+	HeartbeatTimeout:    20 * time.Second,
 	RetryPolicy: &temporal.RetryPolicy{InitialInterval: 10 * time.Second, BackoffCoefficient: 2, MaximumInterval: 10 * time.Minute,
 		NonRetryableErrorTypes: []string{refusal.Type}},
 }
