@@ -19,7 +19,7 @@ const workerProcess = "COMPLYFLOW_TEST_WORKER_PROCESS"
 
 // startWorkerProcess runs the worker in a process of its own against the
 // test's servers.
-func startWorkerProcess(t *testing.T, env []string) *exec.Cmd {
+func startWorkerProcess(t testing.TB, env []string) *exec.Cmd {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
 	cmd.Env = append(os.Environ(), append(env, workerProcess+"=1")...)

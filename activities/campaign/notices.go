@@ -76,38 +76,76 @@ func (a *Activities) Notify(ctx context.Context, in NoticeInput) (NoticeResult, 
 	}
 	stop := everyFewSeconds(beat)
 	defer stop()
-	for {
-		var people []pendingPerson
-		if err := a.DB.SelectContext(ctx, &people, `
-			SELECT p.id, p.name, p.email, p.slack_user_id, a.due_at
-			FROM assignments a JOIN people p ON p.id = a.person_id
-			WHERE a.campaign_id = $1 AND a.status = 'pending' AND a.person_id > $2
-			  AND (p.end_date IS NULL OR p.end_date > $4::date)
-			ORDER BY a.person_id LIMIT $3`, in.CampaignID, prog.After, in.BatchSize, day(in.At)); err != nil {
-			return NoticeResult{}, err
-		}
-		if len(people) == 0 {
-			return prog.Result, nil
-		}
-		batch := notify.Batch{Actor: "complyflow", Action: "campaign.notified", Subject: in.CampaignID, Controls: in.Controls,
-			Key: "campaign/" + in.CampaignID + "/" + in.Purpose}
-		for _, p := range people {
-			batch.Messages = append(batch.Messages, a.notices(c, in.Purpose, p)...)
-		}
-		res, err := notify.SendBatch(ctx, a.DB, a.Pool, a.Slack, batch)
+	// The next batch is read and composed while this one sends.
+	pctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	batches, failed := a.prepareBatches(pctx, c, in, prog.After)
+	for b := range batches {
+		res, err := notify.SendBatch(ctx, a.DB, a.Pool, a.Slack, b.Batch)
 		if err != nil {
 			return NoticeResult{}, notify.MustSendActivityError(err)
 		}
 		mu.Lock()
 		add(&prog.Result, res)
-		prog.Result.People += len(people)
-		prog.After = people[len(people)-1].ID
+		prog.Result.People += b.people
+		prog.After = b.last
 		mu.Unlock()
 		beat()
-		if len(people) < in.BatchSize {
-			return prog.Result, nil
-		}
 	}
+	if err := <-failed; err != nil {
+		return NoticeResult{}, err
+	}
+	return prog.Result, nil
+}
+
+// preparedBatch is one batch of a round, composed: its messages, how many
+// people it reaches, and the last of them (where the next batch starts).
+type preparedBatch struct {
+	notify.Batch
+	people int
+	last   string
+}
+
+// prepareBatches reads the pending people after `after` batch by batch and
+// composes their messages, one batch ahead of the sender. failed yields
+// the error that stopped it, or nil, once batches is closed.
+func (a *Activities) prepareBatches(ctx context.Context, c campaignInfo, in NoticeInput, after string) (<-chan preparedBatch, <-chan error) {
+	batches, failed := make(chan preparedBatch, 1), make(chan error, 1)
+	go func() {
+		defer close(failed)
+		defer close(batches)
+		for {
+			var people []pendingPerson
+			if err := a.DB.SelectContext(ctx, &people, `
+				SELECT p.id, p.name, p.email, p.slack_user_id, a.due_at
+				FROM assignments a JOIN people p ON p.id = a.person_id
+				WHERE a.campaign_id = $1 AND a.status = 'pending' AND a.person_id > $2
+				  AND (p.end_date IS NULL OR p.end_date > $4::date)
+				ORDER BY a.person_id LIMIT $3`, in.CampaignID, after, in.BatchSize, day(in.At)); err != nil {
+				failed <- err
+				return
+			}
+			if len(people) == 0 {
+				return
+			}
+			b := preparedBatch{people: len(people), last: people[len(people)-1].ID,
+				Batch: notify.Batch{Actor: "complyflow", Action: "campaign.notified", Subject: in.CampaignID, Controls: in.Controls,
+					Key: "campaign/" + in.CampaignID + "/" + in.Purpose}}
+			for _, p := range people {
+				b.Messages = append(b.Messages, a.notices(c, in.Purpose, p)...)
+			}
+			select {
+			case batches <- b:
+			case <-ctx.Done():
+				return
+			}
+			if len(people) < in.BatchSize {
+				return
+			}
+			after = b.last
+		}
+	}()
+	return batches, failed
 }
 
 // everyFewSeconds calls f every 5 seconds until the returned stop is called.

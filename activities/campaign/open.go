@@ -54,11 +54,12 @@ type Definition struct {
 	At time.Time
 }
 
-// Opened is the campaign as recorded.
+// Opened is the campaign as recorded, with its audience assigned.
 type Opened struct {
 	Title    string
 	DueAt    time.Time
 	Policies []PolicyVersion
+	Assigned AssignResult
 }
 
 // PolicyVersion is a version in force, as a campaign asks for it.
@@ -174,8 +175,9 @@ func policiesInForce(ctx context.Context, db sqlx.QueryerContext, ids []string) 
 }
 
 // Open records the campaign and, for an acknowledgement, the exact versions
-// it asks for. Retried, it returns what the first attempt recorded: a
-// version published in between does not change a campaign already open.
+// it asks for, and assigns its audience, in one transaction. Retried, it
+// returns what the first attempt recorded: a version published in between
+// does not change a campaign already open.
 func (a *Activities) Open(ctx context.Context, d Definition) (Opened, error) {
 	tx, err := a.DB.BeginTxx(ctx, nil)
 	if err != nil {
@@ -199,6 +201,9 @@ func (a *Activities) Open(ctx context.Context, d Definition) (Opened, error) {
 		SELECT cp.policy_id, p.title, cp.version, cp.text_sha256
 		FROM campaign_policies cp JOIN policies p ON p.id = cp.policy_id
 		WHERE cp.campaign_id = $1 ORDER BY cp.policy_id`, d.ID); err != nil {
+		return Opened{}, err
+	}
+	if out.Assigned, err = assign(ctx, tx, d); err != nil {
 		return Opened{}, err
 	}
 	return out, tx.Commit()
@@ -296,6 +301,14 @@ func (a *Activities) Assign(ctx context.Context, d Definition) (AssignResult, er
 		return AssignResult{}, err
 	}
 	defer tx.Rollback()
+	res, err := assign(ctx, tx, d)
+	if err != nil {
+		return AssignResult{}, err
+	}
+	return res, tx.Commit()
+}
+
+func assign(ctx context.Context, tx *sqlx.Tx, d Definition) (AssignResult, error) {
 	// A new hire's period runs from their first day, or from today for one
 	// imported after it: nobody is overdue on the day they are told.
 	dueExpr := `c.due_at`
@@ -329,7 +342,7 @@ func (a *Activities) Assign(ctx context.Context, d Definition) (AssignResult, er
 			return AssignResult{}, err
 		}
 	}
-	return res, tx.Commit()
+	return res, nil
 }
 
 // day is the calendar day (UTC) of t, as Postgres reads a date.

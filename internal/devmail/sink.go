@@ -80,6 +80,13 @@ func (s *Sink) Close() error {
 // Sessions is how many SMTP connections the sink has accepted.
 func (s *Sink) Sessions() int { return int(s.sessions.Load()) }
 
+// Count is how many messages the sink holds: Messages without the copy.
+func (s *Sink) Count() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.messages)
+}
+
 // Messages returns every message received, oldest first.
 func (s *Sink) Messages() []Message {
 	s.mu.Lock()

@@ -41,7 +41,11 @@ func OpenDB(ctx context.Context, rawURL string) (*sqlx.DB, error) {
 		db.Close()
 		return nil, fmt.Errorf("database %s not reachable: %w", redact(rawURL), err)
 	}
+	// Keep what is opened: with database/sql's default of 2 idle
+	// connections, a campaign's concurrent batch reads and writes would
+	// close and re-open (and re-authenticate) connections all the time.
 	db.SetMaxOpenConns(20)
+	db.SetMaxIdleConns(20)
 	return db, nil
 }
 

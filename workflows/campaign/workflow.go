@@ -104,16 +104,14 @@ func (w *campaign) snapshot() Status {
 	return s
 }
 
-// open records the campaign and assigns everyone; for new hires it then
+// open records the campaign and assigns everyone (one activity, one
+// transaction); for new hires it then
 // waits for their start date (late joiners are assigned meanwhile); then
 // it sends the first messages. Reminders count from those.
 func (w *campaign) open(ctx workflow.Context, added workflow.ReceiveChannel) error {
 	rec := workflow.WithActivityOptions(ctx, workflows.RecordOptions)
 	w.def.At = workflow.Now(ctx)
 	if err := workflow.ExecuteActivity(rec, a.Open, w.def).Get(ctx, &w.st.Opened); err != nil {
-		return err
-	}
-	if err := w.assign(ctx); err != nil {
 		return err
 	}
 	for wait := w.in.NotBefore.Sub(workflow.Now(ctx)); wait > 0; wait = w.in.NotBefore.Sub(workflow.Now(ctx)) {
