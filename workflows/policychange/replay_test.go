@@ -10,6 +10,7 @@ import (
 
 	"github.com/complyflow/complyflow/internal/testenv"
 	"github.com/complyflow/complyflow/workflows/humantask"
+	"github.com/complyflow/complyflow/workflows/internal/history"
 	"github.com/complyflow/complyflow/workflows/internal/policytest"
 )
 
@@ -40,5 +41,5 @@ func TestPolicyChangeReplay(t *testing.T) {
 				return a, ok && strings.HasPrefix(in.ParentRef, "change-request/")
 			})
 	}
-	policytest.Replay(t, "policy_change_request.json", WorkflowName, Workflow, replayID)
+	history.Replay(t, "policy_change_request.json", WorkflowName, Workflow, replayID)
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/complyflow/complyflow/internal/testenv"
 	"github.com/complyflow/complyflow/workflows/humantask"
+	"github.com/complyflow/complyflow/workflows/internal/history"
 	"github.com/complyflow/complyflow/workflows/internal/policytest"
 )
 
@@ -41,5 +42,5 @@ func TestPolicyExceptionReplay(t *testing.T) {
 				return a, ok
 			})
 	}
-	policytest.Replay(t, "policy_exception.json", WorkflowName, Workflow, replayID)
+	history.Replay(t, "policy_exception.json", WorkflowName, Workflow, replayID)
 }

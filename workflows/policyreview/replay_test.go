@@ -11,6 +11,7 @@ import (
 	"github.com/complyflow/complyflow/internal/testenv"
 	"github.com/complyflow/complyflow/workflows"
 	"github.com/complyflow/complyflow/workflows/humantask"
+	"github.com/complyflow/complyflow/workflows/internal/history"
 	"github.com/complyflow/complyflow/workflows/internal/policytest"
 	"github.com/complyflow/complyflow/workflows/policychange"
 )
@@ -54,5 +55,5 @@ func TestAnnualPolicyReviewReplay(t *testing.T) {
 				return a, ok && isChild == child[purpose]
 			})
 	}
-	policytest.Replay(t, "annual_policy_review.json", WorkflowName, Workflow, replayID)
+	history.Replay(t, "annual_policy_review.json", WorkflowName, Workflow, replayID)
 }

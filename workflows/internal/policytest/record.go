@@ -4,16 +4,9 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"log/slog"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
-
-	"go.temporal.io/api/enums/v1"
-	historypb "go.temporal.io/api/history/v1"
-	"google.golang.org/protobuf/encoding/protojson"
 
 	campaignact "github.com/complyflow/complyflow/activities/campaign"
 	"github.com/complyflow/complyflow/activities/notify"
@@ -24,8 +17,8 @@ import (
 	"github.com/complyflow/complyflow/internal/testenv"
 	"github.com/complyflow/complyflow/workflows/campaign"
 	"github.com/complyflow/complyflow/workflows/humantask"
+	"github.com/complyflow/complyflow/workflows/internal/history"
 	"go.temporal.io/sdk/client"
-	"go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
@@ -78,51 +71,6 @@ func StartRecordingWorker(t *testing.T, c client.Client, db *testenv.DB, registe
 	return queue
 }
 
-// WriteHistory writes the history of one run to testdata/.
-func WriteHistory(ctx context.Context, t *testing.T, c client.Client, id, runID, file string) {
-	hist := &historypb.History{}
-	it := c.GetWorkflowHistory(ctx, id, runID, false, enums.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
-	for it.HasNext() {
-		e, err := it.Next()
-		if err != nil {
-			t.Fatal(err)
-		}
-		hist.Events = append(hist.Events, e)
-	}
-	b, err := protojson.MarshalOptions{Multiline: true, Indent: "  "}.Marshal(hist)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join("testdata", file), b, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	t.Logf("recorded %s (run %s): %d events", file, runID, len(hist.Events))
-}
-
-// Replay replays testdata/file, a history of the workflow registered as name
-// with ID id, against fn: a change that breaks determinism for runs in
-// flight fails here.
-func Replay(t *testing.T, file, name string, fn any, id string) {
-	t.Helper()
-	r := worker.NewWorkflowReplayer()
-	r.RegisterWorkflowWithOptions(fn, workflow.RegisterOptions{Name: name})
-	logger := log.NewStructuredLogger(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
-	f, err := os.Open(filepath.Join("testdata", file))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	hist, err := client.HistoryFromJSON(f, client.HistoryJSONOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := r.ReplayWorkflowHistoryWithOptions(logger, hist, worker.ReplayWorkflowHistoryOptions{
-		OriginalExecution: workflow.Execution{ID: id},
-	}); err != nil {
-		t.Fatalf("replay %s: %v", file, err)
-	}
-}
-
 // Record runs the workflow registered as name once on the dev server under
 // id with input in, its human tasks answered by answerFor, and writes its
 // history to testdata/file (the last run's, after any continue-as-new).
@@ -144,5 +92,5 @@ func Record(t *testing.T, file, name string, id string, in any, register func(w 
 	if err != nil {
 		t.Fatal(err)
 	}
-	WriteHistory(ctx, t, c, id, last.WorkflowExecutionInfo.Execution.RunId, file)
+	history.Write(ctx, t, c, id, last.WorkflowExecutionInfo.Execution.RunId, file)
 }
