@@ -64,6 +64,8 @@ func TestMalformedSettingsNameTheVariable(t *testing.T) {
 		{"LINK_SIGNING_KEY", "new-key-0123456789abcdef, old-key-0123456789abcdef until someday"},
 		{"LINK_TTL", "a month"},
 		{"SMTP_FROM", "complyflow at example"},
+		{"SMTP_POOL_SIZE", "0"},
+		{"SMTP_POOL_SIZE", "four"},
 	} {
 		name := c.name
 		t.Run(name, func(t *testing.T) {
