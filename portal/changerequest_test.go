@@ -281,7 +281,7 @@ func TestChangeRequestApprovedThroughEmailedLinks(t *testing.T) {
 	w.RegisterActivity(&taskact.Tasks{DB: db.App})
 	w.RegisterActivity(&taskact.Notifier{DB: db.App, Mailer: mailer, Links: signer, BaseURL: p.URL, LinkTTL: time.Hour})
 	w.RegisterActivity(&changeact.Activities{DB: db.App})
-	w.RegisterActivity(&changeact.Announcer{DB: db.App, Mailer: mailer})
+	w.RegisterActivity(&changeact.Announcer{DB: db.App, Pool: notify.NewPool(mailer, 2)})
 	if err := w.Start(); err != nil {
 		t.Fatal(err)
 	}

@@ -73,7 +73,7 @@ var Processes = []Process{
 	{Name: policychange.Process, Workflow: policychange.WorkflowName, OnDemand: true, Register: func(w worker.Registry, d Deps) {
 		w.RegisterWorkflowWithOptions(policychange.Workflow, workflow.RegisterOptions{Name: policychange.WorkflowName})
 		w.RegisterActivity(&changeact.Activities{DB: d.DB})
-		w.RegisterActivity(&changeact.Announcer{DB: d.DB, Mailer: d.Mailer, Slack: d.Slack, Channel: d.AnnounceChannel})
+		w.RegisterActivity(&changeact.Announcer{DB: d.DB, Pool: d.MailPool, Slack: d.Slack, Channel: d.AnnounceChannel})
 	}},
 	{Name: policyexception.Process, Workflow: policyexception.WorkflowName, OnDemand: true, Register: func(w worker.Registry, d Deps) {
 		w.RegisterWorkflowWithOptions(policyexception.Workflow, workflow.RegisterOptions{Name: policyexception.WorkflowName})

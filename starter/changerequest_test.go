@@ -59,7 +59,7 @@ func policyWorker(t *testing.T, db *testenv.DB, humanTask func(workflow.Context,
 	w.RegisterActivity(&changeact.Activities{DB: db.App})
 	w.RegisterActivity(&exceptionact.Activities{DB: db.App})
 	w.RegisterActivity(&notify.Messages{DB: db.App, Mailer: &notify.Mailer{Addr: sink.Addr(), From: "complyflow@example.com"}})
-	w.RegisterActivity(&changeact.Announcer{DB: db.App, Mailer: &notify.Mailer{Addr: sink.Addr(), From: "complyflow@example.com"}})
+	w.RegisterActivity(&changeact.Announcer{DB: db.App, Pool: notify.NewPool(&notify.Mailer{Addr: sink.Addr(), From: "complyflow@example.com"}, 2)})
 	// A material change starts its re-acknowledgement campaign.
 	w.RegisterWorkflowWithOptions(campaign.Workflow, workflow.RegisterOptions{Name: campaign.WorkflowName})
 	signer, err := links.NewSigner([]links.Key{{Secret: []byte("starter-test-link-key-012345678")}})

@@ -236,3 +236,12 @@ func recordBatch(ctx context.Context, db *sqlx.DB, b Batch, done []Notification)
 	}
 	return tx.Commit()
 }
+
+// Recorded counts the messages under keys the ledger holds as sent and as
+// failed: what a batch amounts to however many attempts it took.
+func Recorded(ctx context.Context, db sqlx.QueryerContext, keys []string) (sent, failed int, err error) {
+	err = db.QueryRowxContext(ctx, `
+		SELECT count(*) FILTER (WHERE status = 'sent'), count(*) FILTER (WHERE status = 'failed')
+		FROM notifications WHERE idempotency_key = ANY($1)`, pq.StringArray(keys)).Scan(&sent, &failed)
+	return sent, failed, err
+}

@@ -9,7 +9,6 @@ import (
 	"github.com/complyflow/complyflow/directory"
 	"github.com/complyflow/complyflow/internal/refusal"
 	"github.com/jmoiron/sqlx"
-	"go.temporal.io/sdk/activity"
 )
 
 // PurposeAnnouncement is the notifications.purpose of a policy announcement.
@@ -20,7 +19,7 @@ const PurposeAnnouncement = "policy-announcement"
 // policy lifecycle's other plain emails, recording each message once.
 type Announcer struct {
 	DB      *sqlx.DB
-	Mailer  *notify.Mailer
+	Pool    *notify.Pool  // the worker's reused SMTP connections
 	Slack   *notify.Slack // nil when no Slack bot token is configured
 	Channel string        // SLACK_ANNOUNCE_CHANNEL
 }
@@ -96,10 +95,13 @@ type AnnounceEmailBatchResult struct {
 	Done   bool
 }
 
-// AnnounceEmailBatch emails one batch of people. Each message is recorded
-// under its own key, so a retried batch sends only what is missing; the
-// heartbeat keeps a long batch alive. The version is published already, so
-// a mail misconfiguration is retried, not final (MustSendActivityError).
+// AnnounceEmailBatch emails one batch of people over the pooled
+// connections and records the batch at once (notify.SendBatch): each
+// message under its own key, so a retried batch sends only what is
+// missing, and one audit entry for the batch. Sent and Failed count what
+// the ledger holds for the batch, so a retry reports the whole batch. The
+// version is published already, so a mail misconfiguration is retried,
+// not final (MustSendActivityError).
 func (a *Announcer) AnnounceEmailBatch(ctx context.Context, in AnnounceEmailBatchInput) (AnnounceEmailBatchResult, error) {
 	if in.Limit <= 0 {
 		return AnnounceEmailBatchResult{}, refusal.New("batch limit must be positive")
@@ -113,22 +115,31 @@ func (a *Announcer) AnnounceEmailBatch(ctx context.Context, in AnnounceEmailBatc
 		return AnnounceEmailBatchResult{}, err
 	}
 	res := AnnounceEmailBatchResult{Last: in.After, Done: len(people) < in.Limit}
+	if len(people) == 0 {
+		return res, nil
+	}
 	ann := in.Announcement
 	subject, text := ann.subject(), ann.text()
 	html := notify.TextHTML(text)
-	for _, p := range people {
-		rec, err := notify.EmailOnce(ctx, a.DB, a.Mailer, p, notify.NotificationKey(ann.RequestID, PurposeAnnouncement, notify.ChannelEmail, p.ID),
-			PurposeAnnouncement, ann.RequestID, subject, text, html)
-		if err != nil {
-			return AnnounceEmailBatchResult{}, notify.MustSendActivityError(err)
-		}
-		if rec.Status == notify.StatusSent {
-			res.Sent++
-		} else {
-			res.Failed++
-		}
-		res.Last = p.ID
-		activity.RecordHeartbeat(ctx, p.ID)
+	b := notify.Batch{Actor: "complyflow", Action: "policy.announcement.emailed", Subject: ann.RequestID,
+		Key: notify.NotificationKey(ann.RequestID, PurposeAnnouncement, "after", in.After)}
+	keys := make([]string, len(people))
+	for i, p := range people {
+		key := notify.NotificationKey(ann.RequestID, PurposeAnnouncement, notify.ChannelEmail, p.ID)
+		keys[i] = key
+		b.Messages = append(b.Messages, notify.Outgoing{
+			Notification: notify.Notification{IdempotencyKey: key, Channel: notify.ChannelEmail, RecipientID: p.ID,
+				Address: p.Email, Purpose: PurposeAnnouncement, TaskID: ann.RequestID},
+			Email: notify.Email{To: p.Email, ToName: p.Name, Subject: subject, Text: text, HTML: html, IdempotencyKey: key},
+		})
 	}
+	if _, err := notify.SendBatch(ctx, a.DB, a.Pool, nil, b); err != nil {
+		return AnnounceEmailBatchResult{}, notify.MustSendActivityError(err)
+	}
+	var err error
+	if res.Sent, res.Failed, err = notify.Recorded(ctx, a.DB, keys); err != nil {
+		return AnnounceEmailBatchResult{}, err
+	}
+	res.Last = people[len(people)-1].ID
 	return res, nil
 }

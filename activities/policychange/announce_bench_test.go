@@ -29,7 +29,7 @@ func BenchmarkAnnounceEmail10k(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer sink.Close()
-	a := &Announcer{DB: db.App, Mailer: &notify.Mailer{Addr: sink.Addr(), From: "complyflow@example.com"}}
+	a := &Announcer{DB: db.App, Pool: notify.NewPool(&notify.Mailer{Addr: sink.Addr(), From: "complyflow@example.com"}, 4)}
 	var suite testsuite.WorkflowTestSuite
 	env := suite.NewTestActivityEnvironment()
 	env.RegisterActivity(a)

@@ -50,7 +50,7 @@ func TestAnnouncePolicyChange(t *testing.T) {
 	slackSrv.Start()
 	t.Cleanup(slackSrv.Stop)
 
-	a := &Announcer{DB: db.App, Mailer: &notify.Mailer{Addr: sink.Addr(), From: "complyflow@example.com"},
+	a := &Announcer{DB: db.App, Pool: notify.NewPool(&notify.Mailer{Addr: sink.Addr(), From: "complyflow@example.com"}, 2),
 		Slack: notify.NewSlack("xoxb-test", slackSrv.GetAPIURL()), Channel: "#security-policies"}
 	ann := AnnouncementInput{RequestID: "change-request/access/1", PolicyID: "access", PolicyTitle: "Access Control Policy",
 		Version: "2023.2", Kind: "material", Summary: "MFA is required for every production login"}
@@ -134,7 +134,7 @@ func TestAnnouncementRetriesAMailMisconfiguration(t *testing.T) {
 	}
 	t.Cleanup(func() { sink.Close() })
 	mailer := &notify.Mailer{Addr: sink.Addr(), From: "complyflow at example dot com"}
-	a := &Announcer{DB: db.App, Mailer: mailer}
+	a := &Announcer{DB: db.App, Pool: notify.NewPool(mailer, 2)}
 	var suite testsuite.WorkflowTestSuite
 	env := suite.NewTestActivityEnvironment()
 	env.RegisterActivity(a)

@@ -87,7 +87,7 @@ func (h *Harness) NewEnv(start time.Time) {
 	h.Env.RegisterActivity(&exceptionact.Activities{DB: h.DB.App})
 	h.Env.RegisterActivity(&reviewact.Activities{DB: h.DB.App})
 	h.Env.RegisterActivity(&notify.Messages{DB: h.DB.App, Mailer: h.Mailer})
-	h.Env.RegisterActivity(&changeact.Announcer{DB: h.DB.App, Mailer: h.Mailer, Slack: h.Slack, Channel: "#security-policies"})
+	h.Env.RegisterActivity(&changeact.Announcer{DB: h.DB.App, Pool: notify.NewPool(h.Mailer, 2), Slack: h.Slack, Channel: "#security-policies"})
 	h.Env.SetOnActivityStartedListener(func(info *activity.Info, _ context.Context, _ converter.EncodedValues) {
 		h.Activities = append(h.Activities, ActivityCall{Name: info.ActivityType.Name, At: h.Env.Now()})
 	})

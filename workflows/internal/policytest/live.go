@@ -36,7 +36,7 @@ func LiveTasks(h *Harness, start time.Time) {
 	h.Env.RegisterActivity(&changeact.Activities{DB: h.DB.App})
 	h.Env.RegisterActivity(&exceptionact.Activities{DB: h.DB.App})
 	h.Env.RegisterActivity(&notify.Messages{DB: h.DB.App, Mailer: h.Mailer})
-	h.Env.RegisterActivity(&changeact.Announcer{DB: h.DB.App, Mailer: h.Mailer, Channel: "#security-policies"})
+	h.Env.RegisterActivity(&changeact.Announcer{DB: h.DB.App, Pool: notify.NewPool(h.Mailer, 2), Channel: "#security-policies"})
 	h.Env.RegisterActivity(&taskact.Tasks{DB: h.DB.App})
 	h.Env.RegisterActivity(&taskact.Notifier{DB: h.DB.App, Mailer: h.Mailer, Links: signer,
 		BaseURL: "https://comply.example.com", LinkTTL: 30 * Day})

@@ -63,7 +63,7 @@ func StartRecordingWorker(t *testing.T, c client.Client, db *testenv.DB, registe
 	w.RegisterActivity(&exceptionact.Activities{DB: db.App})
 	w.RegisterActivity(&reviewact.Activities{DB: db.App})
 	w.RegisterActivity(&notify.Messages{DB: db.App, Mailer: mailer})
-	w.RegisterActivity(&changeact.Announcer{DB: db.App, Mailer: mailer})
+	w.RegisterActivity(&changeact.Announcer{DB: db.App, Pool: notify.NewPool(mailer, 2)})
 	if err := w.Start(); err != nil {
 		t.Fatal(err)
 	}
