@@ -3,10 +3,15 @@ package notify_test
 import (
 	"context"
 	"fmt"
+	"net/http"
+	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/emersion/go-smtp"
+	"github.com/slack-go/slack/slacktest"
 
 	"github.com/complyflow/complyflow/activities/notify"
 	"github.com/complyflow/complyflow/internal/testenv"
@@ -86,5 +91,55 @@ func TestSendBatchRetrySendsOnlyWhatIsMissing(t *testing.T) {
 	msgs := sink.Messages()
 	if len(msgs) != 5 || msgs[4].To[0] != "p3@example.com" {
 		t.Errorf("mails %d, last to %v", len(msgs), msgs[len(msgs)-1].To)
+	}
+}
+
+// Slack DMs of a batch go one after another; a 429 is waited out for its
+// Retry-After and the same message sent again, once.
+func TestSendBatchWaitsOutSlacksRateLimit(t *testing.T) {
+	db := testenv.Postgres(t)
+	var mu sync.Mutex
+	var posted []string
+	var limitedAt, retriedAt time.Time
+	srv := slacktest.NewTestServer(func(c slacktest.Customize) {
+		c.Handle("/chat.postMessage", func(w http.ResponseWriter, r *http.Request) {
+			mu.Lock()
+			defer mu.Unlock()
+			r.ParseForm()
+			if r.Form.Get("channel") == "U2" && limitedAt.IsZero() {
+				limitedAt = time.Now()
+				w.Header().Set("Retry-After", "1")
+				w.WriteHeader(http.StatusTooManyRequests)
+				return
+			}
+			if r.Form.Get("channel") == "U2" {
+				retriedAt = time.Now()
+			}
+			posted = append(posted, r.Form.Get("channel"))
+			fmt.Fprintf(w, `{"ok":true,"channel":"D%s","ts":"1700000000.0001"}`, r.Form.Get("channel"))
+		})
+	})
+	srv.Start()
+	defer srv.Stop()
+	b := notify.Batch{Actor: "complyflow", Action: "campaign.notified", Subject: "campaign/x", Key: "campaign/x/assigned"}
+	for i := range 3 {
+		key := fmt.Sprintf("campaign/x/p%d/assigned/slack", i)
+		b.Messages = append(b.Messages, notify.Outgoing{
+			Notification: notify.Notification{IdempotencyKey: key, Channel: notify.ChannelSlack, RecipientID: fmt.Sprintf("p%d", i),
+				Address: fmt.Sprintf("U%d", i), Purpose: "assigned", TaskID: "campaign/x"},
+			SlackText: "Read and accept",
+		})
+	}
+	res, err := notify.SendBatch(context.Background(), db.App, nil, notify.NewSlack("xoxb-test", srv.GetAPIURL()), b)
+	if err != nil || res.Sent[notify.ChannelSlack] != 3 {
+		t.Fatalf("%+v, %v; want 3 DMs sent", res, err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if strings.Join(posted, ",") != "U0,U1,U2" {
+		t.Errorf("posted %v, want each DM once, in order", posted)
+	}
+	if wait := retriedAt.Sub(limitedAt); wait < time.Second {
+		t.Errorf("retried %v after the 429, want at least its Retry-After (1s)", wait)
 	}
 }
