@@ -5,6 +5,9 @@ import (
 	"fmt"
 	"time"
 
+	"slices"
+	"strings"
+
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
 
@@ -47,43 +50,31 @@ type trainingDetail struct {
 	Seal          string `json:"seal"`
 }
 
-// insertSignatures writes the sealed records of the assignments
-// completeAssignments moved (one acknowledgement per policy of the campaign,
-// or the training's completion) and returns their audit entries. A request
-// whose records were all there already stays for explainUnrecorded.
-func insertSignatures(ctx context.Context, tx *sqlx.Tx, ss []*signing, emails map[string]string) ([]audit.Entry, error) {
-	var acks []Acknowledgement
-	var completions []TrainingCompletion
+// recordSignatures completes the assignments of the requests that passed and
+// inserts their sealed records (one acknowledgement per policy of the
+// campaign, or the training's completion), one statement per kind, and
+// returns the audit entries of the new ones. A request whose assignment was
+// not pending, or whose records were all there already, stays for
+// explainUnrecorded.
+func recordSignatures(ctx context.Context, tx *sqlx.Tx, ss []*signing) ([]audit.Entry, error) {
+	var acks, trainings []*signing
 	for _, s := range ss {
-		email, moved := emails[s.key]
-		if !s.settle || !moved {
-			continue
-		}
-		r := s.req
-		if s.terms.Kind == KindTraining {
-			c := TrainingCompletion{CampaignID: r.CampaignID, PersonID: r.PersonID, Email: email, TrainingID: s.terms.TrainingID,
-				ContentSHA256: s.terms.ContentSHA256, Score: s.res.Score, OutOf: s.res.OutOf, Channel: r.Channel, At: s.at,
-				ClientAddr: r.ClientAddr, UserAgent: r.UserAgent}
-			c.Seal = SealTrainingCompletion(c)
-			completions = append(completions, c)
-			continue
-		}
-		for _, p := range s.res.Policies {
-			a := Acknowledgement{CampaignID: r.CampaignID, PersonID: r.PersonID, Email: email, PolicyID: p.PolicyID, Version: p.Version,
-				TextSHA256: p.TextSHA256, Channel: r.Channel, At: s.at, ClientAddr: r.ClientAddr, UserAgent: r.UserAgent}
-			a.Seal = SealAcknowledgement(a)
-			acks = append(acks, a)
+		if s.settle && s.passed {
+			if s.terms.Kind == KindTraining {
+				trainings = append(trainings, s)
+			} else {
+				acks = append(acks, s)
+			}
 		}
 	}
-	newAcks, err := insertAcknowledgements(ctx, tx, acks)
+	newAcks, err := recordAcknowledgements(ctx, tx, acks)
 	if err != nil {
 		return nil, err
 	}
-	newCompletions, err := insertCompletions(ctx, tx, completions)
+	newCompletions, err := recordCompletions(ctx, tx, trainings)
 	if err != nil {
 		return nil, err
 	}
-
 	var entries []audit.Entry
 	for _, s := range ss {
 		if !s.settle {
@@ -113,92 +104,108 @@ func insertSignatures(ctx context.Context, tx *sqlx.Tx, ss []*signing, emails ma
 	return entries, nil
 }
 
-// insertAcknowledgements inserts the rows in one statement and returns those
-// that were new, by request key.
-func insertAcknowledgements(ctx context.Context, tx *sqlx.Tx, acks []Acknowledgement) (map[string][]Acknowledgement, error) {
-	out := map[string][]Acknowledgement{}
-	if len(acks) == 0 {
-		return out, nil
-	}
-	cols := make([][]string, 11)
-	for _, a := range acks {
-		for i, v := range []string{a.CampaignID, a.PersonID, a.Email, a.PolicyID, a.Version, a.TextSHA256, a.Channel,
-			a.At.Format(time.RFC3339Nano), a.ClientAddr, a.UserAgent, a.Seal} {
+// requestColumns are the requests' own fields as arrays, in key order:
+// concurrent batches then lock assignments in one order and do not
+// deadlock.
+func requestColumns(ss []*signing) []any {
+	slices.SortFunc(ss, func(a, b *signing) int { return strings.Compare(a.key, b.key) })
+	cols := make([][]string, 6)
+	for _, s := range ss {
+		for i, v := range []string{s.req.CampaignID, s.req.PersonID, s.req.Channel, s.at.Format(time.RFC3339Nano), s.req.ClientAddr, s.req.UserAgent} {
 			cols[i] = append(cols[i], v)
 		}
 	}
-	var inserted []struct {
-		Campaign string `db:"campaign_id"`
-		Person   string `db:"person_id"`
-		Policy   string `db:"policy_id"`
-	}
-	if err := sqlx.SelectContext(ctx, tx, &inserted, `
-		INSERT INTO acknowledgements (campaign_id, person_id, email, policy_id, version, text_sha256, channel, at, client_addr, user_agent, seal)
-		SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
-		                     $8::timestamptz[], $9::text[], $10::text[], $11::text[])
-		ON CONFLICT (campaign_id, person_id, policy_id) DO NOTHING
-		RETURNING campaign_id, person_id, policy_id`, arrays(cols)...); err != nil {
-		return nil, fmt.Errorf("insert acknowledgements: %w", err)
-	}
-	isNew := map[[3]string]bool{}
-	for _, r := range inserted {
-		isNew[[3]string{r.Campaign, r.Person, r.Policy}] = true
-	}
-	for _, a := range acks {
-		if isNew[[3]string{a.CampaignID, a.PersonID, a.PolicyID}] {
-			k := a.CampaignID + "\x1f" + a.PersonID
-			out[k] = append(out[k], a)
-		}
-	}
-	return out, nil
-}
-
-// insertCompletions inserts the rows in one statement and returns those that
-// were new, by request key.
-func insertCompletions(ctx context.Context, tx *sqlx.Tx, cs []TrainingCompletion) (map[string]TrainingCompletion, error) {
-	out := map[string]TrainingCompletion{}
-	if len(cs) == 0 {
-		return out, nil
-	}
-	cols := make([][]string, 10)
-	var scores, outOfs []int64
-	for _, c := range cs {
-		for i, v := range []string{c.CampaignID, c.PersonID, c.Email, c.TrainingID, c.ContentSHA256, c.Channel,
-			c.At.Format(time.RFC3339Nano), c.ClientAddr, c.UserAgent, c.Seal} {
-			cols[i] = append(cols[i], v)
-		}
-		scores, outOfs = append(scores, int64(c.Score)), append(outOfs, int64(c.OutOf))
-	}
-	var inserted []struct {
-		Campaign string `db:"campaign_id"`
-		Person   string `db:"person_id"`
-	}
-	if err := sqlx.SelectContext(ctx, tx, &inserted, `
-		INSERT INTO training_completions (campaign_id, person_id, email, training_id, content_sha256, channel, at, client_addr, user_agent, seal, score, out_of)
-		SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::timestamptz[],
-		                     $8::text[], $9::text[], $10::text[], $11::int[], $12::int[])
-		ON CONFLICT (campaign_id, person_id) DO NOTHING
-		RETURNING campaign_id, person_id`, append(arrays(cols), pq.Array(scores), pq.Array(outOfs))...); err != nil {
-		return nil, fmt.Errorf("insert training completions: %w", err)
-	}
-	isNew := map[[2]string]bool{}
-	for _, r := range inserted {
-		isNew[[2]string{r.Campaign, r.Person}] = true
-	}
-	for _, c := range cs {
-		if isNew[[2]string{c.CampaignID, c.PersonID}] {
-			out[c.CampaignID+"\x1f"+c.PersonID] = c
-		}
-	}
-	return out, nil
-}
-
-func arrays(cols [][]string) []any {
 	args := make([]any, len(cols))
 	for i, c := range cols {
 		args[i] = pq.Array(c)
 	}
 	return args
+}
+
+// movedAssignments is the start of both kinds' statements: each request's
+// assignment, found by its key and locked (a LATERAL index look-up per
+// request, whatever the table's statistics say, so a campaign's batches stay
+// as fast at its 10,000th signature as at its first), if it is pending and
+// the person has not left; then moved to completed by its row address.
+const movedAssignments = `
+	WITH r AS (
+		SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[], $5::text[], $6::text[])
+		    WITH ORDINALITY AS r(campaign_id, person_id, channel, at, client_addr, user_agent, n)),
+	m AS (
+		SELECT r.*, x.tid, x.email FROM r,
+		LATERAL (SELECT a.ctid AS tid, p.email FROM assignments a JOIN people p ON p.id = a.person_id
+		         WHERE a.campaign_id = r.campaign_id AND a.person_id = r.person_id AND a.status = 'pending' AND ` + directory.NotLeft + `
+		         FOR UPDATE OF a) AS x),
+	moved AS (
+		UPDATE assignments a SET status = 'completed' FROM m
+		WHERE a.ctid = m.tid AND a.status = 'pending'
+		RETURNING a.campaign_id, a.person_id)`
+
+// recordAcknowledgements runs the acknowledgement statement and returns the
+// new rows by request key, each seal checked against SealAcknowledgement.
+func recordAcknowledgements(ctx context.Context, tx *sqlx.Tx, ss []*signing) (map[string][]Acknowledgement, error) {
+	out := map[string][]Acknowledgement{}
+	if len(ss) == 0 {
+		return out, nil
+	}
+	var rows []Acknowledgement
+	if err := sqlx.SelectContext(ctx, tx, &rows, movedAssignments+`
+		INSERT INTO acknowledgements (campaign_id, person_id, email, policy_id, version, text_sha256, channel, at, client_addr, user_agent, seal)
+		SELECT s.*, `+AcknowledgementSealSQL+` FROM (
+			SELECT m.campaign_id, m.person_id, m.email, cp.policy_id, cp.version, cp.text_sha256, m.channel, m.at, m.client_addr, m.user_agent
+			FROM m JOIN moved USING (campaign_id, person_id) JOIN campaign_policies cp ON cp.campaign_id = m.campaign_id
+			ORDER BY m.n, cp.policy_id) AS s
+		ON CONFLICT (campaign_id, person_id, policy_id) DO NOTHING
+		RETURNING campaign_id, person_id, email, policy_id, version, text_sha256, channel, at, client_addr, user_agent, seal`,
+		requestColumns(ss)...); err != nil {
+		return nil, fmt.Errorf("record acknowledgements: %w", err)
+	}
+	for _, a := range rows {
+		if !a.SealVerifies() {
+			return nil, fmt.Errorf("record acknowledgements: the database sealed %s/%s/%s as %s, not as SealAcknowledgement does", a.CampaignID, a.PersonID, a.PolicyID, a.Seal)
+		}
+		k := a.CampaignID + "\x1f" + a.PersonID
+		out[k] = append(out[k], a)
+	}
+	return out, nil
+}
+
+// recordCompletions runs the training statement and returns the new rows by
+// request key, each seal checked against SealTrainingCompletion.
+func recordCompletions(ctx context.Context, tx *sqlx.Tx, ss []*signing) (map[string]TrainingCompletion, error) {
+	out := map[string]TrainingCompletion{}
+	if len(ss) == 0 {
+		return out, nil
+	}
+	args := requestColumns(ss)
+	var trainings, hashes []string
+	var scores, outOfs []int64
+	for _, s := range ss {
+		trainings, hashes = append(trainings, s.terms.TrainingID), append(hashes, s.terms.ContentSHA256)
+		scores, outOfs = append(scores, int64(s.res.Score)), append(outOfs, int64(s.res.OutOf))
+	}
+	args = append(args, pq.Array(trainings), pq.Array(hashes), pq.Array(scores), pq.Array(outOfs))
+	var rows []TrainingCompletion
+	if err := sqlx.SelectContext(ctx, tx, &rows, movedAssignments+`,
+	scored AS (
+		SELECT * FROM unnest($7::text[], $8::text[], $9::int[], $10::int[]) WITH ORDINALITY AS t(training_id, content_sha256, score, out_of, n))
+		INSERT INTO training_completions (campaign_id, person_id, email, training_id, content_sha256, score, out_of, channel, at, client_addr, user_agent, seal)
+		SELECT s.*, `+TrainingSealSQL+` FROM (
+			SELECT m.campaign_id, m.person_id, m.email, t.training_id, t.content_sha256, t.score, t.out_of, m.channel, m.at, m.client_addr, m.user_agent
+			FROM m JOIN moved USING (campaign_id, person_id) JOIN scored t ON t.n = m.n
+			ORDER BY m.n) AS s
+		ON CONFLICT (campaign_id, person_id) DO NOTHING
+		RETURNING campaign_id, person_id, email, training_id, content_sha256, score, out_of, channel, at, client_addr, user_agent, seal`,
+		args...); err != nil {
+		return nil, fmt.Errorf("record training completions: %w", err)
+	}
+	for _, c := range rows {
+		if !c.SealVerifies() {
+			return nil, fmt.Errorf("record training completions: the database sealed %s/%s as %s, not as SealTrainingCompletion does", c.CampaignID, c.PersonID, c.Seal)
+		}
+		out[c.CampaignID+"\x1f"+c.PersonID] = c
+	}
+	return out, nil
 }
 
 // explainUnrecorded answers the requests that passed the checks but recorded

@@ -32,7 +32,7 @@ func TestBatchRefusesBadRequestsAlone(t *testing.T) {
 		req("ack-1", "sam", "portal"),  // good
 		req("ack-1", "bad\x1fid", "portal"),
 	}
-	results, err := writeBatch(context.Background(), db.App, batch)
+	results, err := writeBatch(context.Background(), db.App, &termsCache{}, batch)
 	if err != nil {
 		t.Fatal(err)
 	}

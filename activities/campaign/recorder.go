@@ -15,17 +15,24 @@ import (
 // transaction. The audit log's chain lock is held from a transaction's first
 // audit row to its commit (schema/0006_audit_chain.sql), so a transaction
 // per signature would record one signature per commit; the portal's goal is
-// 4,000 a second from 32 clients. One goroutine takes every request waiting
-// when it is free, up to BatchMax, and writes them together: a group commit,
-// whose batches grow with the load and whose latency at no load is one
-// transaction.
+// 4,000 a second from 32 clients. A writer takes every request waiting when
+// it is free, up to BatchMax, and writes them together: a group commit, whose
+// batches grow with the load and whose latency at no load is one
+// transaction. Writers writers do so at once, so one batch's look-ups and
+// inserts overlap another's audit rows and commit, the part the chain lock
+// serialises.
 type Recorder struct {
 	db       *sqlx.DB
+	terms    termsCache
 	requests chan *pendingSignature // unbuffered: a send succeeds only into a batch
 	closing  chan struct{}
-	done     chan struct{}
+	writers  sync.WaitGroup
 	close    sync.Once
 }
+
+// Writers is the number of batches written at once: two, so one batch's
+// round trips and commit (waiting on the disk) overlap the other's work.
+const Writers = 2
 
 // BatchMax bounds the signatures written in one transaction, and so the
 // statements' sizes and the time the chain lock is held.
@@ -48,10 +55,12 @@ type signed struct {
 	err    error
 }
 
-// NewRecorder starts the recorder's writer; Close stops it.
+// NewRecorder starts the recorder's writers; Close stops them.
 func NewRecorder(db *sqlx.DB) *Recorder {
-	r := &Recorder{db: db, requests: make(chan *pendingSignature), closing: make(chan struct{}), done: make(chan struct{})}
-	go r.run()
+	r := &Recorder{db: db, requests: make(chan *pendingSignature), closing: make(chan struct{})}
+	for range Writers {
+		r.writers.Go(r.run)
+	}
 	return r
 }
 
@@ -77,15 +86,14 @@ func (r *Recorder) Sign(ctx context.Context, req SignRequest) (Result, error) {
 	}
 }
 
-// Close finishes the batch being written and stops the writer; Sign then
+// Close finishes the batches being written and stops the writers; Sign then
 // returns ErrRecorderClosed.
 func (r *Recorder) Close() {
 	r.close.Do(func() { close(r.closing) })
-	<-r.done
+	r.writers.Wait()
 }
 
 func (r *Recorder) run() {
-	defer close(r.done)
 	for {
 		var first *pendingSignature
 		select {
@@ -136,7 +144,7 @@ func (r *Recorder) writeRetrying(batch []*pendingSignature) ([]Result, error) {
 	var err error
 	for range 3 {
 		var results []Result
-		if results, err = writeBatch(ctx, r.db, batch); err == nil {
+		if results, err = writeBatch(ctx, r.db, &r.terms, batch); err == nil {
 			return results, nil
 		}
 		var pqErr *pq.Error

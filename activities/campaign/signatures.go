@@ -61,12 +61,7 @@ const sealTimeLayout = "2006-01-02T15:04:05.000000000Z"
 //	text SHA-256, channel, time (2006-01-02T15:04:05.000000000Z, UTC),
 //	client address, user agent
 //
-// An auditor recomputes it from a row in SQL:
-//
-//	encode(sha256(convert_to(concat_ws(E'\x1f', 'complyflow-acknowledgement-v1',
-//	    campaign_id, person_id, email, policy_id, version, text_sha256, channel,
-//	    to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"000Z"'),
-//	    client_addr, user_agent), 'UTF8')), 'hex')
+// An auditor recomputes it from a row in SQL with AcknowledgementSealSQL.
 func SealAcknowledgement(a Acknowledgement) string {
 	return seal("complyflow-acknowledgement-v1", a.CampaignID, a.PersonID, a.Email, a.PolicyID, a.Version,
 		a.TextSHA256, a.Channel, a.At.UTC().Format(sealTimeLayout), a.ClientAddr, a.UserAgent)
@@ -77,10 +72,25 @@ func SealAcknowledgement(a Acknowledgement) string {
 //
 //	complyflow-training-v1, campaign, person, email, training, content
 //	SHA-256, score, out of (decimal), channel, time, client address, user agent
+//
+// In SQL over a training_completions row: TrainingSealSQL.
 func SealTrainingCompletion(c TrainingCompletion) string {
 	return seal("complyflow-training-v1", c.CampaignID, c.PersonID, c.Email, c.TrainingID, c.ContentSHA256,
 		strconv.Itoa(c.Score), strconv.Itoa(c.OutOf), c.Channel, c.At.UTC().Format(sealTimeLayout), c.ClientAddr, c.UserAgent)
 }
+
+// AcknowledgementSealSQL and TrainingSealSQL are the seals as SQL
+// expressions over a row's columns: the recorder seals with them as it
+// inserts (and checks each against the Go function), and an auditor
+// recomputes them with nothing but the database.
+const (
+	AcknowledgementSealSQL = `encode(sha256(convert_to(concat_ws(E'\x1f', 'complyflow-acknowledgement-v1',
+		campaign_id, person_id, email, policy_id, version, text_sha256, channel,
+		to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"000Z"'), client_addr, user_agent), 'UTF8')), 'hex')`
+	TrainingSealSQL = `encode(sha256(convert_to(concat_ws(E'\x1f', 'complyflow-training-v1',
+		campaign_id, person_id, email, training_id, content_sha256, score, out_of, channel,
+		to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"000Z"'), client_addr, user_agent), 'UTF8')), 'hex')`
+)
 
 // SealVerifies reports whether the row's seal is the one its fields make:
 // false when any sealed field was changed after it was recorded.
