@@ -127,8 +127,7 @@ func writeBatch(ctx context.Context, db *sqlx.DB, cache *termsCache, batch []*pe
 // training's answers; what passes is left for the database to settle.
 func checkAgainstTerms(s *signing, t *terms) {
 	refuse := func(format string, args ...any) {
-		*s.res = Result{Outcome: Refused, Reason: fmt.Sprintf(format, args...)}
-		s.settle = false
+		s.res.Outcome, s.res.Reason, s.settle = Refused, fmt.Sprintf(format, args...), false
 	}
 	if t == nil {
 		refuse("there is no campaign %s", s.req.CampaignID)

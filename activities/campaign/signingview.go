@@ -69,7 +69,7 @@ func LoadSigningView(ctx context.Context, q sqlx.QueryerContext, campaignID, per
 		       CASE WHEN NOT `+directory.NotLeft+` THEN p.end_date::timestamptz END AS left_on,
 		       coalesce((SELECT min(k.at) FROM acknowledgements k WHERE k.campaign_id = c.id AND k.person_id = $2),
 		                (SELECT min(t.at) FROM training_completions t WHERE t.campaign_id = c.id AND t.person_id = $2),
-		                a.closed_at) AS signed_at
+		                CASE WHEN a.status = 'completed' THEN a.closed_at END) AS signed_at
 		FROM campaigns c
 		LEFT JOIN assignments a ON a.campaign_id = c.id AND a.person_id = $2
 		LEFT JOIN people p ON p.id = $2
