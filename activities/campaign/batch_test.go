@@ -75,3 +75,30 @@ func TestBatchRefusesBadRequestsAlone(t *testing.T) {
 		t.Errorf("%d people audited, want 2", audited)
 	}
 }
+
+// A batch the database refuses for a reason no check foresaw is written
+// again one request at a time: only the request at fault fails.
+func TestWriteIsolatesARequestTheDatabaseRefuses(t *testing.T) {
+	db := testenv.Postgres(t)
+	testenv.SeedCampaignProgram(t, db)
+	testenv.SeedAcknowledgementCampaign(t, db, "ack-1", "eve", "sam")
+	db.Owner.MustExec(`ALTER TABLE acknowledgements ADD CONSTRAINT test_refuses_sam CHECK (person_id <> 'sam')`)
+	at := time.Now().UTC().Truncate(time.Microsecond)
+	pending := func(person string) *pendingSignature {
+		return &pendingSignature{at: at, reply: make(chan signed, 1),
+			req: SignRequest{CampaignID: "ack-1", PersonID: person, Channel: ChannelPortal, ClientAddr: "192.0.2.1", UserAgent: "ua"}}
+	}
+	eve, sam := pending("eve"), pending("sam")
+	(&Recorder{db: db.App}).write([]*pendingSignature{sam, eve})
+	if got := <-eve.reply; got.err != nil || got.result.Outcome != Recorded {
+		t.Errorf("eve: %+v, want recorded", got)
+	}
+	if got := <-sam.reply; got.err == nil || !strings.Contains(got.err.Error(), "test_refuses_sam") {
+		t.Errorf("sam: %+v, want the database's refusal", got)
+	}
+	var people []string
+	db.App.Select(&people, `SELECT DISTINCT person_id FROM acknowledgements UNION ALL SELECT person_id FROM assignments WHERE status = 'completed'`)
+	if len(people) != 2 || people[0] != "eve" || people[1] != "eve" {
+		t.Errorf("recorded and completed %v, want eve only", people)
+	}
+}
