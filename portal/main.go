@@ -13,6 +13,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/complyflow/complyflow/activities/campaign"
 	"github.com/complyflow/complyflow/internal/devmail"
 	"github.com/complyflow/complyflow/internal/platform"
 )
@@ -34,7 +35,10 @@ func run() error {
 	defer p.Close()
 	cfg, logger := p.Config, p.Logger
 
-	srv := &Server{Config: cfg, DB: p.DB, Temporal: p.Temporal, Logger: logger, Mailer: platform.NewMailer(cfg), Extra: map[string]http.Handler{}}
+	signatures := campaign.NewRecorder(p.DB)
+	defer signatures.Close() // after the HTTP server's shutdown: its handlers wait for their batch
+	srv := &Server{Config: cfg, DB: p.DB, Temporal: p.Temporal, Logger: logger, Mailer: platform.NewMailer(cfg), Extra: map[string]http.Handler{},
+		Signatures: signatures}
 	if cfg.DevMail {
 		sink := &devmail.Sink{Dir: cfg.DevMailDir}
 		if err := sink.Start(cfg.SMTPAddr); err != nil {

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 
+	"github.com/complyflow/complyflow/activities/campaign"
 	"github.com/complyflow/complyflow/activities/notify"
 
 	"github.com/jmoiron/sqlx"
@@ -31,6 +32,10 @@ type Server struct {
 	Mailer *notify.Mailer
 	// Extra routes mounted by the embedded mode (the dev mail viewer).
 	Extra map[string]http.Handler
+	// Signatures records the campaigns' signatures (campaign.go). main.go
+	// makes it, and closes it after the HTTP server's shutdown so the batch
+	// in flight is written; Handler makes one when it is nil (tests).
+	Signatures *campaign.Recorder
 
 	// signer makes and checks the links, built once by Handler; signerErr
 	// (no usable key) refuses every link instead of failing start-up.
@@ -44,6 +49,9 @@ type Server struct {
 func (s *Server) Handler() http.Handler {
 	s.signer, s.signerErr = links.NewSigner(s.Config.LinkSigningKeys)
 	s.perRequester, s.perAddress = newLimiter(changeRequestPerRequester), newLimiter(changeRequestPerAddress)
+	if s.Signatures == nil {
+		s.Signatures = campaign.NewRecorder(s.DB)
+	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", s.healthz)
 	mux.HandleFunc("GET /change-requests/new", s.changeRequestNew)
@@ -52,6 +60,8 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("POST /change-requests/confirm/{token}", s.changeRequestConfirmPost)
 	mux.HandleFunc("GET /t/{token}", s.taskGet)
 	mux.HandleFunc("POST /t/{token}", s.taskPost)
+	mux.HandleFunc("GET /a/{token}", s.campaignGet)
+	mux.HandleFunc("POST /a/{token}", s.campaignPost)
 	mux.HandleFunc("POST /slack/interactions", s.slackInteraction)
 	for pattern, h := range s.Extra {
 		mux.Handle(pattern, h)
