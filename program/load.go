@@ -80,6 +80,7 @@ func Parse(file string, data []byte, opts Options) (*Program, error) {
 		"policies":    func(n *yaml.Node, f string) { p.each(n, f, p.policy) },
 		"controls":    func(n *yaml.Node, f string) { p.each(n, f, p.control) },
 		"obligations": func(n *yaml.Node, f string) { p.each(n, f, p.obligation) },
+		"offboarding": p.offboarding,
 	}, "roles", "policies", "controls", "obligations")
 	p.resolve()
 	if len(p.errs) > 0 {

@@ -110,6 +110,9 @@ func Record(ctx context.Context, db *sqlx.DB, p *Program, appliedBy string, chan
 	if err := recordRoles(ctx, tx, p); err != nil {
 		return 0, err
 	}
+	if err := recordOffboarding(ctx, tx, p); err != nil {
+		return 0, err
+	}
 	obligationIDs := make([]string, len(p.Obligations))
 	for i, o := range p.Obligations {
 		obligationIDs[i] = o.ID

@@ -64,7 +64,7 @@ CREATE TABLE offboarding_removals (
     PRIMARY KEY (run_id, system_id)
 );
 
-GRANT SELECT ON offboarding_deadlines TO complyflow_app;
+GRANT SELECT, INSERT, UPDATE, DELETE ON offboarding_deadlines TO complyflow_app;
 GRANT SELECT, INSERT ON offboardings, offboarding_removals TO complyflow_app;
 GRANT UPDATE (status, closed_by, close_note, closed_at) ON offboardings TO complyflow_app;
 

@@ -201,6 +201,9 @@ func (n *Notifier) compose(ctx context.Context, in TaskNoticeInput) (taskMessage
 			m.intro = fmt.Sprintf("This task was assigned to %s, who could not be reached (%s). It has been escalated to you: you may complete it.",
 				t.AssigneeName, in.Reason)
 		}
+	case "reassigned":
+		m.title = "Reassigned to you: " + t.Subject
+		m.intro = fmt.Sprintf("This task was assigned to %s. It has been handed to you (%s): you may complete it.", t.AssigneeName, in.Reason)
 	default:
 		return taskMessage{}, refusal.New("unknown notice purpose %s", in.Purpose)
 	}
