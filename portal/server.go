@@ -53,6 +53,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /t/{token}", s.taskGet)
 	mux.HandleFunc("POST /t/{token}", s.taskPost)
 	mux.HandleFunc("POST /slack/interactions", s.slackInteraction)
+	mux.HandleFunc("POST /connector/callback/{token}", s.connectorCallback)
 	for pattern, h := range s.Extra {
 		mux.Handle(pattern, h)
 	}

@@ -20,7 +20,8 @@ func Register(w worker.Registry, cfg config.Config, db *sqlx.DB) error {
 		return err
 	}
 	d := registry.Deps{DB: db, Mailer: platform.NewMailer(cfg), Links: signer,
-		PortalBaseURL: cfg.PortalBaseURL, LinkTTL: cfg.LinkTTL, AnnounceChannel: cfg.SlackAnnounceChannel}
+		PortalBaseURL: cfg.PortalBaseURL, LinkTTL: cfg.LinkTTL, AnnounceChannel: cfg.SlackAnnounceChannel,
+		ConnectorKey: []byte(cfg.ConnectorSigningKey)}
 	if cfg.SlackBotToken != "" {
 		d.Slack = notify.NewSlack(cfg.SlackBotToken, cfg.SlackAPIURL)
 	}

@@ -63,7 +63,7 @@ func (a *Activities) SCIMDeprovision(ctx context.Context, in SCIMInput) (Connect
 		return ConnectorResult{}, fmt.Errorf("SCIM of %s: %w", in.SystemID, err)
 	}
 	if code >= 300 {
-		return ConnectorResult{Status: ConnectorRefused, Code: code, BodySHA256: digest(body),
+		return ConnectorResult{Status: ConnectorRefused, Code: code, BodySHA256: Digest(body),
 			Reason: fmt.Sprintf("the SCIM search answered %d: %s", code, excerpt(body))}, nil
 	}
 	var found struct {
@@ -73,14 +73,14 @@ func (a *Activities) SCIMDeprovision(ctx context.Context, in SCIMInput) (Connect
 		} `json:"Resources"`
 	}
 	if err := json.Unmarshal(body, &found); err != nil {
-		return ConnectorResult{Status: ConnectorRefused, Code: code, BodySHA256: digest(body),
+		return ConnectorResult{Status: ConnectorRefused, Code: code, BodySHA256: Digest(body),
 			Reason: fmt.Sprintf("the SCIM search answered something that is not a ListResponse: %s", excerpt(body))}, nil
 	}
 	switch {
 	case found.TotalResults == 0 || len(found.Resources) == 0:
-		return ConnectorResult{Status: ConnectorNoAccount, Code: code, BodySHA256: digest(body)}, nil
+		return ConnectorResult{Status: ConnectorNoAccount, Code: code, BodySHA256: Digest(body)}, nil
 	case len(found.Resources) > 1:
-		return ConnectorResult{Status: ConnectorRefused, Code: code, BodySHA256: digest(body),
+		return ConnectorResult{Status: ConnectorRefused, Code: code, BodySHA256: Digest(body),
 			Reason: fmt.Sprintf("the SCIM search found %d users named %s", len(found.Resources), p.Email)}, nil
 	}
 	req, err = http.NewRequestWithContext(ctx, http.MethodPatch, base+"/Users/"+url.PathEscape(found.Resources[0].ID), bytes.NewReader(scimPatchActive))
@@ -92,7 +92,7 @@ func (a *Activities) SCIMDeprovision(ctx context.Context, in SCIMInput) (Connect
 	if err != nil {
 		return ConnectorResult{}, fmt.Errorf("SCIM of %s: %w", in.SystemID, err)
 	}
-	res := ConnectorResult{Status: ConnectorRemoved, Code: code, BodySHA256: digest(body)}
+	res := ConnectorResult{Status: ConnectorRemoved, Code: code, BodySHA256: Digest(body)}
 	if code >= 300 {
 		res.Status, res.Reason = ConnectorRefused, fmt.Sprintf("the SCIM PATCH answered %d: %s", code, excerpt(body))
 	}

@@ -131,7 +131,7 @@ func (a *Activities) CallWebhook(ctx context.Context, in WebhookInput) (Connecto
 	if err != nil {
 		return ConnectorResult{}, fmt.Errorf("webhook of %s: %w", in.SystemID, err)
 	}
-	res := ConnectorResult{Code: code, BodySHA256: digest(answer)}
+	res := ConnectorResult{Code: code, BodySHA256: Digest(answer)}
 	if code >= 400 {
 		res.Status, res.Reason = ConnectorRefused, fmt.Sprintf("the webhook answered %d: %s", code, excerpt(answer))
 		return res, nil
@@ -173,7 +173,8 @@ func (a *Activities) do(req *http.Request) (int, []byte, error) {
 	return resp.StatusCode, body, nil
 }
 
-func digest(b []byte) string {
+// Digest is the hex SHA-256 of b, as the evidence records a connector's answer.
+func Digest(b []byte) string {
 	sum := sha256.Sum256(b)
 	return hex.EncodeToString(sum[:])
 }
