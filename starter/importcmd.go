@@ -50,5 +50,6 @@ func runImport(ctx context.Context, env *Env, args []string) error {
 		return err
 	}
 	fmt.Fprintf(env.Stdout, "%s: %d inserted, %d updated\n", kind, res.Inserted, res.Updated)
-	return nil
+	// The HR feed: an end date newly set starts that person's offboarding.
+	return startLeavers(ctx, env, res.Leavers)
 }

@@ -1,0 +1,191 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"text/tabwriter"
+	"time"
+
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/complyflow/complyflow/directory"
+	"github.com/complyflow/complyflow/internal/refusal"
+	"github.com/complyflow/complyflow/workflows/offboarding"
+)
+
+func init() {
+	commands["offboard"] = command{"offboard --person P --last-day YYYY-MM-DD --as M [--reason TEXT]: remove P's access everywhere; `offboard cancel`", runOffboard}
+	recordKinds["offboarding"] = command{"offboarding [--person P] [--json]: every system's removal: who, when, how, the deadline and whether it was met", runRecordsOffboarding}
+}
+
+func runOffboard(ctx context.Context, env *Env, args []string) error {
+	if len(args) > 0 && args[0] == "cancel" {
+		return runOffboardCancel(ctx, env, args[1:])
+	}
+	fs := newFlags(env, "offboard", "offboard --person P --last-day YYYY-MM-DD --as M [--reason TEXT]\n       starter offboard cancel --person P --as M --reason TEXT")
+	person := fs.String("person", "", "the person leaving")
+	lastDay := fs.String("last-day", "", "their last day (YYYY-MM-DD); access goes after its end, 00:00 UTC the day after")
+	as := fs.String("as", "", "who starts it: a manager up the person's chain or a security officer")
+	reason := fs.String("reason", "", "why (recorded)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usagef("unexpected argument %q", fs.Arg(0))
+	}
+	if *person == "" || *lastDay == "" || *as == "" {
+		return usagef("--person, --last-day and --as are required")
+	}
+	in := offboarding.Input{PersonID: *person, LastDay: *lastDay, StartedBy: *as, ActedBy: onBehalfOf(*as), Reason: *reason}
+	db, err := env.DB(ctx)
+	if err != nil {
+		return err
+	}
+	if err := offboarding.Validate(ctx, db, in); err != nil {
+		if reason, ok := refusal.Reason(err); ok {
+			return usagef("%s", reason)
+		}
+		return err
+	}
+	c, err := env.Temporal()
+	if err != nil {
+		return err
+	}
+	id, err := offboarding.Start(ctx, c, env.TaskQueue(), in)
+	if reason, ok := refusal.Reason(err); ok {
+		return usagef("%s", reason)
+	}
+	if err != nil {
+		return fmt.Errorf("start offboarding: %w", err)
+	}
+	fmt.Fprintln(env.Stdout, id)
+	return nil
+}
+
+func runOffboardCancel(ctx context.Context, env *Env, args []string) error {
+	fs := newFlags(env, "offboard cancel", "offboard cancel --person P --as M --reason TEXT")
+	person := fs.String("person", "", "the person whose offboarding to cancel")
+	as := fs.String("as", "", "who cancels: a manager up the person's chain or a security officer")
+	reason := fs.String("reason", "", "why (rehire, mistake, ...); required")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *person == "" || *as == "" || *reason == "" {
+		return usagef("--person, --as and --reason are required")
+	}
+	c, err := env.Temporal()
+	if err != nil {
+		return err
+	}
+	st, err := offboarding.Cancel(ctx, c, *person, offboarding.CancelRequest{By: *as, Reason: *reason, ActedBy: onBehalfOf(*as)})
+	var appErr *temporal.ApplicationError
+	if errors.As(err, &appErr) { // a refusal, or the validator's answer
+		return usagef("%s", appErr.Message())
+	}
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(env.Stdout, "%s cancelled by %s: %s\n", st.OffboardingID, st.CancelledBy, st.CancelReason)
+	return nil
+}
+
+// startLeavers starts the offboarding of each person an import newly gave
+// an end date (the HR feed), after the import committed; one already
+// running is left as it is.
+func startLeavers(ctx context.Context, env *Env, leavers []directory.Leaver) error {
+	if len(leavers) == 0 {
+		return nil
+	}
+	c, err := env.Temporal()
+	if err != nil {
+		return fmt.Errorf("the import is done, but no offboarding was started for %d leaver(s): %w", len(leavers), err)
+	}
+	for _, l := range leavers {
+		id, err := offboarding.Start(ctx, c, env.TaskQueue(), offboarding.Input{PersonID: l.PersonID, LastDay: l.LastDay,
+			StartedBy: offboarding.HRFeed, Reason: "end date " + l.LastDay + " set by the people import"})
+		if reason, ok := refusal.Reason(err); ok {
+			fmt.Fprintf(env.Stderr, "offboarding %s not started: %s\n", id, reason)
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("start offboarding of %s: %w", l.PersonID, err)
+		}
+		fmt.Fprintf(env.Stdout, "offboarding started: %s (last day %s)\n", id, l.LastDay)
+	}
+	return nil
+}
+
+// offboardingRecord is one system's line of an offboarding, as
+// `records offboarding` prints it: removed or still open.
+type offboardingRecord struct {
+	Offboarding string     `db:"workflow_id" json:"offboarding"`
+	Run         string     `db:"run_id" json:"run"`
+	Person      string     `db:"person_id" json:"person"`
+	LastDay     string     `db:"last_day" json:"last_day"`
+	Status      string     `db:"status" json:"status"`
+	StartedBy   string     `db:"started_by" json:"started_by"`
+	System      string     `db:"system_id" json:"system"`
+	Method      string     `db:"method" json:"method"`
+	Outcome     string     `db:"outcome" json:"outcome"`
+	RemovedBy   string     `db:"removed_by" json:"removed_by"`
+	RemovedAt   *time.Time `db:"removed_at" json:"removed_at"`
+	Deadline    *time.Time `db:"deadline" json:"deadline"`
+	Met         *bool      `db:"met" json:"deadline_met"`
+	Code        *int       `db:"connector_status" json:"connector_status"`
+	BodySHA     string     `db:"connector_body_sha256" json:"connector_body_sha256"`
+	Fallback    string     `db:"fallback_reason" json:"fallback_reason,omitempty"`
+	Note        string     `db:"note" json:"note,omitempty"`
+}
+
+func runRecordsOffboarding(ctx context.Context, env *Env, args []string) error {
+	fs := newFlags(env, "records offboarding", "records offboarding [--person P] [--json]")
+	person := fs.String("person", "", "one person only")
+	asJSON := fs.Bool("json", false, "JSON, one object per system of each offboarding")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	db, err := env.DB(ctx)
+	if err != nil {
+		return err
+	}
+	// Every system of the inventory for an open run (removed or not yet);
+	// a closed run lists what it removed.
+	var rows []offboardingRecord
+	if err := db.SelectContext(ctx, &rows, `
+		SELECT o.workflow_id, o.run_id, o.person_id, to_char(o.last_day, 'YYYY-MM-DD') AS last_day, o.status, o.started_by,
+		       s.id AS system_id, coalesce(r.method, s.removal_method) AS method, coalesce(r.outcome, 'pending') AS outcome,
+		       coalesce(r.removed_by, '') AS removed_by, r.removed_at, r.deadline, r.met, r.connector_status,
+		       coalesce(r.connector_body_sha256, '') AS connector_body_sha256, coalesce(r.fallback_reason, '') AS fallback_reason,
+		       coalesce(r.note, '') AS note
+		FROM offboardings o CROSS JOIN systems s
+		LEFT JOIN offboarding_removals r ON r.run_id = o.run_id AND r.system_id = s.id
+		WHERE ($1 = '' OR o.person_id = $1) AND (r.run_id IS NOT NULL OR o.status = 'open')
+		ORDER BY o.created_at, o.run_id, s.id`, *person); err != nil {
+		return err
+	}
+	if *asJSON {
+		enc := json.NewEncoder(env.Stdout)
+		enc.SetIndent("", "  ")
+		if rows == nil {
+			rows = []offboardingRecord{}
+		}
+		return enc.Encode(rows)
+	}
+	tw := tabwriter.NewWriter(env.Stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "OFFBOARDING\tSTATUS\tSYSTEM\tMETHOD\tOUTCOME\tBY\tAT\tDEADLINE\tMET\tCONNECTOR")
+	for _, r := range rows {
+		met := "-"
+		if r.Met != nil {
+			met = map[bool]string{true: "yes", false: "LATE"}[*r.Met]
+		}
+		conn := "-"
+		if r.Code != nil {
+			conn = fmt.Sprintf("%d %s", *r.Code, short(r.BodySHA))
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Offboarding, r.Status, r.System, r.Method, r.Outcome,
+			orDash(r.RemovedBy), stamp(r.RemovedAt), stamp(r.Deadline), met, conn)
+	}
+	return tw.Flush()
+}
