@@ -105,4 +105,3 @@ func TestConnectorCallbackThroughThePortal(t *testing.T) {
 		t.Errorf("callback after the run ended: %d, want 409", code)
 	}
 }
-
