@@ -78,6 +78,24 @@ func TestWebhook5xxThenRemoved(t *testing.T) {
 	}
 }
 
+// Webhook 5xx until its retries are exhausted: the owner gets the task,
+// saying so.
+func TestWebhookRetriesExhaustedFallBackToOwnerTask(t *testing.T) {
+	h := newHarness(t)
+	rc := &receiver{answers: []func(http.ResponseWriter){reply(503, "down for maintenance")}}
+	h.system("sys-hook", "webhook", "medium", rc.start(t))
+	var got []string
+	h.answer(endOfDay.Add(3*time.Hour), "sys-hook", "olga", humantask.ActionRemoved, "by hand", &got)
+	if _, err := h.run("mo"); err != nil {
+		t.Fatal(err)
+	}
+	r := h.removals()["sys-hook"]
+	if len(rc.got) != 7 || r.Method != "manual" || !strings.Contains(r.Fallback, "the webhook connector failed after its retries") ||
+		!strings.Contains(r.Fallback, "answered 503: down for maintenance") {
+		t.Errorf("%d calls; evidence %+v", len(rc.got), r)
+	}
+}
+
 // Webhook 4xx: no retry; the owner gets a task saying why, and the evidence
 // records the manual removal with the reason the connector did not do it.
 func TestWebhook4xxFallsBackToOwnerTask(t *testing.T) {

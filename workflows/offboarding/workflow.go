@@ -1,6 +1,7 @@
 package offboarding
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -157,7 +158,7 @@ func (w *offboarding) step(ctx workflow.Context, i int) error {
 	case temporal.IsCanceledError(err):
 		return err
 	case err != nil:
-		return w.manual(ctx, i, fmt.Sprintf("the %s connector failed after its retries: %v", s.Method, err))
+		return w.manual(ctx, i, connectorFailure(s.Method, err))
 	case res.Status == act.ConnectorRemoved || res.Status == act.ConnectorNoAccount:
 		outcome := act.OutcomeRemoved
 		if res.Status == act.ConnectorNoAccount {
@@ -170,6 +171,20 @@ func (w *offboarding) step(ctx workflow.Context, i int) error {
 	default:
 		return w.manual(ctx, i, res.Reason)
 	}
+}
+
+// connectorFailure says why a connector's call ended in an error: bad input
+// or settings (not retried), or retries exhausted; in the words of the
+// error itself, without the activity's bookkeeping.
+func connectorFailure(method string, err error) string {
+	var appErr *temporal.ApplicationError
+	if errors.As(err, &appErr) {
+		if appErr.Type() == refusal.Type {
+			return fmt.Sprintf("the %s connector could not be used: %s", method, appErr.Message())
+		}
+		return fmt.Sprintf("the %s connector failed after its retries: %s", method, appErr.Message())
+	}
+	return fmt.Sprintf("the %s connector failed after its retries: %v", method, err)
 }
 
 // awaitCallback waits for the webhook's POST to its callback URL until the
