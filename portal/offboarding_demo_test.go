@@ -13,8 +13,8 @@ import (
 
 	"go.temporal.io/sdk/worker"
 
-	act "github.com/complyflow/complyflow/activities/offboarding"
 	"github.com/complyflow/complyflow/activities/notify"
+	act "github.com/complyflow/complyflow/activities/offboarding"
 	"github.com/complyflow/complyflow/directory"
 	"github.com/complyflow/complyflow/internal/config"
 	"github.com/complyflow/complyflow/internal/devmail"
