@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -17,7 +18,7 @@ import (
 
 func init() {
 	commands["offboard"] = command{"offboard --person P --last-day YYYY-MM-DD --as M [--reason TEXT]: remove P's access everywhere; `offboard cancel`", runOffboard}
-	recordKinds["offboarding"] = command{"offboarding [--person P] [--json]: every system's removal: who, when, how, the deadline and whether it was met", runRecordsOffboarding}
+	recordKinds["offboarding"] = command{"offboarding [--person P] [--late] [--json]: every system's removal: who, when, how, the deadline and whether it was met", runRecordsOffboarding}
 }
 
 func runOffboard(ctx context.Context, env *Env, args []string) error {
@@ -93,15 +94,19 @@ func runOffboardCancel(ctx context.Context, env *Env, args []string) error {
 
 // startLeavers starts the offboarding of each person an import newly gave
 // an end date (the HR feed), after the import committed; one already
-// running is left as it is.
+// running is left as it is. A start that fails is reported with the
+// command that starts it by hand: a re-import would not retry it, since the
+// end date is no longer new.
 func startLeavers(ctx context.Context, env *Env, leavers []directory.Leaver) error {
 	if len(leavers) == 0 {
 		return nil
 	}
 	c, err := env.Temporal()
 	if err != nil {
-		return fmt.Errorf("the import is done, but no offboarding was started for %d leaver(s): %w", len(leavers), err)
+		return fmt.Errorf("the import is done, but no offboarding was started for its %d leaver(s) (start each with "+
+			"`starter offboard --person P --last-day D --as OFFICER`): %w", len(leavers), err)
 	}
+	var failed []string
 	for _, l := range leavers {
 		id, err := offboarding.Start(ctx, c, env.TaskQueue(), offboarding.Input{PersonID: l.PersonID, LastDay: l.LastDay,
 			StartedBy: offboarding.HRFeed, Reason: "end date " + l.LastDay + " set by the people import"})
@@ -110,9 +115,15 @@ func startLeavers(ctx context.Context, env *Env, leavers []directory.Leaver) err
 			continue
 		}
 		if err != nil {
-			return fmt.Errorf("start offboarding of %s: %w", l.PersonID, err)
+			fmt.Fprintf(env.Stderr, "offboarding %s not started: %v (start it with `starter offboard --person %s --last-day %s --as OFFICER`)\n",
+				id, err, l.PersonID, l.LastDay)
+			failed = append(failed, l.PersonID)
+			continue
 		}
 		fmt.Fprintf(env.Stdout, "offboarding started: %s (last day %s)\n", id, l.LastDay)
+	}
+	if len(failed) > 0 {
+		return fmt.Errorf("the import is done, but the offboarding of %s could not be started (see above)", strings.Join(failed, ", "))
 	}
 	return nil
 }
@@ -133,6 +144,9 @@ type offboardingRecord struct {
 	RemovedAt   *time.Time `db:"removed_at" json:"removed_at"`
 	Deadline    *time.Time `db:"deadline" json:"deadline"`
 	Met         *bool      `db:"met" json:"deadline_met"`
+	// Overdue: not yet removed and past its deadline (for a pending system,
+	// from the program's rules of today).
+	Overdue bool `db:"overdue" json:"overdue"`
 	Code        *int       `db:"connector_status" json:"connector_status"`
 	BodySHA     string     `db:"connector_body_sha256" json:"connector_body_sha256"`
 	Fallback    string     `db:"fallback_reason" json:"fallback_reason,omitempty"`
@@ -140,9 +154,10 @@ type offboardingRecord struct {
 }
 
 func runRecordsOffboarding(ctx context.Context, env *Env, args []string) error {
-	fs := newFlags(env, "records offboarding", "records offboarding [--person P] [--json]")
+	fs := newFlags(env, "records offboarding", "records offboarding [--person P] [--late] [--json]")
 	person := fs.String("person", "", "one person only")
 	asJSON := fs.Bool("json", false, "JSON, one object per system of each offboarding")
+	late := fs.Bool("late", false, "only removals made after their deadline, and those still pending past it")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -156,13 +171,17 @@ func runRecordsOffboarding(ctx context.Context, env *Env, args []string) error {
 	if err := db.SelectContext(ctx, &rows, `
 		SELECT o.workflow_id, o.run_id, o.person_id, to_char(o.last_day, 'YYYY-MM-DD') AS last_day, o.status, o.started_by,
 		       s.id AS system_id, coalesce(r.method, s.removal_method) AS method, coalesce(r.outcome, 'pending') AS outcome,
-		       coalesce(r.removed_by, '') AS removed_by, r.removed_at, r.deadline, r.met, r.connector_status,
-		       coalesce(r.connector_body_sha256, '') AS connector_body_sha256, coalesce(r.fallback_reason, '') AS fallback_reason,
-		       coalesce(r.note, '') AS note
+		       coalesce(r.removed_by, '') AS removed_by, r.removed_at, coalesce(r.deadline, e.due) AS deadline, r.met,
+		       r.connector_status, coalesce(r.connector_body_sha256, '') AS connector_body_sha256,
+		       coalesce(r.fallback_reason, '') AS fallback_reason, coalesce(r.note, '') AS note,
+		       (r.run_id IS NULL AND coalesce(e.due < now(), false)) AS overdue
 		FROM offboardings o CROSS JOIN systems s
 		LEFT JOIN offboarding_removals r ON r.run_id = o.run_id AND r.system_id = s.id
+		LEFT JOIN offboarding_deadlines d ON d.criticality = s.criticality
+		CROSS JOIN LATERAL (SELECT (o.last_day + 1)::timestamp AT TIME ZONE 'UTC' + d.deadline_after AS due) e
 		WHERE ($1 = '' OR o.person_id = $1) AND (r.run_id IS NOT NULL OR o.status = 'open')
-		ORDER BY o.created_at, o.run_id, s.id`, *person); err != nil {
+		  AND (NOT $2 OR r.met = false OR (r.run_id IS NULL AND coalesce(e.due < now(), false)))
+		ORDER BY o.created_at, o.run_id, s.id`, *person, *late); err != nil {
 		return err
 	}
 	if *asJSON {
@@ -177,8 +196,11 @@ func runRecordsOffboarding(ctx context.Context, env *Env, args []string) error {
 	fmt.Fprintln(tw, "OFFBOARDING\tSTATUS\tSYSTEM\tMETHOD\tOUTCOME\tBY\tAT\tDEADLINE\tMET\tCONNECTOR")
 	for _, r := range rows {
 		met := "-"
-		if r.Met != nil {
+		switch {
+		case r.Met != nil:
 			met = map[bool]string{true: "yes", false: "LATE"}[*r.Met]
+		case r.Overdue:
+			met = "OVERDUE"
 		}
 		conn := "-"
 		if r.Code != nil {

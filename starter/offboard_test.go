@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"go.temporal.io/sdk/client"
 
@@ -111,21 +112,37 @@ func TestRecordsOffboardingJSON(t *testing.T) {
 		INSERT INTO systems (id, name, owner_id, removal_method, webhook_url) VALUES ('sys-a', 'A', 'o', 'manual', ''), ('sys-b', 'B', 'o', 'webhook', 'https://b.example/h');
 		INSERT INTO offboardings (run_id, workflow_id, person_id, last_day, started_by) VALUES ('r1', 'offboarding/l', 'l', '2026-12-18', 'o');
 		INSERT INTO offboarding_removals (run_id, system_id, method, outcome, removed_by, removed_at, deadline, met)
-			VALUES ('r1', 'sys-a', 'manual', 'removed', 'o', '2026-12-19 06:00Z', '2026-12-19 04:00Z', false)`)
+			VALUES ('r1', 'sys-a', 'manual', 'removed', 'o', '2026-12-19 06:00Z', '2026-12-19 04:00Z', false);
+		INSERT INTO systems (id, name, owner_id, removal_method, criticality) VALUES ('sys-c', 'C', 'o', 'manual', 'critical');
+		INSERT INTO offboarding_deadlines VALUES ('critical', '4 hours', '1 hour', '2 hours'), ('medium', '1 day', '8 hours', '1 day');
+		INSERT INTO offboardings (run_id, workflow_id, person_id, last_day, started_by) VALUES ('r2', 'offboarding/o', 'o', '2020-01-10', 'l')`)
 	code, out, errOut := starterIn(t, db, "records", "offboarding", "--person", "l", "--json")
 	if code != 0 {
 		t.Fatalf("code %d: %s", code, errOut)
 	}
 	var rows []offboardingRecord
-	if err := json.Unmarshal([]byte(out), &rows); err != nil || len(rows) != 2 {
+	if err := json.Unmarshal([]byte(out), &rows); err != nil || len(rows) != 3 {
 		t.Fatalf("%v: %s", err, out)
 	}
 	a, b := rows[0], rows[1]
 	if a.System != "sys-a" || a.RemovedBy != "o" || a.Outcome != "removed" || a.Met == nil || *a.Met || a.RemovedAt == nil {
 		t.Errorf("sys-a %+v", a)
 	}
-	if b.System != "sys-b" || b.Outcome != "pending" || b.Method != "webhook" {
-		t.Errorf("sys-b %+v", b)
+	if b.System != "sys-b" || b.Outcome != "pending" || b.Method != "webhook" || b.Deadline == nil ||
+		!b.Deadline.Equal(time.Date(2026, 12, 20, 0, 0, 0, 0, time.UTC)) {
+		t.Errorf("sys-b %+v: pending, due 1d after the end of the last day", b)
+	}
+	// The officer's view: only what is late, removed late or still pending
+	// past its deadline (o's offboarding of 2020 is overdue everywhere).
+	code, out, _ = starterIn(t, db, "records", "offboarding", "--late", "--json")
+	var late []offboardingRecord
+	json.Unmarshal([]byte(out), &late)
+	var got []string
+	for _, r := range late {
+		got = append(got, r.Person+"/"+r.System+"/"+map[bool]string{true: "overdue", false: "late"}[r.Overdue])
+	}
+	if want := "l/sys-a/late,o/sys-a/overdue,o/sys-b/overdue,o/sys-c/overdue"; code != 0 || strings.Join(got, ",") != want {
+		t.Errorf("--late: %v, want %s", got, want)
 	}
 	if code, out, _ := starterIn(t, db, "records", "offboarding"); code != 0 || !strings.Contains(out, "LATE") {
 		t.Errorf("table: %d %q; a late removal shows LATE", code, out)
