@@ -111,7 +111,7 @@ func TestWebhook4xxFallsBackToOwnerTask(t *testing.T) {
 		t.Fatalf("%d calls, answers %v", len(rc.got), got)
 	}
 	var body string
-	h.db.Owner.Get(&body, `SELECT body FROM tasks WHERE id = $1`, humantask.ID(ID("lee"), "remove/sys-hook"))
+	h.db.Owner.Get(&body, `SELECT body FROM tasks WHERE id = $1`, removalTask("sys-hook"))
 	if !strings.Contains(body, "the webhook answered 404: no such user") {
 		t.Errorf("task body does not say why:\n%s", body)
 	}

@@ -117,7 +117,7 @@ func (h *harness) system(id, method, criticality, url string) {
 
 // answer has person complete the system's removal task at at.
 func (h *harness) answer(at time.Time, systemID, person string, action humantask.Action, note string, got *[]string) {
-	taskID := humantask.ID(ID("lee"), "remove/"+systemID)
+	taskID := removalTask(systemID)
 	h.env.RegisterDelayedCallback(func() {
 		err := h.env.UpdateWorkflowByID(taskID, humantask.UpdateComplete, fmt.Sprint("u-", person, at.Unix()), &testsuite.TestUpdateCallback{
 			OnAccept: func() {},
@@ -132,6 +132,11 @@ func (h *harness) answer(at time.Time, systemID, person string, action humantask
 			h.t.Errorf("update %s by %s: %v", taskID, person, err)
 		}
 	}, at.Sub(start))
+}
+
+// removalTask is the ID of lee's removal task for the system.
+func removalTask(systemID string) string {
+	return humantask.ID(ID("lee"), taskPurpose("default-test-run-id", systemID))
 }
 
 // run offboards lee, started by by, and answers the result.

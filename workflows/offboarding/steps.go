@@ -117,7 +117,7 @@ func (w *offboarding) manual(ctx workflow.Context, i int, fallback string) error
 	}
 	b.WriteString(`Answer "Access removed" with a note of what you removed, or "No account" if they had none.`)
 	out, err := humantask.Child{
-		Purpose: "remove/" + s.ID, Assignee: assignee, Body: b.String(),
+		Purpose: taskPurpose(w.runID, s.ID), Assignee: assignee, Body: b.String(),
 		Subject: fmt.Sprintf("Remove %s's access to %s by %s", p.Name, s.Name, ss.Deadline.UTC().Format("2 Jan 15:04 MST")),
 		Actions: []humantask.Action{humantask.ActionRemoved, humantask.ActionNoAccount},
 		// Overdue: the owner's manager at the deadline, then the security
@@ -139,6 +139,11 @@ func (w *offboarding) manual(ctx workflow.Context, i int, fallback string) error
 	return w.record(ctx, i, act.RemovalInput{Method: directory.RemovalManual, Outcome: outcome, By: out.By, At: out.At,
 		FallbackReason: fallback, TaskID: out.TaskID, Note: out.Note})
 }
+
+// taskPurpose names a system's removal task within one run: a person
+// offboarded again (after a cancellation, or a rehire who leaves again)
+// gets new tasks, not the closed ones of the run before.
+func taskPurpose(runID, systemID string) string { return "remove/" + systemID + "/" + runID }
 
 // record writes the system's removal as evidence, with its deadline.
 func (w *offboarding) record(ctx workflow.Context, i int, r act.RemovalInput) error {

@@ -41,7 +41,7 @@ func TestManualRemovalByOwnerTask(t *testing.T) {
 	}
 	// The task opened when the last day began (the run started at 09:00 on it).
 	var created time.Time
-	h.db.Owner.Get(&created, `SELECT due_at FROM tasks WHERE id = $1`, humantask.ID(ID("lee"), "remove/sys-git"))
+	h.db.Owner.Get(&created, `SELECT due_at FROM tasks WHERE id = $1`, removalTask("sys-git"))
 	if !created.Equal(endOfDay.Add(4 * time.Hour)) {
 		t.Errorf("task due %v, want the deadline", created)
 	}
@@ -70,7 +70,7 @@ func TestOverdueRemovalRemindsThenEscalates(t *testing.T) {
 	if len(got) != 2 || !strings.HasPrefix(got[0], "sam refused") || got[1] != "sam completed" {
 		t.Fatalf("answers %v: the officer may act only once escalated to", got)
 	}
-	taskID := humantask.ID(ID("lee"), "remove/sys-aws")
+	taskID := removalTask("sys-aws")
 	// Opened 09:00 on the last day, reminded hourly until completed at 07:00 the next day.
 	if n := h.count(`SELECT count(*) FROM task_events WHERE task_id = $1 AND kind = 'reminder'`, taskID); n < 15 {
 		t.Errorf("%d reminders, want hourly ones", n)
@@ -123,7 +123,7 @@ func TestCancelByManager(t *testing.T) {
 	if n := h.count(`SELECT count(*) FROM offboardings WHERE status = 'cancelled' AND closed_by = 'ceo' AND close_note = 'rehired: stays on'`); n != 1 {
 		t.Errorf("cancellation not recorded")
 	}
-	if n := h.count(`SELECT count(*) FROM tasks WHERE status = 'cancelled' AND id = $1`, humantask.ID(ID("lee"), "remove/sys-git")); n != 1 {
+	if n := h.count(`SELECT count(*) FROM tasks WHERE status = 'cancelled' AND id = $1`, removalTask("sys-git")); n != 1 {
 		t.Errorf("the owner's task was not cancelled")
 	}
 	if n := h.count(`SELECT count(*) FROM audit_log WHERE action = 'offboarding.cancelled' AND actor = 'ceo'`); n != 1 {
