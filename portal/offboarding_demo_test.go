@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"os"
 	"regexp"
+	"strings"
 	"testing"
 	"time"
 
@@ -104,6 +105,12 @@ func TestDemoOffboardingThroughEmailedLinks(t *testing.T) {
 		}
 		return len(tasks) == systems
 	})
+	// The task page offers the two answers by name.
+	if code, page := send(t, http.MethodGet, tasks["GitHub"], nil); code != http.StatusOK ||
+		!strings.Contains(page, `value="removed">Access removed</button>`) || !strings.Contains(page, `value="no-account">No account</button>`) ||
+		!strings.Contains(page, "Not removed automatically: the webhook connector could not be used: CONNECTOR_SIGNING_KEY is not set") {
+		t.Errorf("GitHub task page %d:\n%s", code, page)
+	}
 	for name, link := range tasks {
 		action := "removed"
 		if name == "Zendesk" {

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	taskact "github.com/complyflow/complyflow/activities/humantask"
 	"github.com/complyflow/complyflow/workflows"
 )
 
@@ -58,17 +59,7 @@ func (a Action) Past() string {
 }
 
 // Label is the action as a button says it.
-func (a Action) Label() string {
-	switch a {
-	case ActionRemoved:
-		return "Access removed"
-	case ActionNoAccount:
-		return "No account"
-	case "":
-		return ""
-	}
-	return strings.ToUpper(string(a[:1])) + string(a[1:])
-}
+func (a Action) Label() string { return taskact.ActionLabel(string(a)) }
 
 // NeedsNote reports whether the action requires a note (a rejection must say why).
 func (a Action) NeedsNote() bool { return a == ActionReject }

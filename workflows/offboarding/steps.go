@@ -113,7 +113,7 @@ func (w *offboarding) manual(ctx workflow.Context, i int, fallback string) error
 		"(00:00 UTC %s) and by **%s**.\n\n", p.Name, p.ID, p.Email, w.in.LastDay, s.Name,
 		w.endOfLastDay().Format(time.DateOnly), ss.Deadline.UTC().Format("2 Jan 2006 15:04 MST"))
 	if fallback != "" {
-		fmt.Fprintf(&b, "The %s connector did not remove it: %s.\n\n", s.Method, fallback)
+		fmt.Fprintf(&b, "Not removed automatically: %s.\n\n", fallback)
 	}
 	b.WriteString(`Answer "Access removed" with a note of what you removed, or "No account" if they had none.`)
 	out, err := humantask.Child{
