@@ -28,7 +28,7 @@ const (
 // Columns are each kind's CSV columns.
 var Columns = map[Kind][]string{
 	People:  {"id", "email", "name", "manager_id", "slack_user_id", "department", "title", "start_date", "end_date"},
-	Systems: {"id", "name", "owner_id", "removal_method", "webhook_url"},
+	Systems: {"id", "name", "owner_id", "removal_method", "webhook_url", "criticality", "scim_base_url", "scim_token_env"},
 	Vendors: {"id", "name", "contact_email", "owner_id", "criticality"},
 }
 
@@ -38,6 +38,15 @@ type Result struct {
 	File     string `json:"file"`
 	Inserted int    `json:"inserted"`
 	Updated  int    `json:"updated"`
+	// Leavers are the people whose end date this import newly set (people
+	// only): the HR feed's offboardings to start once it has committed.
+	Leavers []Leaver `json:"leavers,omitempty"`
+}
+
+// Leaver is a person whose end date an import newly set.
+type Leaver struct {
+	PersonID string `json:"person"`
+	LastDay  string `json:"last_day"` // YYYY-MM-DD
 }
 
 // Import reads one CSV file of the given kind and upserts it by id. Every row

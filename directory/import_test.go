@@ -135,14 +135,19 @@ func TestImportPeopleRejects(t *testing.T) {
 func TestImportSystemsAndVendorsReject(t *testing.T) {
 	db := testenv.Postgres(t)
 	importDemo(t, db)
-	_, err := importString(t, db, directory.Systems, "id,name,owner_id,removal_method,webhook_url\n"+
-		"s1,Git,p-nobody,task,\n"+
-		"s2,Okta,p-ceo,webhook,ftp://x\n"+
-		"s3,Jira,p-ceo,email,\n")
+	_, err := importString(t, db, directory.Systems, "id,name,owner_id,removal_method,webhook_url,criticality,scim_base_url,scim_token_env\n"+
+		"s1,Git,p-nobody,manual,,low,,\n"+
+		"s2,Okta,p-ceo,webhook,ftp://x,high,,\n"+
+		"s3,Jira,p-ceo,email,,low,,\n"+
+		"s4,Okta,p-ceo,scim,,extreme,https://okta.example/scim/v2,not a name\n"+
+		"s5,Git,p-ceo,manual,https://x.example/hook,low,,\n")
 	for _, want := range []string{
 		`in.csv:2: owner_id "p-nobody" is not a known person`,
 		`in.csv:3: webhook_url "ftp://x" is not an http(s) URL`,
-		`in.csv:4: removal_method "email" is not one of [task webhook]`,
+		`in.csv:4: removal_method "email" is not one of [manual webhook scim]`,
+		`in.csv:5: criticality "extreme" is not one of`,
+		`in.csv:5: scim_token_env "not a name" is not an environment variable name`,
+		`in.csv:6: webhook_url is set but removal_method is manual`,
 	} {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("systems error %v, want %q", err, want)
@@ -227,9 +232,9 @@ func TestImportRefusesContactsOfPeopleAlreadyThere(t *testing.T) {
 func TestImportSystemsAndVendorsRefuseBadIDs(t *testing.T) {
 	db := testenv.Postgres(t)
 	importDemo(t, db)
-	_, err := importString(t, db, directory.Systems, "id,name,owner_id,removal_method,webhook_url\n"+
-		"sys\x1fx,Git,p-ceo,task,\n"+
-		"sys-y,Jira\x00,p-ceo,task,\n")
+	_, err := importString(t, db, directory.Systems, "id,name,owner_id,removal_method,webhook_url,criticality,scim_base_url,scim_token_env\n"+
+		"sys\x1fx,Git,p-ceo,manual,,low,,\n"+
+		"sys-y,Jira\x00,p-ceo,manual,,low,,\n")
 	for _, want := range []string{`in.csv:2: id "sys\x1fx": use letters`, `in.csv:3: name contains a NUL byte`} {
 		if _, ok := err.(directory.RowErrors); !ok || !strings.Contains(err.Error(), want) {
 			t.Errorf("systems error %v (%T), want RowErrors containing %q", err, err, want)
@@ -242,5 +247,25 @@ func TestImportSystemsAndVendorsRefuseBadIDs(t *testing.T) {
 	}
 	if n := count(t, db, `SELECT count(*) FROM systems WHERE id IN ('sys-y', E'sys\x1fx')`); n != 0 {
 		t.Fatalf("%d systems written by a refused import", n)
+	}
+}
+
+// The HR feed: an import lists the people whose end date it newly set, and
+// re-importing the same file lists nobody (issue 13 item 1).
+func TestImportPeopleListsNewlySetEndDatesOnce(t *testing.T) {
+	db := testenv.Postgres(t)
+	head := "id,email,name,manager_id,slack_user_id,department,title,start_date,end_date\n"
+	first := head + "m,m@example.com,M,,,,,,\n" + "a,a@example.com,A,m,,,,,\n" + "old,old@example.com,Old,m,,,,,2020-01-31\n"
+	res, err := importString(t, db, directory.People, first)
+	if err != nil || len(res.Leavers) != 0 {
+		t.Fatalf("first import: %+v, %v; a new person with an end date is history, not a leaver", res, err)
+	}
+	leaving := head + "m,m@example.com,M,,,,,,\n" + "a,a@example.com,A,m,,,,,2026-12-18\n" + "old,old@example.com,Old,m,,,,,2020-01-31\n"
+	res, err = importString(t, db, directory.People, leaving)
+	if err != nil || len(res.Leavers) != 1 || res.Leavers[0] != (directory.Leaver{PersonID: "a", LastDay: "2026-12-18"}) {
+		t.Fatalf("end date set: leavers %+v, %v; want a on 2026-12-18", res.Leavers, err)
+	}
+	if res, err = importString(t, db, directory.People, leaving); err != nil || len(res.Leavers) != 0 {
+		t.Fatalf("re-import: leavers %+v, %v; want none", res.Leavers, err)
 	}
 }

@@ -11,7 +11,7 @@ func importPeople(ctx context.Context, tx *sqlx.Tx, c *rowChecker, recs []record
 	c.uniqueIDs(recs)
 	// Everyone already in the directory, with their manager: one read for
 	// both the unknown-manager and the cycle checks.
-	managers, err := currentManagers(ctx, tx)
+	managers, endDates, err := currentPeople(ctx, tx)
 	if err != nil {
 		return err
 	}
@@ -36,6 +36,12 @@ func importPeople(ctx context.Context, tx *sqlx.Tx, c *rowChecker, recs []record
 			c.fail(r.line, "manager_id %q is not a known person", mgr)
 		}
 		managers[id] = mgr
+		// The HR feed: an end date newly set on someone already in the
+		// directory starts their offboarding (after the import commits). A
+		// new person arriving with an end date is history, not a leaver.
+		if prev, known := endDates[id]; known && end != nil && prev != r.get("end_date") {
+			res.Leavers = append(res.Leavers, Leaver{PersonID: id, LastDay: r.get("end_date")})
+		}
 	}
 	taken, err := contactsOutside(ctx, tx, inFile)
 	if err != nil {
@@ -69,19 +75,23 @@ func importPeople(ctx context.Context, tx *sqlx.Tx, c *rowChecker, recs []record
 	return countUpserts(rows, res)
 }
 
-func currentManagers(ctx context.Context, tx *sqlx.Tx) (map[string]string, error) {
+// currentPeople reads everyone in the directory once: each one's manager and
+// end date (YYYY-MM-DD, empty when none).
+func currentPeople(ctx context.Context, tx *sqlx.Tx) (managers, endDates map[string]string, err error) {
 	var rows []struct {
 		ID      string `db:"id"`
 		Manager string `db:"manager_id"`
+		End     string `db:"end_date"`
 	}
-	if err := tx.SelectContext(ctx, &rows, `SELECT id, coalesce(manager_id, '') AS manager_id FROM people`); err != nil {
-		return nil, err
+	if err := tx.SelectContext(ctx, &rows, `SELECT id, coalesce(manager_id, '') AS manager_id,
+		coalesce(to_char(end_date, 'YYYY-MM-DD'), '') AS end_date FROM people`); err != nil {
+		return nil, nil, err
 	}
-	m := make(map[string]string, len(rows))
+	managers, endDates = make(map[string]string, len(rows)), make(map[string]string, len(rows))
 	for _, r := range rows {
-		m[r.ID] = r.Manager
+		managers[r.ID], endDates[r.ID] = r.Manager, r.End
 	}
-	return m, nil
+	return managers, endDates, nil
 }
 
 // managerCycle follows the management chain up from id and returns the chain

@@ -63,6 +63,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /a/{token}", s.campaignGet)
 	mux.HandleFunc("POST /a/{token}", s.campaignPost)
 	mux.HandleFunc("POST /slack/interactions", s.slackInteraction)
+	mux.HandleFunc("POST /connector/callback/{token}", s.connectorCallback)
 	for pattern, h := range s.Extra {
 		mux.Handle(pattern, h)
 	}

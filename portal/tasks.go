@@ -30,7 +30,7 @@ var taskTemplateFiles embed.FS
 var taskTemplates = template.Must(template.New("").Funcs(template.FuncMap{
 	"when":       notify.When,
 	"paragraphs": notify.Paragraphs,
-	"title":      func(s string) string { return strings.ToUpper(s[:1]) + s[1:] },
+	"label":      func(s string) string { return humantask.Action(s).Label() },
 	"detail":     eventDetail,
 	"past":       func(s string) string { return humantask.Action(s).Past() },
 	"join":       strings.Join,

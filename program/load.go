@@ -83,6 +83,7 @@ func Parse(file string, data []byte, opts Options) (*Program, error) {
 		"trainings":   func(n *yaml.Node, f string) { p.each(n, f, p.training) },
 		"controls":    func(n *yaml.Node, f string) { p.each(n, f, p.control) },
 		"obligations": func(n *yaml.Node, f string) { p.each(n, f, p.obligation) },
+		"offboarding": p.offboarding,
 	}, "roles", "policies", "controls", "obligations")
 	p.resolve()
 	if len(p.errs) > 0 {

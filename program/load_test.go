@@ -204,7 +204,7 @@ func TestParseRejects(t *testing.T) {
 		{"policy without text", "    file: policies/infosec.md\n", "",
 			[]string{`program.yaml:5: policies[infosec]: give the policy text's location as exactly one of file or url`}},
 		{"missing section", "obligations:", "obligation:",
-			[]string{`program.yaml:1: obligations: required`, `program.yaml:18: obligation: unknown key (expected one of: controls, obligations, policies, roles, trainings)`}},
+			[]string{`program.yaml:1: obligations: required`, `program.yaml:18: obligation: unknown key (expected one of: controls, obligations, offboarding, policies, roles, trainings)`}},
 		{"syntax", "  coo: p-coo\n", "  coo: [p-coo\n",
 			[]string{`program.yaml:2: (syntax): did not find expected ',' or ']'`}},
 	}

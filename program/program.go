@@ -29,6 +29,9 @@ type Program struct {
 	Trainings   []Training
 	Controls    []Control
 	Obligations []Obligation
+	// Offboarding is the removal rule per system criticality (the
+	// offboarding section; empty when the file has none).
+	Offboarding map[string]OffboardingRule
 }
 
 // Policy is a written policy whose text lives in a file or at a URL.

@@ -116,6 +116,9 @@ func Record(ctx context.Context, db *sqlx.DB, p *Program, appliedBy string, chan
 	if err := recordObligations(ctx, tx, p); err != nil {
 		return 0, err
 	}
+	if err := recordOffboarding(ctx, tx, p); err != nil {
+		return 0, err
+	}
 	obligationIDs := make([]string, len(p.Obligations))
 	for i, o := range p.Obligations {
 		obligationIDs[i] = o.ID

@@ -8,6 +8,7 @@ package registry
 
 import (
 	"maps"
+	"net/http"
 	"slices"
 	"time"
 
@@ -18,12 +19,14 @@ import (
 	campaignact "github.com/complyflow/complyflow/activities/campaign"
 	taskact "github.com/complyflow/complyflow/activities/humantask"
 	"github.com/complyflow/complyflow/activities/notify"
+	offboardact "github.com/complyflow/complyflow/activities/offboarding"
 	changeact "github.com/complyflow/complyflow/activities/policychange"
 	exceptionact "github.com/complyflow/complyflow/activities/policyexception"
 	reviewact "github.com/complyflow/complyflow/activities/policyreview"
 	"github.com/complyflow/complyflow/internal/links"
 	"github.com/complyflow/complyflow/workflows/campaign"
 	"github.com/complyflow/complyflow/workflows/humantask"
+	"github.com/complyflow/complyflow/workflows/offboarding"
 	"github.com/complyflow/complyflow/workflows/policychange"
 	"github.com/complyflow/complyflow/workflows/policyexception"
 	"github.com/complyflow/complyflow/workflows/policyreview"
@@ -42,6 +45,8 @@ type Deps struct {
 	LinkTTL       time.Duration
 	// AnnounceChannel is the Slack channel policy announcements go to.
 	AnnounceChannel string
+	// ConnectorKey signs offboarding's webhook calls (CONNECTOR_SIGNING_KEY).
+	ConnectorKey []byte
 }
 
 // Process is one entry of the registry.
@@ -85,6 +90,11 @@ var Processes = []Process{
 	{Name: policyreview.Process, Workflow: policyreview.WorkflowName, Scheduled: true, Register: func(w worker.Registry, d Deps) {
 		w.RegisterWorkflowWithOptions(policyreview.Workflow, workflow.RegisterOptions{Name: policyreview.WorkflowName})
 		w.RegisterActivity(&reviewact.Activities{DB: d.DB})
+	}},
+	{Name: offboarding.Process, Workflow: offboarding.WorkflowName, OnDemand: true, Register: func(w worker.Registry, d Deps) {
+		w.RegisterWorkflowWithOptions(offboarding.Workflow, workflow.RegisterOptions{Name: offboarding.WorkflowName})
+		w.RegisterActivity(&offboardact.Activities{DB: d.DB, ConnectorKey: d.ConnectorKey, Links: d.Links,
+			BaseURL: d.PortalBaseURL, LinkTTL: d.LinkTTL, HTTP: &http.Client{Timeout: 20 * time.Second}})
 	}},
 }
 

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"strings"
@@ -54,10 +55,13 @@ func runImport(ctx context.Context, env *Env, args []string) error {
 		return err
 	}
 	fmt.Fprintf(env.Stdout, "%s: %d inserted, %d updated\n", kind, res.Inserted, res.Updated)
-	if kind == directory.People {
-		return enrollNewHires(ctx, env, db)
+	if kind != directory.People {
+		return nil
 	}
-	return nil
+	// The HR feed: an end date newly set starts that person's offboarding;
+	// a new hire is enrolled in their campaigns.
+	leaversErr := startLeavers(ctx, env, res.Leavers)
+	return errors.Join(leaversErr, enrollNewHires(ctx, env, db))
 }
 
 // enrollNewHires hands the people just imported who are new hires to their

@@ -21,7 +21,8 @@ func Register(w worker.Registry, cfg config.Config, db *sqlx.DB) error {
 	}
 	mailer := platform.NewMailer(cfg)
 	d := registry.Deps{DB: db, Mailer: mailer, MailPool: notify.NewPool(mailer, cfg.SMTPPoolSize), Links: signer,
-		PortalBaseURL: cfg.PortalBaseURL, LinkTTL: cfg.LinkTTL, AnnounceChannel: cfg.SlackAnnounceChannel}
+		PortalBaseURL: cfg.PortalBaseURL, LinkTTL: cfg.LinkTTL, AnnounceChannel: cfg.SlackAnnounceChannel,
+		ConnectorKey: []byte(cfg.ConnectorSigningKey)}
 	if cfg.SlackBotToken != "" {
 		d.Slack = notify.NewSlack(cfg.SlackBotToken, cfg.SlackAPIURL)
 	}

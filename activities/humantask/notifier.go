@@ -201,6 +201,9 @@ func (n *Notifier) compose(ctx context.Context, in TaskNoticeInput) (taskMessage
 			m.intro = fmt.Sprintf("This task was assigned to %s, who could not be reached (%s). It has been escalated to you: you may complete it.",
 				t.AssigneeName, in.Reason)
 		}
+	case "reassigned":
+		m.title = "Reassigned to you: " + t.Subject
+		m.intro = fmt.Sprintf("This task was assigned to %s. It has been handed to you (%s): you may complete it.", t.AssigneeName, in.Reason)
 	default:
 		return taskMessage{}, refusal.New("unknown notice purpose %s", in.Purpose)
 	}
@@ -251,6 +254,20 @@ func (m taskMessage) html() string {
 	return b.String()
 }
 
+// ActionLabel is a task action as a button says it, in Slack and on the
+// portal's task page.
+func ActionLabel(action string) string {
+	switch action {
+	case "removed":
+		return "Access removed"
+	case "no-account":
+		return "No account"
+	case "":
+		return ""
+	}
+	return strings.ToUpper(action[:1]) + action[1:]
+}
+
 // Slack allows 3000 characters in a section's text.
 const slackSectionMax = 2900
 
@@ -263,10 +280,10 @@ func (m taskMessage) blocks() []slack.Block {
 	}
 	var buttons []slack.BlockElement
 	for _, a := range m.task.Actions {
-		label := strings.ToUpper(a[:1]) + a[1:]
+		label := ActionLabel(a)
 		b := slack.NewButtonBlockElement(SlackActionPrefix+a, m.task.ID, slack.NewTextBlockObject(slack.PlainTextType, label, false, false))
 		switch a {
-		case "approve", "done", "acknowledge":
+		case "approve", "done", "acknowledge", "removed":
 			b.Style = slack.StylePrimary
 		case "reject":
 			// A rejection needs a note, which a button cannot carry: it opens the portal page.

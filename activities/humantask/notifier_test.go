@@ -267,3 +267,21 @@ func TestSlackAuthFailuresAreNotRecordedAsRefusals(t *testing.T) {
 		t.Fatalf("user_not_found: %+v %v", res, err)
 	}
 }
+
+// A task reassigned to someone (a leaver's, to their manager) tells them
+// whose it was and why, with their own link.
+func TestReassignedNoticeSaysWhoseAndWhy(t *testing.T) {
+	sink := testenv.MailSink(t)
+	n, _ := newNotifier(t, sink, "")
+	res, err := n.SendTaskEmail(context.Background(), humantask.TaskNoticeInput{TaskID: "task/n/gus", PersonID: "ann",
+		Purpose: "reassigned/ann", Reason: "gus has left (last day 2026-12-18)"})
+	if err != nil || res.Status != humantask.NoticeSent {
+		t.Fatalf("%+v %v", res, err)
+	}
+	h, p := testenv.MailParts(t, sink.Messages()[0].Raw)
+	if !strings.HasPrefix(h.Get("Subject"), "Reassigned to you: Review") ||
+		!strings.Contains(p["text/plain"], "This task was assigned to Gus Gone. It has been handed to you (gus has left (last day 2026-12-18))") ||
+		!strings.Contains(p["text/plain"], "http://portal.test/t/") {
+		t.Errorf("subject %q, text:\n%s", h.Get("Subject"), p["text/plain"])
+	}
+}

@@ -63,6 +63,12 @@ type Config struct {
 	// path or the key itself (AuditKey reads it). Empty in the embedded mode:
 	// a key generated once into DevAuditSigningKeyFile.
 	AuditSigningKey string
+	// ConnectorSigningKey signs the bodies offboarding POSTs to systems'
+	// webhooks (CONNECTOR_SIGNING_KEY, at least 16 characters). Empty: a
+	// webhook's removal becomes a task to the system's owner, saying so.
+	// The SCIM connectors' bearer tokens are read from the variables the
+	// systems inventory names (scim_token_env).
+	ConnectorSigningKey string
 	// AuditCheckpointFile also receives each checkpoint, one JSON line each;
 	// empty: the checkpoints go to the database only.
 	AuditCheckpointFile string
@@ -109,6 +115,10 @@ func FromEnv() (Config, error) {
 		SMTPPoolSize:         DefaultSMTPPoolSize,
 		AuditSigningKey:      os.Getenv("AUDIT_SIGNING_KEY"),
 		AuditCheckpointFile:  os.Getenv("AUDIT_CHECKPOINT_FILE"),
+		ConnectorSigningKey:  os.Getenv("CONNECTOR_SIGNING_KEY"),
+	}
+	if k := c.ConnectorSigningKey; k != "" && len(k) < 16 {
+		return Config{}, fmt.Errorf("CONNECTOR_SIGNING_KEY: must be at least 16 characters (webhook receivers verify the signature with it)")
 	}
 	c.DatabaseOwnerURL = env("DATABASE_OWNER_URL", c.DatabaseURL)
 	if os.Getenv("DATABASE_URL") == "" {

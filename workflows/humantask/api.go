@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	taskact "github.com/complyflow/complyflow/activities/humantask"
 	"github.com/complyflow/complyflow/workflows"
 )
 
@@ -29,7 +30,14 @@ const (
 	ActionApprove     Action = "approve"
 	ActionReject      Action = "reject"
 	ActionAcknowledge Action = "acknowledge"
+	// An access removal (offboarding): the owner removed the leaver's
+	// access, or found they had no account.
+	ActionRemoved   Action = "removed"
+	ActionNoAccount Action = "no-account"
 )
+
+// Actions is every action a task may offer.
+var Actions = []Action{ActionDone, ActionApprove, ActionReject, ActionAcknowledge, ActionRemoved, ActionNoAccount}
 
 // Past is the action as a finished deed, for "Approved by Sam at ...".
 func (a Action) Past() string {
@@ -42,9 +50,16 @@ func (a Action) Past() string {
 		return "Rejected"
 	case ActionAcknowledge:
 		return "Acknowledged"
+	case ActionRemoved:
+		return "Access removed"
+	case ActionNoAccount:
+		return "No account found"
 	}
 	return string(a)
 }
+
+// Label is the action as a button says it.
+func (a Action) Label() string { return taskact.ActionLabel(string(a)) }
 
 // NeedsNote reports whether the action requires a note (a rejection must say why).
 func (a Action) NeedsNote() bool { return a == ActionReject }
@@ -64,6 +79,19 @@ type Input struct {
 	// State is set only by the workflow itself when it continues as new; a
 	// parent leaves it nil.
 	State *State `json:",omitempty"`
+}
+
+// SignalReassign gives an open task to one more person: the assignee has
+// left (offboarding hands a leaver's open tasks to their manager). The
+// assignee's record stays; the task records the reassignment and tells the
+// new holder.
+const SignalReassign = "reassign"
+
+// ReassignRequest is the argument of SignalReassign.
+type ReassignRequest struct {
+	To     string // a person ID
+	Reason string
+	By     string // who reassigned it, e.g. the offboarding's workflow ID
 }
 
 // CompleteRequest is the argument of UpdateComplete.

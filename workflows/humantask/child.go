@@ -40,7 +40,10 @@ func (t Child) Start(ctx workflow.Context) (string, workflow.ChildWorkflowFuture
 	if remind <= 0 {
 		remind = DefaultRemind
 	}
-	cctx := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{WorkflowID: id})
+	// A parent that gives the task up waits for it to record its
+	// cancellation; otherwise the parent could close first and terminate
+	// the task, leaving it open in Postgres.
+	cctx := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{WorkflowID: id, WaitForCancellation: true})
 	return id, workflow.ExecuteChildWorkflow(cctx, WorkflowName, Input{
 		TaskID: id, AssigneeID: t.Assignee, Subject: t.Subject, Body: t.Body,
 		Due: workflow.Now(ctx).Add(due), RemindEvery: remind, Escalation: t.Escalation,

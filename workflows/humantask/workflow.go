@@ -68,6 +68,8 @@ type humanTask struct {
 	completing bool
 	outcome    *Outcome
 	logger     log.Logger
+	// reassigns are SignalReassign requests not yet handled.
+	reassigns []ReassignRequest
 }
 
 var (
@@ -92,6 +94,16 @@ func newHumanTask(ctx workflow.Context, in Input) (*humanTask, error) {
 		workflow.UpdateHandlerOptions{Validator: t.validate}); err != nil {
 		return nil, err
 	}
+	reassign := workflow.GetSignalChannel(ctx, SignalReassign)
+	workflow.Go(ctx, func(gctx workflow.Context) {
+		for {
+			var r ReassignRequest
+			if !reassign.Receive(gctx, &r) {
+				return
+			}
+			t.reassigns = append(t.reassigns, r)
+		}
+	})
 	return t, nil
 }
 
@@ -116,8 +128,8 @@ func validateTaskInput(in Input) error {
 		problems = append(problems, "Actions is empty")
 	}
 	for _, a := range in.Actions {
-		if !slices.Contains([]Action{ActionDone, ActionApprove, ActionReject, ActionAcknowledge}, a) {
-			problems = append(problems, fmt.Sprintf("action %q is not one of done, approve, reject, acknowledge", a))
+		if !slices.Contains(Actions, a) {
+			problems = append(problems, fmt.Sprintf("action %q is not one of %v", a, Actions))
 		}
 	}
 	for i, s := range in.Escalation {
@@ -141,7 +153,11 @@ func (t *humanTask) run(ctx workflow.Context) (Outcome, error) {
 		}
 	}
 	done := func() bool { return t.outcome != nil }
+	wake := func() bool { return done() || len(t.reassigns) > 0 }
 	for !done() {
+		if err := t.reassign(ctx); err != nil {
+			return Outcome{}, err
+		}
 		if workflow.GetInfo(ctx).GetContinueAsNewSuggested() {
 			if err := workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) }); err != nil {
 				return Outcome{}, err
@@ -154,17 +170,20 @@ func (t *humanTask) run(ctx workflow.Context) (Outcome, error) {
 			}
 			break
 		}
-		if wake, ok := t.nextWake(); !ok {
-			if err := workflow.Await(ctx, done); err != nil {
+		if at, ok := t.nextWake(); !ok {
+			if err := workflow.Await(ctx, wake); err != nil {
 				return Outcome{}, err
 			}
-		} else if d := wake.Sub(workflow.Now(ctx)); d > 0 {
-			if _, err := workflow.AwaitWithTimeout(ctx, d, done); err != nil {
+		} else if d := at.Sub(workflow.Now(ctx)); d > 0 {
+			if _, err := workflow.AwaitWithTimeout(ctx, d, wake); err != nil {
 				return Outcome{}, err
 			}
 		}
 		if done() {
 			break
+		}
+		if len(t.reassigns) > 0 {
+			continue // handled at the top of the loop; the timer is set again
 		}
 		if err := t.onTime(ctx); err != nil {
 			return Outcome{}, err
@@ -287,6 +306,25 @@ func (t *humanTask) escalate(ctx workflow.Context) error {
 	}
 	if !reached {
 		return t.unreachable(ctx, reasons)
+	}
+	return nil
+}
+
+// reassign hands the task to each person a SignalReassign named who does not
+// have it yet: entitled from now on, recorded, and told.
+func (t *humanTask) reassign(ctx workflow.Context) error {
+	for len(t.reassigns) > 0 {
+		r := t.reassigns[0]
+		t.reassigns = t.reassigns[1:]
+		if r.To == "" || slices.Contains(t.st.Entitled, r.To) {
+			continue
+		}
+		t.st.Entitled = append(t.st.Entitled, r.To)
+		purpose := "reassigned/" + r.To
+		if err := t.record(ctx, purpose, "reassigned", map[string]any{"to": r.To, "reason": r.Reason, "by": r.By}); err != nil {
+			return err
+		}
+		t.notifyWhy(ctx, []string{r.To}, purpose, r.Reason)
 	}
 	return nil
 }
