@@ -15,7 +15,7 @@ import (
 
 	"github.com/complyflow/complyflow/internal/testenv"
 	"github.com/complyflow/complyflow/workflows/humantask"
-	"github.com/complyflow/complyflow/workflows/internal/policytest"
+	"github.com/complyflow/complyflow/workflows/internal/history"
 )
 
 func TestMain(m *testing.M) { testenv.Main(m) }
@@ -28,7 +28,7 @@ func TestOffboardingReplay(t *testing.T) {
 	if os.Getenv("UPDATE_HISTORIES") == "1" {
 		recordReplay(t)
 	}
-	policytest.Replay(t, "offboarding.json", WorkflowName, Workflow, ID("lee"))
+	history.Replay(t, "offboarding.json", WorkflowName, Workflow, ID("lee"))
 }
 
 func recordReplay(t *testing.T) {
@@ -71,5 +71,5 @@ func recordReplay(t *testing.T) {
 	if len(h.removals()) != 3 {
 		t.Fatalf("recorded run removed %v", h.removals())
 	}
-	policytest.WriteHistory(ctx, t, c, ID("lee"), run.GetRunID(), "offboarding.json")
+	history.Write(ctx, t, c, ID("lee"), run.GetRunID(), "offboarding.json")
 }
