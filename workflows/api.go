@@ -43,6 +43,16 @@ type ScheduledRun struct {
 	Escalation   []EscalationStep
 	ControlIDs   []string // controls this run evidences
 	Scope        []string // e.g. the policy IDs in scope of a review
+	// Vendors is the vendor review's cadence (its obligation only).
+	Vendors *VendorCadence `json:",omitempty"`
+}
+
+// VendorCadence is how often a vendor's report is asked for, by the vendor's
+// criticality, and how long before the last report's coverage ends the next
+// request goes out (controls list B: reviewed "on at least an annual basis").
+type VendorCadence struct {
+	MonthsByCriticality map[string]int
+	RequestBeforeDays   int
 }
 
 // RecordOptions are for activities that write the records: they retry until
