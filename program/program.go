@@ -88,6 +88,9 @@ type Obligation struct {
 	// the process decides what empty means (for the review: every policy not
 	// deprecated when it runs).
 	Scope []string
+	// Vendors is the vendor review's cadence by criticality (its
+	// obligation only, and required there).
+	Vendors *workflows.VendorCadence
 }
 
 // Run is the input the obligation's schedule hands to its workflow.
@@ -100,6 +103,7 @@ func (o Obligation) Run() workflows.ScheduledRun {
 		Escalation:   o.Escalation,
 		ControlIDs:   o.Controls,
 		Scope:        o.Scope,
+		Vendors:      o.Vendors,
 	}
 }
 

@@ -20,11 +20,13 @@ import (
 	changeact "github.com/complyflow/complyflow/activities/policychange"
 	exceptionact "github.com/complyflow/complyflow/activities/policyexception"
 	reviewact "github.com/complyflow/complyflow/activities/policyreview"
+	vendoract "github.com/complyflow/complyflow/activities/vendorreview"
 	"github.com/complyflow/complyflow/internal/links"
 	"github.com/complyflow/complyflow/workflows/humantask"
 	"github.com/complyflow/complyflow/workflows/policychange"
 	"github.com/complyflow/complyflow/workflows/policyexception"
 	"github.com/complyflow/complyflow/workflows/policyreview"
+	"github.com/complyflow/complyflow/workflows/vendorreview"
 )
 
 // Deps are what the processes' activities are built from.
@@ -77,6 +79,13 @@ var Processes = []Process{
 	{Name: policyreview.Process, Workflow: policyreview.WorkflowName, Scheduled: true, Register: func(w worker.Registry, d Deps) {
 		w.RegisterWorkflowWithOptions(policyreview.Workflow, workflow.RegisterOptions{Name: policyreview.WorkflowName})
 		w.RegisterActivity(&reviewact.Activities{DB: d.DB})
+	}},
+	// The schedule starts the fan-out, which starts one VendorReview per
+	// vendor due; `starter vendor-review start` starts one directly.
+	{Name: vendorreview.Process, Workflow: vendorreview.FanOutWorkflowName, Scheduled: true, Register: func(w worker.Registry, d Deps) {
+		w.RegisterWorkflowWithOptions(vendorreview.FanOut, workflow.RegisterOptions{Name: vendorreview.FanOutWorkflowName})
+		w.RegisterWorkflowWithOptions(vendorreview.Workflow, workflow.RegisterOptions{Name: vendorreview.WorkflowName})
+		w.RegisterActivity(&vendoract.Activities{DB: d.DB, Mailer: d.Mailer, Links: d.Links, BaseURL: d.PortalBaseURL, LinkTTL: d.LinkTTL})
 	}},
 }
 

@@ -66,7 +66,7 @@ func reviewForm(controls []act.Control) *humantask.Form {
 		}},
 		{Name: fieldNote, Label: "Note", Kind: humantask.FieldText, MaxLen: 5000,
 			RequiredIf: &humantask.Condition{Field: fieldDecision, Equals: act.DecisionReject},
-			Help: "A rejection's note is sent to the vendor."},
+			Help:       "A rejection's note is sent to the vendor."},
 		{Name: fieldFollowUps, Label: "Follow-ups", Kind: humantask.FieldList, MaxItems: 20,
 			RequiredIf: &humantask.Condition{Field: fieldDecision, Equals: act.DecisionAcceptFollowUps}, Fields: []humantask.Field{
 				{Name: fieldFollowUpTitle, Label: "What", Kind: humantask.FieldText, Required: true, MaxLen: 500},
