@@ -55,7 +55,7 @@ func StartRecordingWorker(t *testing.T, c client.Client, db *testenv.DB, registe
 		if a.Also != nil {
 			a.Also()
 		}
-		return humantask.Outcome{TaskID: in.TaskID, Action: a.Action, By: a.By, Note: a.Note, At: workflow.Now(ctx)}, nil
+		return humantask.Outcome{TaskID: in.TaskID, Action: a.Action, By: a.By, Note: a.Note, Values: a.Values, At: workflow.Now(ctx)}, nil
 	}, workflow.RegisterOptions{Name: humantask.WorkflowName})
 	register(w)
 	mailer := &notify.Mailer{Addr: sink.Addr(), From: "complyflow@example.com"}
