@@ -68,4 +68,3 @@ func (p *parser) months(n *yaml.Node, field string) int {
 	}
 	return v * mult
 }
-
