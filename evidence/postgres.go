@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"time"
 
 	"github.com/jmoiron/sqlx"
 
@@ -71,4 +72,35 @@ func (p *Postgres) Open(ctx context.Context, sha256 string) (io.ReadCloser, File
 		return nil, File{}, fmt.Errorf("open evidence file %s: %w", sha256, err)
 	}
 	return io.NopCloser(bytes.NewReader(row.Content)), row.File, nil
+}
+
+// UploadedFor reports whether the file sha256 was uploaded for subject, so
+// a page serves only the evidence of what it is about.
+func UploadedFor(ctx context.Context, db sqlx.QueryerContext, subject, sha256 string) (bool, error) {
+	var ok bool
+	err := sqlx.GetContext(ctx, db, &ok, `SELECT EXISTS (SELECT FROM evidence_uploads WHERE subject = $1 AND sha256 = $2)`, subject, sha256)
+	return ok, err
+}
+
+// UploadsOf lists the uploads recorded for subject, oldest first.
+func UploadsOf(ctx context.Context, db sqlx.QueryerContext, subject string) ([]Stored, error) {
+	var rows []struct {
+		ID         int64     `db:"id"`
+		SHA256     string    `db:"sha256"`
+		Size       int64     `db:"size"`
+		MediaType  string    `db:"media_type"`
+		Uploader   string    `db:"uploader"`
+		Filename   string    `db:"filename"`
+		UploadedAt time.Time `db:"uploaded_at"`
+	}
+	if err := sqlx.SelectContext(ctx, db, &rows, `SELECT u.id, u.sha256, f.size, f.media_type, u.uploader, u.filename, u.uploaded_at
+		FROM evidence_uploads u JOIN evidence_files f USING (sha256) WHERE u.subject = $1 ORDER BY u.id`, subject); err != nil {
+		return nil, fmt.Errorf("uploads of %s: %w", subject, err)
+	}
+	out := make([]Stored, len(rows))
+	for i, r := range rows {
+		out[i] = Stored{File: File{SHA256: r.SHA256, Size: r.Size, MediaType: r.MediaType}, ID: r.ID, UploadedAt: r.UploadedAt,
+			Upload: Upload{Subject: subject, Uploader: r.Uploader, Filename: r.Filename}}
+	}
+	return out, nil
 }

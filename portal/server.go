@@ -10,6 +10,7 @@ import (
 	"net/http"
 
 	"github.com/complyflow/complyflow/activities/notify"
+	"github.com/complyflow/complyflow/evidence"
 
 	"github.com/jmoiron/sqlx"
 	"go.temporal.io/sdk/client"
@@ -29,6 +30,8 @@ type Server struct {
 	// Mailer sends the portal's own mail: the link confirming a change
 	// request made in the portal.
 	Mailer *notify.Mailer
+	// Evidence stores uploaded reports; nil: Postgres (evidence.Postgres on DB).
+	Evidence evidence.Store
 	// Extra routes mounted by the embedded mode (the dev mail viewer).
 	Extra map[string]http.Handler
 
@@ -52,11 +55,24 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("POST /change-requests/confirm/{token}", s.changeRequestConfirmPost)
 	mux.HandleFunc("GET /t/{token}", s.taskGet)
 	mux.HandleFunc("POST /t/{token}", s.taskPost)
+	mux.HandleFunc("GET /t/{token}/evidence/{sha256}", s.taskEvidence)
+	mux.HandleFunc("GET /v/{token}", s.vendorUploadGet)
 	mux.HandleFunc("POST /slack/interactions", s.slackInteraction)
 	for pattern, h := range s.Extra {
 		mux.Handle(pattern, h)
 	}
-	return securityHeaders(limitBodies(mux))
+	if s.Evidence == nil {
+		s.Evidence = &evidence.Postgres{DB: s.DB}
+	}
+	if s.Config.EvidenceMaxBytes <= 0 {
+		s.Config.EvidenceMaxBytes = config.DefaultEvidenceMaxBytes
+	}
+	// An upload has its own limit (EVIDENCE_MAX_BYTES, vendorUploadPost);
+	// every other body is capped at maxBodyBytes.
+	outer := http.NewServeMux()
+	outer.HandleFunc("POST /v/{token}", s.vendorUploadPost)
+	outer.Handle("/", limitBodies(mux))
+	return securityHeaders(outer)
 }
 
 type health struct {

@@ -337,6 +337,7 @@ type TaskRecord struct {
 	OutcomeNote   string         `db:"outcome_note"`
 	CompletedAt   sql.NullTime   `db:"completed_at"`
 	CreatedAt     time.Time      `db:"created_at"`
+	ParentRef     string         `db:"parent_ref"`
 	// Form and OutcomeValues are humantask.Form and humantask.Values as
 	// JSON, empty when the task has no form.
 	Form          []byte `db:"form"`
@@ -345,7 +346,7 @@ type TaskRecord struct {
 
 const taskColumns = `t.id, t.assignee_id, a.name AS assignee_name, t.subject, t.body, t.actions, t.control_ids,
 	t.due_at, t.status, t.outcome_action, t.outcome_by, coalesce(b.name, '') AS outcome_by_name,
-	t.outcome_note, t.completed_at, t.created_at, t.form, t.outcome_values
+	t.outcome_note, t.completed_at, t.created_at, t.parent_ref, t.form, t.outcome_values
 	FROM tasks t JOIN people a ON a.id = t.assignee_id LEFT JOIN people b ON b.id = t.outcome_by`
 
 // LoadTask reads one task; ok is false when there is none.

@@ -3,10 +3,12 @@ package vendorreview
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"time"
 
 	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
 )
 
 // Record is one cycle as `starter records vendor-reviews` shows it.
@@ -94,4 +96,28 @@ func Standings(ctx context.Context, db sqlx.QueryerContext, vendorID string, now
 		}
 	}
 	return ss, nil
+}
+
+// Cycle is what the upload page shows of a cycle.
+type Cycle struct {
+	ID         string         `db:"id"`
+	VendorName string         `db:"vendor_name"`
+	Cycle      string         `db:"cycle"`
+	Status     string         `db:"status"`
+	Due        time.Time      `db:"due_at"`
+	ControlIDs pq.StringArray `db:"control_ids"`
+}
+
+// LoadCycle reads one cycle; ok is false when there is none.
+func LoadCycle(ctx context.Context, db sqlx.QueryerContext, id string) (Cycle, bool, error) {
+	var c Cycle
+	err := sqlx.GetContext(ctx, db, &c, `SELECT r.id, v.name AS vendor_name, r.cycle, r.status, r.due_at, r.control_ids
+		FROM vendor_reviews r JOIN vendors v ON v.id = r.vendor_id WHERE r.id = $1`, id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return Cycle{}, false, nil
+	}
+	if err != nil {
+		return Cycle{}, false, fmt.Errorf("load vendor review %s: %w", id, err)
+	}
+	return c, true, nil
 }

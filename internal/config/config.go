@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/mail"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -46,6 +47,9 @@ type Config struct {
 	LinkSigningKeys []links.Key
 	// LinkTTL is how long a task link stays valid.
 	LinkTTL time.Duration
+	// EvidenceMaxBytes caps an uploaded evidence file (a vendor's report):
+	// a larger one is refused with 413 before it is stored.
+	EvidenceMaxBytes int64
 
 	// DevMail runs the local SMTP sink (and /dev/mail) because no SMTP_ADDR was given.
 	DevMail bool
@@ -66,17 +70,19 @@ type Config struct {
 
 // Defaults for the embedded mode.
 const (
-	DefaultDatabaseURL  = "postgres://complyflow_app:complyflow_app@127.0.0.1:5432/complyflow?sslmode=disable"
-	DefaultOwnerURL     = "postgres://complyflow_owner:complyflow_owner@127.0.0.1:5432/complyflow?sslmode=disable"
-	DefaultTemporal     = "127.0.0.1:7233"
-	DefaultNamespace    = "default"
-	DefaultTaskQueue    = "complyflow"
-	DefaultDevSMTPAddr  = "127.0.0.1:1025"
-	DefaultSMTPFrom     = "complyflow@localhost"
-	DefaultPortalAddr   = "127.0.0.1:8080"
-	DefaultLinkTTL      = 30 * 24 * time.Hour
-	devLinkSigningKey   = "complyflow-dev-link-signing-key-change-me"
-	DefaultSlackChannel = "#security-policies"
+	DefaultDatabaseURL = "postgres://complyflow_app:complyflow_app@127.0.0.1:5432/complyflow?sslmode=disable"
+	DefaultOwnerURL    = "postgres://complyflow_owner:complyflow_owner@127.0.0.1:5432/complyflow?sslmode=disable"
+	DefaultTemporal    = "127.0.0.1:7233"
+	DefaultNamespace   = "default"
+	DefaultTaskQueue   = "complyflow"
+	DefaultDevSMTPAddr = "127.0.0.1:1025"
+	DefaultSMTPFrom    = "complyflow@localhost"
+	DefaultPortalAddr  = "127.0.0.1:8080"
+	DefaultLinkTTL     = 30 * 24 * time.Hour
+	// DefaultEvidenceMaxBytes is EVIDENCE_MAX_BYTES unset: 50 MB.
+	DefaultEvidenceMaxBytes = 50_000_000
+	devLinkSigningKey       = "complyflow-dev-link-signing-key-change-me"
+	DefaultSlackChannel     = "#security-policies"
 	// DevAuditCheckpointFile is AUDIT_CHECKPOINT_FILE in the embedded mode.
 	DevAuditCheckpointFile = ".data/audit_checkpoints.jsonl"
 )
@@ -101,6 +107,7 @@ func FromEnv() (Config, error) {
 		MetricsAddr:          os.Getenv("METRICS_ADDR"),
 		DevMailDir:           env("DEV_MAIL_DIR", ".data/mail"),
 		LinkTTL:              DefaultLinkTTL,
+		EvidenceMaxBytes:     DefaultEvidenceMaxBytes,
 		AuditSigningKey:      os.Getenv("AUDIT_SIGNING_KEY"),
 		AuditCheckpointFile:  os.Getenv("AUDIT_CHECKPOINT_FILE"),
 	}
@@ -149,6 +156,13 @@ func FromEnv() (Config, error) {
 			return Config{}, fmt.Errorf("LINK_TTL: %q is not a positive duration such as 720h", v)
 		}
 		c.LinkTTL = d
+	}
+	if v := os.Getenv("EVIDENCE_MAX_BYTES"); v != "" {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n <= 0 {
+			return Config{}, fmt.Errorf("EVIDENCE_MAX_BYTES: %q is not a positive number of bytes such as 50000000", v)
+		}
+		c.EvidenceMaxBytes = n
 	}
 	return c, nil
 }
