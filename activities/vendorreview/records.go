@@ -13,26 +13,26 @@ import (
 
 // Record is one cycle as `starter records vendor-reviews` shows it.
 type Record struct {
-	ID            string         `db:"id" json:"id"`
-	VendorID      string         `db:"vendor_id" json:"vendor"`
-	VendorName    string         `db:"vendor_name" json:"vendor_name"`
-	Cycle         string         `db:"cycle" json:"cycle"`
-	Status        string         `db:"status" json:"status"`
-	Round         int            `db:"round" json:"round"`
-	RequestedAt   time.Time      `db:"requested_at" json:"requested_at"`
-	ReportType    string         `db:"report_type" json:"report_type"`
-	PeriodStart   sql.NullTime   `db:"period_start" json:"-"`
-	PeriodEnd     sql.NullTime   `db:"period_end" json:"-"`
-	AuditFirm     string         `db:"audit_firm" json:"audit_firm"`
-	Opinion       string         `db:"opinion" json:"opinion"`
-	Exceptions    string         `db:"exceptions" json:"exceptions"`
-	ReviewerID    string         `db:"reviewer_id" json:"reviewer"`
-	Decision      string         `db:"decision" json:"decision"`
-	DecidedBy     sql.NullString `db:"decided_by" json:"-"`
-	DecidedAt     sql.NullTime   `db:"decided_at" json:"-"`
-	CoverageUntil sql.NullTime   `db:"coverage_until" json:"-"`
-	NextRequestAt sql.NullTime   `db:"next_request_at" json:"-"`
-	Files         []File         `db:"-" json:"files"`
+	ID            string     `db:"id" json:"id"`
+	VendorID      string     `db:"vendor_id" json:"vendor"`
+	VendorName    string     `db:"vendor_name" json:"vendor_name"`
+	Cycle         string     `db:"cycle" json:"cycle"`
+	Status        string     `db:"status" json:"status"`
+	Round         int        `db:"round" json:"round"`
+	RequestedAt   time.Time  `db:"requested_at" json:"requested_at"`
+	ReportType    string     `db:"report_type" json:"report_type"`
+	PeriodStart   *time.Time `db:"period_start" json:"period_start"`
+	PeriodEnd     *time.Time `db:"period_end" json:"period_end"`
+	AuditFirm     string     `db:"audit_firm" json:"audit_firm"`
+	Opinion       string     `db:"opinion" json:"opinion"`
+	Exceptions    string     `db:"exceptions" json:"exceptions"`
+	ReviewerID    string     `db:"reviewer_id" json:"reviewer"`
+	Decision      string     `db:"decision" json:"decision"`
+	DecidedBy     *string    `db:"decided_by" json:"decided_by"`
+	DecidedAt     *time.Time `db:"decided_at" json:"decided_at"`
+	CoverageUntil *time.Time `db:"coverage_until" json:"coverage_until"`
+	NextRequestAt *time.Time `db:"next_request_at" json:"next_request_at"`
+	Files         []File     `db:"-" json:"files"`
 }
 
 // File is one report uploaded for a cycle.
@@ -47,10 +47,10 @@ type File struct {
 
 // Standing is whether a vendor is covered by an accepted report today.
 type Standing struct {
-	VendorID      string       `db:"id" json:"vendor"`
-	Name          string       `db:"name" json:"name"`
-	Criticality   string       `db:"criticality" json:"criticality"`
-	CoverageUntil sql.NullTime `db:"coverage_until" json:"-"`
+	VendorID      string     `db:"id" json:"vendor"`
+	Name          string     `db:"name" json:"name"`
+	Criticality   string     `db:"criticality" json:"criticality"`
+	CoverageUntil *time.Time `db:"coverage_until" json:"coverage_until"`
 	// State is "covered", "lapsed" (the last accepted report's coverage
 	// has ended) or "never reviewed".
 	State string `db:"-" json:"state"`
@@ -87,9 +87,9 @@ func Standings(ctx context.Context, db sqlx.QueryerContext, vendorID string, now
 	}
 	for i, s := range ss {
 		switch {
-		case !s.CoverageUntil.Valid:
+		case s.CoverageUntil == nil:
 			ss[i].State = "never reviewed"
-		case s.CoverageUntil.Time.After(now):
+		case s.CoverageUntil.After(now):
 			ss[i].State = "covered"
 		default:
 			ss[i].State = "lapsed"
