@@ -36,7 +36,35 @@ func TestVendorReviewReplay(t *testing.T) {
 	policytest.Replay(t, "vendor_review.json", WorkflowName, Workflow, replayID)
 }
 
-func recordReplay(t *testing.T) {
+// TestVendorReviewFanOutReplay replays a fan-out recorded on the dev
+// server: two vendors due, one cycle started for each. UPDATE_HISTORIES=1
+// records it again.
+func TestVendorReviewFanOutReplay(t *testing.T) {
+	id := "vendor-review/vendor-review-replay"
+	if os.Getenv("UPDATE_HISTORIES") == "1" {
+		db, c, queue := recordingWorker(t, nil)
+		db.Owner.MustExec(`INSERT INTO vendors (id, name, contact_email, owner_id, criticality) VALUES ('v-tiny', 'Tiny', 'hi@tiny.example.net', 'olga', 'low')`)
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		wf, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: id, TaskQueue: queue}, FanOutWorkflowName, run)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var res FanOutResult
+		if err := wf.Get(ctx, &res); err != nil || len(res.Started) != 2 {
+			t.Fatalf("fan-out: %+v, %v; want two cycles started", res, err)
+		}
+		for _, child := range res.Started {
+			c.TerminateWorkflow(ctx, child, "", "recorded")
+		}
+		policytest.WriteHistory(ctx, t, c, id, wf.GetRunID(), "vendor_review_fanout.json")
+	}
+	policytest.Replay(t, "vendor_review_fanout.json", FanOutWorkflowName, FanOut, id)
+}
+
+// recordingWorker is a database with the vendor world and a worker on the
+// dev server running vendor reviews, their human tasks answered by script.
+func recordingWorker(t *testing.T, script map[string]policytest.Answer) (*testenv.DB, client.Client, string) {
 	db := testenv.Postgres(t)
 	policytest.SeedWorld(t, db)
 	db.Owner.MustExec(`INSERT INTO people (id, email, name) VALUES ('olga', 'olga@example.com', 'Olga Owner');
@@ -52,6 +80,21 @@ func recordReplay(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	c := testenv.Temporal(t)
+	queue := policytest.StartRecordingWorker(t, c, db, func(w worker.Registry) {
+		w.RegisterWorkflowWithOptions(Workflow, workflow.RegisterOptions{Name: WorkflowName})
+		w.RegisterWorkflowWithOptions(FanOut, workflow.RegisterOptions{Name: FanOutWorkflowName})
+		w.RegisterActivity(&act.Activities{DB: db.App, Mailer: &notify.Mailer{Addr: sink.Addr(), From: "complyflow@example.com"},
+			Links: signer, BaseURL: "https://comply.example.com", LinkTTL: time.Hour})
+		w.RegisterActivity(&taskact.Tasks{DB: db.App})
+	}, func(_ humantask.Input, purpose string) (policytest.Answer, bool) {
+		a, ok := script[purpose]
+		return a, ok
+	})
+	return db, c, queue
+}
+
+func recordReplay(t *testing.T) {
 	rejected := accepted("2025-12-31")
 	rejected.Fields["decision"], rejected.Fields["note"] = act.DecisionReject, "the report is a SOC 3"
 	withFollowUp := accepted("2025-12-31")
@@ -62,16 +105,7 @@ func recordReplay(t *testing.T) {
 		"review/2":      {By: "olga", Action: humantask.ActionDone, Values: withFollowUp},
 		"follow-up/2/1": {By: "eve", Action: humantask.ActionDone},
 	}
-	c := testenv.Temporal(t)
-	queue := policytest.StartRecordingWorker(t, c, db, func(w worker.Registry) {
-		w.RegisterWorkflowWithOptions(Workflow, workflow.RegisterOptions{Name: WorkflowName})
-		w.RegisterActivity(&act.Activities{DB: db.App, Mailer: &notify.Mailer{Addr: sink.Addr(), From: "complyflow@example.com"},
-			Links: signer, BaseURL: "https://comply.example.com", LinkTTL: time.Hour})
-		w.RegisterActivity(&taskact.Tasks{DB: db.App})
-	}, func(_ humantask.Input, purpose string) (policytest.Answer, bool) {
-		a, ok := script[purpose]
-		return a, ok
-	})
+	db, c, queue := recordingWorker(t, script)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	in := input()
