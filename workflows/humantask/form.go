@@ -169,7 +169,7 @@ func validateList(fd Field, v Values) []string {
 		maxItems = DefaultMaxItems
 	}
 	if len(items) > maxItems {
-		problems = append(problems, fmt.Sprintf("%s has %d entries; at most %d are accepted", fd.Label, len(items), maxItems))
+		problems = append(problems, fmt.Sprintf("%s has %d entries: at most %d are accepted", fd.Label, len(items), maxItems))
 	}
 	for i, item := range items {
 		for _, sub := range fd.Fields {
@@ -207,7 +207,7 @@ func validateScalar(fd Field, val string, siblings map[string]string) string {
 			maxLen = DefaultMaxLen
 		}
 		if n := len([]rune(val)); n > maxLen {
-			return fmt.Sprintf("%s is %d characters long; at most %d are accepted", fd.Label, n, maxLen)
+			return fmt.Sprintf("%s is %d characters long: at most %d are accepted", fd.Label, n, maxLen)
 		}
 	case FieldNumber:
 		n, err := strconv.ParseFloat(val, 64)
@@ -215,9 +215,9 @@ func validateScalar(fd Field, val string, siblings map[string]string) string {
 		case err != nil:
 			return fmt.Sprintf("%s: %q is not a number", fd.Label, val)
 		case fd.Min != nil && n < *fd.Min:
-			return fmt.Sprintf("%s is %s; it must be at least %s", fd.Label, val, strconv.FormatFloat(*fd.Min, 'f', -1, 64))
+			return fmt.Sprintf("%s is %s: it must be at least %s", fd.Label, val, strconv.FormatFloat(*fd.Min, 'f', -1, 64))
 		case fd.Max != nil && n > *fd.Max:
-			return fmt.Sprintf("%s is %s; it must be at most %s", fd.Label, val, strconv.FormatFloat(*fd.Max, 'f', -1, 64))
+			return fmt.Sprintf("%s is %s: it must be at most %s", fd.Label, val, strconv.FormatFloat(*fd.Max, 'f', -1, 64))
 		}
 	case FieldChoice:
 		if !slices.ContainsFunc(fd.Choices, func(c Choice) bool { return c.Value == val }) {
