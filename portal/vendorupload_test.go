@@ -1,6 +1,7 @@
 package main_test
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"crypto/sha256"
@@ -9,8 +10,10 @@ import (
 	"io"
 	"log/slog"
 	"mime/multipart"
+	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"strconv"
 	"strings"
@@ -205,39 +208,15 @@ func TestVendorUploadPage(t *testing.T) {
 		if code != http.StatusRequestEntityTooLarge || !strings.Contains(page, strconv.Itoa(uploadLimit)+" bytes") {
 			t.Errorf("declared oversize: %d\n%s", code, page)
 		}
-		// Streamed without a length, 64 MiB: refused once the limit is
-		// passed, long before the end of the body.
-		var sent atomic.Int64
-		pr, pw := io.Pipe()
-		mw := multipart.NewWriter(pw)
-		go func() {
-			part, _ := mw.CreateFormFile("file", "huge.pdf")
-			chunk := append([]byte("%PDF-1.7\n"), make([]byte, 32<<10)...)
-			for i := 0; i < 2048; i++ {
-				n, err := part.Write(chunk)
-				sent.Add(int64(n))
-				if err != nil {
-					pw.CloseWithError(err)
-					return
-				}
-			}
-			mw.Close()
-			pw.Close()
-		}()
-		req, _ := http.NewRequest(http.MethodPost, link, pr)
-		req.Header.Set("Content-Type", mw.FormDataContentType())
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatalf("streamed oversize: %v (sent %d bytes)", err, sent.Load())
+		// Streamed without a length, 64 MiB, over a raw connection that
+		// keeps reading while it writes: refused once the limit is passed,
+		// long before the end of the body.
+		code, sent := streamUpload(t, link, 64<<20)
+		if code != http.StatusRequestEntityTooLarge {
+			t.Errorf("streamed oversize: %d, want 413", code)
 		}
-		page2, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		pr.CloseWithError(io.ErrClosedPipe)
-		if resp.StatusCode != http.StatusRequestEntityTooLarge {
-			t.Errorf("streamed oversize: %d\n%s", resp.StatusCode, page2)
-		}
-		if n := sent.Load(); n > 8<<20 {
-			t.Errorf("the server read %d bytes of a 64 MiB body before refusing it; want it to stop near the %d-byte limit", n, uploadLimit)
+		if sent > 8<<20 {
+			t.Errorf("the server read %d bytes of a 64 MiB body before refusing it; want it to stop near the %d-byte limit", sent, uploadLimit)
 		}
 	})
 	if after := s.evidenceRows(t); after != before {
@@ -276,4 +255,46 @@ func TestVendorUploadPage(t *testing.T) {
 			t.Errorf("second upload: %d, want 409", code)
 		}
 	})
+}
+
+// streamUpload posts a chunked multipart body of about size bytes of PDF,
+// reading the response while it writes, and answers the status and how many
+// body bytes were written when the response came.
+func streamUpload(t *testing.T, link string, size int) (int, int64) {
+	t.Helper()
+	u, err := url.Parse(link)
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn, err := net.Dial("tcp", u.Host)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	const boundary = "vendor-upload-test-boundary"
+	var sent atomic.Int64
+	go func() {
+		w := bufio.NewWriter(conn)
+		fmt.Fprintf(w, "POST %s HTTP/1.1\r\nHost: %s\r\nContent-Type: multipart/form-data; boundary=%s\r\nTransfer-Encoding: chunked\r\n\r\n",
+			u.Path, u.Host, boundary)
+		head := fmt.Sprintf("--%s\r\nContent-Disposition: form-data; name=\"file\"; filename=\"huge.pdf\"\r\nContent-Type: application/pdf\r\n\r\n%%PDF-1.7\n", boundary)
+		fmt.Fprintf(w, "%x\r\n%s\r\n", len(head), head)
+		chunk := bytes.Repeat([]byte("0"), 32<<10)
+		for n := 0; n < size; n += len(chunk) {
+			if _, err := fmt.Fprintf(w, "%x\r\n%s\r\n", len(chunk), chunk); err != nil {
+				return
+			}
+			if w.Flush() != nil {
+				return
+			}
+			sent.Add(int64(len(chunk)))
+		}
+	}()
+	conn.SetReadDeadline(time.Now().Add(30 * time.Second))
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		t.Fatalf("streamed upload: no response (%v) after %d bytes", err, sent.Load())
+	}
+	resp.Body.Close()
+	return resp.StatusCode, sent.Load()
 }
