@@ -52,9 +52,25 @@ type Input struct {
 	// accepted report's period end.
 	CadenceMonths     int
 	RequestBeforeDays int
-	// Round is set only by the workflow itself when it continues as new
-	// after rejected reports.
-	Round int `json:",omitempty"`
+	// Round and Resume are set only by the workflow itself when it
+	// continues as new: after rejected reports, or while waiting long for
+	// one (Resume).
+	Round  int     `json:",omitempty"`
+	Resume *Resume `json:",omitempty"`
+}
+
+// Resume is a round's request in progress, carried across continue-as-new.
+type Resume struct {
+	Status  Status
+	Waiting Waiting
+}
+
+// Waiting is where a round's request stands.
+type Waiting struct {
+	Started time.Time
+	Steps   int      // escalation steps reached (the owner is the first)
+	Asked   []string // "" (the vendor's contact), then each person asked
+	Reason  string   // why the report is asked for again, if it is
 }
 
 // UploadRequest is the argument of UpdateUpload: a file already stored.

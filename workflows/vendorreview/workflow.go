@@ -113,22 +113,41 @@ func (w *vendorReview) run(ctx workflow.Context) (Status, error) {
 // vendor's owner is asked (they may chase, or upload themselves), then each
 // escalation step after it (the security officer).
 func (w *vendorReview) request(ctx workflow.Context, reason string) error {
-	start := workflow.Now(ctx)
-	w.st.Stage, w.upload, w.st.Due, w.st.Reminders = act.StatusRequested, nil, start.Add(w.in.DuePeriod), 0
-	contact := act.ContactID(w.in.VendorID)
-	w.st.Entitled = []string{contact, w.info.Vendor.OwnerID}
-	asked := []string{""} // the contact; then people
-	w.send(ctx, "", fmt.Sprintf("request/%d", w.st.Round), reason)
+	var wt Waiting
+	if r := w.in.Resume; r != nil {
+		// Continued as new while waiting: pick the round up where it was.
+		w.in.Resume = nil
+		w.st, wt = r.Status, r.Waiting
+	} else {
+		now := workflow.Now(ctx)
+		w.st.Stage, w.st.Due, w.st.Reminders = act.StatusRequested, now.Add(w.in.DuePeriod), 0
+		w.st.Entitled = []string{act.ContactID(w.in.VendorID), w.info.Vendor.OwnerID}
+		wt = Waiting{Started: now, Asked: []string{""}, Reason: reason}
+		w.send(ctx, "", fmt.Sprintf("request/%d", w.st.Round), reason)
+	}
+	w.upload = nil
 	steps := append([]workflows.EscalationStep{{To: w.info.Vendor.OwnerID}}, w.in.Escalation...)
-	escalated := 0
 	received := func() bool { return w.upload != nil }
 	for !received() {
+		// A vendor that never answers is reminded for as long as the cycle
+		// is open: keep the history short.
+		if workflow.GetInfo(ctx).GetContinueAsNewSuggested() {
+			if err := workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) }); err != nil {
+				return err
+			}
+			if received() {
+				break
+			}
+			next := w.in
+			next.Round, next.Resume = w.st.Round, &Resume{Status: w.st, Waiting: wt}
+			return workflow.NewContinueAsNewError(ctx, WorkflowName, next)
+		}
 		wake := time.Time{}
 		if w.in.RemindEvery > 0 {
-			wake = start.Add(time.Duration(w.st.Reminders+1) * w.in.RemindEvery)
+			wake = wt.Started.Add(time.Duration(w.st.Reminders+1) * w.in.RemindEvery)
 		}
-		if escalated < len(steps) {
-			if at := w.st.Due.Add(steps[escalated].After); wake.IsZero() || at.Before(wake) {
+		if wt.Steps < len(steps) {
+			if at := w.st.Due.Add(steps[wt.Steps].After); wake.IsZero() || at.Before(wake) {
 				wake = at
 			}
 		}
@@ -144,31 +163,40 @@ func (w *vendorReview) request(ctx workflow.Context, reason string) error {
 		if received() {
 			break
 		}
-		now := workflow.Now(ctx)
-		for escalated < len(steps) && !now.Before(w.st.Due.Add(steps[escalated].After)) {
-			escalated++
-			people, err := w.resolve(ctx, steps[escalated-1])
-			if err != nil {
-				return err
-			}
-			for _, p := range people {
-				if slices.Contains(asked, p) {
-					continue
-				}
-				asked = append(asked, p)
-				w.st.Escalated = append(w.st.Escalated, p)
-				if !slices.Contains(w.st.Entitled, p) {
-					w.st.Entitled = append(w.st.Entitled, p)
-				}
-				w.send(ctx, p, fmt.Sprintf("escalated/%d/%d", w.st.Round, escalated), reason)
-			}
+		if err := w.onTime(ctx, steps, &wt); err != nil {
+			return err
 		}
-		if w.in.RemindEvery > 0 && !now.Before(start.Add(time.Duration(w.st.Reminders+1)*w.in.RemindEvery)) {
-			// After an outage, one reminder, not one per missed interval.
-			w.st.Reminders = int(now.Sub(start) / w.in.RemindEvery)
-			for _, p := range asked {
-				w.send(ctx, p, fmt.Sprintf("reminder/%d/%d", w.st.Round, w.st.Reminders), reason)
+	}
+	return nil
+}
+
+// onTime does what has come due while waiting for the report: the
+// escalation steps reached, then a reminder to everyone asked.
+func (w *vendorReview) onTime(ctx workflow.Context, steps []workflows.EscalationStep, wt *Waiting) error {
+	now := workflow.Now(ctx)
+	for wt.Steps < len(steps) && !now.Before(w.st.Due.Add(steps[wt.Steps].After)) {
+		wt.Steps++
+		people, err := w.resolve(ctx, steps[wt.Steps-1])
+		if err != nil {
+			return err
+		}
+		for _, p := range people {
+			if slices.Contains(wt.Asked, p) {
+				continue
 			}
+			wt.Asked = append(wt.Asked, p)
+			w.st.Escalated = append(w.st.Escalated, p)
+			if !slices.Contains(w.st.Entitled, p) {
+				w.st.Entitled = append(w.st.Entitled, p)
+			}
+			w.send(ctx, p, fmt.Sprintf("escalated/%d/%d", w.st.Round, wt.Steps), wt.Reason)
+		}
+	}
+	if w.in.RemindEvery > 0 && !now.Before(wt.Started.Add(time.Duration(w.st.Reminders+1)*w.in.RemindEvery)) {
+		// After an outage, one reminder, not one per missed interval.
+		w.st.Reminders = int(now.Sub(wt.Started) / w.in.RemindEvery)
+		for _, p := range wt.Asked {
+			w.send(ctx, p, fmt.Sprintf("reminder/%d/%d", w.st.Round, w.st.Reminders), wt.Reason)
 		}
 	}
 	return nil

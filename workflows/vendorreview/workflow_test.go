@@ -194,3 +194,35 @@ func TestVendorReviewFollowUpsTrackedToClosure(t *testing.T) {
 		t.Errorf("the cycle is not accepted after its follow-ups")
 	}
 }
+
+// A run continued as new while waiting for the report picks the round up
+// where it was: no second request, the next reminder numbered on, the
+// escalations already done not repeated, the next one on time.
+func TestVendorReviewResumesAWaitingRound(t *testing.T) {
+	h := newVendorHarness(t, start)
+	id := ID("v-acme", "2026")
+	contact := act.ContactID("v-acme")
+	began := start.Add(-25 * day) // due 4 days ago, the owner asked then
+	in := input()
+	in.Resume = &Resume{
+		Status: Status{ReviewID: id, VendorID: "v-acme", Stage: act.StatusRequested, Round: 1, Due: began.Add(21 * day), Reminders: 3,
+			Entitled: []string{contact, "olga"}, Escalated: []string{"olga"}},
+		Waiting: Waiting{Started: began, Steps: 1, Asked: []string{"", "olga"}},
+	}
+	sha := h.storePDF("%PDF-1.7 late but here", id, contact)
+	var got []string
+	h.uploadAt(4*day, id, UploadRequest{SHA256: sha, Uploader: "sam"}, &got)
+	h.On(humantask.ID(id, "review/1"), policytest.Answer{After: day, By: "olga", Action: humantask.ActionDone, Values: accepted("2025-12-31")})
+	st, err := h.run(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"vendor-review/escalated/1/2 sam", "vendor-review/reminder/1/4 " + contact, "vendor-review/reminder/1/4 olga",
+		"vendor-review/reminder/1/4 sam"}
+	if got := h.sent(id); !slices.Equal(got, want) {
+		t.Errorf("messages:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	if !slices.Equal(got, []string{"sam uploaded"}) || st.Stage != act.StatusAccepted {
+		t.Errorf("uploads %v, status %+v: want sam's upload accepted", got, st)
+	}
+}
