@@ -142,6 +142,34 @@ func (a *Activities) OpenReview(ctx context.Context, in OpenReviewInput) (Review
 	return info, tx.Commit()
 }
 
+// RoundInput opens another round of a cycle: its report is asked for again.
+type RoundInput struct {
+	ID       string
+	Round    int
+	At, Due  time.Time
+	Reason   string
+	Controls []string
+}
+
+// OpenRound records that the cycle asks for its report again, due anew.
+func (a *Activities) OpenRound(ctx context.Context, in RoundInput) error {
+	tx, err := a.DB.BeginTxx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, `UPDATE vendor_reviews SET due_at = $3, updated_at = now()
+		WHERE id = $1 AND round = $2 AND status = 'requested'`, in.ID, in.Round, in.Due); err != nil {
+		return fmt.Errorf("open round %d of %s: %w", in.Round, in.ID, err)
+	}
+	if err := audit.Write(ctx, tx, audit.Entry{Actor: "complyflow", Action: "vendor-review.re-requested", Subject: in.ID, Controls: in.Controls,
+		Detail: map[string]any{"round": in.Round, "due": in.Due, "reason": in.Reason, "at": in.At},
+		Key:    fmt.Sprintf("%s/round/%d", in.ID, in.Round)}); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
 // UploadInput is a report received for a cycle's round.
 type UploadInput struct {
 	ID       string

@@ -123,6 +123,14 @@ func (w *vendorReview) request(ctx workflow.Context, reason string) error {
 		w.st.Stage, w.st.Due, w.st.Reminders = act.StatusRequested, now.Add(w.in.DuePeriod), 0
 		w.st.Entitled = []string{act.ContactID(w.in.VendorID), w.info.Vendor.OwnerID}
 		wt = Waiting{Started: now, Asked: []string{""}, Reason: reason}
+		if w.st.Round > 1 {
+			err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, workflows.RecordOptions), vendorAct.OpenRound, act.RoundInput{
+				ID: w.st.ReviewID, Round: w.st.Round, At: now, Due: w.st.Due, Reason: reason, Controls: w.info.Controls,
+			}).Get(ctx, nil)
+			if err != nil {
+				return err
+			}
+		}
 		w.send(ctx, "", fmt.Sprintf("request/%d", w.st.Round), reason)
 	}
 	w.upload = nil

@@ -145,6 +145,11 @@ func TestVendorReviewRejectAsksAgain(t *testing.T) {
 	if n := h.Count(`SELECT count(*) FROM vendor_reviews WHERE id = $1 AND round = 2 AND evidence_sha256 = $2`, id, second); n != 1 {
 		t.Errorf("the record is not at round 2 with the second report")
 	}
+	// Round 2 was asked for on day 2 (the rejection), due 3 weeks later.
+	if n := h.Count(`SELECT count(*) FROM audit_log WHERE subject = $1 AND action = 'vendor-review.re-requested'
+		AND detail->>'reason' LIKE '%SOC 2 Type II' AND (detail->>'due')::timestamptz = $2`, id, start.Add(23*day)); n != 1 {
+		t.Errorf("the second round's request is not audited with its reason and due date")
+	}
 }
 
 // Accepted with follow-ups: each becomes a task for its owner (one not in
