@@ -114,6 +114,7 @@ func (w *vendorReview) run(ctx workflow.Context) (Status, error) {
 // escalation step after it (the security officer).
 func (w *vendorReview) request(ctx workflow.Context, reason string) error {
 	var wt Waiting
+	w.upload = nil // before the stage says requested, so the validator admits the round's report
 	if r := w.in.Resume; r != nil {
 		// Continued as new while waiting: pick the round up where it was.
 		w.in.Resume = nil
@@ -133,7 +134,6 @@ func (w *vendorReview) request(ctx workflow.Context, reason string) error {
 		}
 		w.send(ctx, "", fmt.Sprintf("request/%d", w.st.Round), reason)
 	}
-	w.upload = nil
 	steps := append([]workflows.EscalationStep{{To: w.info.Vendor.OwnerID}}, w.in.Escalation...)
 	received := func() bool { return w.upload != nil }
 	for !received() {
