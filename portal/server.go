@@ -54,7 +54,6 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /change-requests/confirm/{token}", s.changeRequestConfirmGet)
 	mux.HandleFunc("POST /change-requests/confirm/{token}", s.changeRequestConfirmPost)
 	mux.HandleFunc("GET /t/{token}", s.taskGet)
-	mux.HandleFunc("POST /t/{token}", s.taskPost)
 	mux.HandleFunc("GET /t/{token}/evidence/{sha256}", s.taskEvidence)
 	mux.HandleFunc("GET /v/{token}", s.vendorUploadGet)
 	mux.HandleFunc("POST /slack/interactions", s.slackInteraction)
@@ -67,10 +66,12 @@ func (s *Server) Handler() http.Handler {
 	if s.Config.EvidenceMaxBytes <= 0 {
 		s.Config.EvidenceMaxBytes = config.DefaultEvidenceMaxBytes
 	}
-	// An upload has its own limit (EVIDENCE_MAX_BYTES, vendorUploadPost);
-	// every other body is capped at maxBodyBytes.
+	// An upload has its own limit (EVIDENCE_MAX_BYTES): a vendor's report
+	// (vendorUploadPost) and a task form's files (taskPostLimited); every
+	// other body is capped at maxBodyBytes.
 	outer := http.NewServeMux()
 	outer.HandleFunc("POST /v/{token}", s.vendorUploadPost)
+	outer.HandleFunc("POST /t/{token}", s.taskPostLimited)
 	outer.Handle("/", limitBodies(mux))
 	return securityHeaders(outer)
 }

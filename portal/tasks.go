@@ -53,6 +53,8 @@ type taskPage struct {
 	// report to review), served under the task's link (Token).
 	Files []evidence.Stored
 	Token string
+	// Multipart: the form has a file field, so the page posts multipart.
+	Multipart bool
 	// Result pages only.
 	Done    bool
 	Message string
@@ -109,9 +111,19 @@ func (s *Server) taskPost(w http.ResponseWriter, r *http.Request) {
 		// Checked here as the workflow's validator checks it, so the person
 		// is told what to fix without a refused update in the history.
 		req.Values = formValues(page.Form, r)
-		if err := page.Form.Validate(req.Values); err != nil {
-			page.Message = "Not done: the form is not filled in as it must be: " + err.Error()
-			s.renderTask(w, http.StatusUnprocessableEntity, "task_result.html", page)
+		files, status, msg := s.formFiles(page.Form, r, &req.Values)
+		defer removeAll(files)
+		if msg == "" {
+			if err := page.Form.Validate(req.Values); err != nil {
+				status, msg = http.StatusUnprocessableEntity, "the form is not filled in as it must be: "+err.Error()
+			}
+		}
+		if msg == "" {
+			status, msg = s.storeFormFiles(r.Context(), files, page.Task, claims.PersonID)
+		}
+		if msg != "" {
+			page.Message = "Not done: " + msg
+			s.renderTask(w, status, "task_result.html", page)
 			return
 		}
 	}
@@ -210,15 +222,19 @@ func (s *Server) loadTaskPage(w http.ResponseWriter, r *http.Request, c links.Cl
 	if page.Form, err = formOf(t.Form); err == nil && len(t.OutcomeValues) > 0 {
 		err = json.Unmarshal(t.OutcomeValues, &page.Values)
 	}
-	if err == nil && t.ParentRef != "" {
-		page.Files, err = evidence.UploadsOf(r.Context(), s.DB, t.ParentRef)
+	for _, subject := range []string{t.ParentRef, t.ID} {
+		if err == nil && subject != "" {
+			var files []evidence.Stored
+			files, err = evidence.UploadsOf(r.Context(), s.DB, subject)
+			page.Files = append(page.Files, files...)
+		}
 	}
 	if err != nil {
 		s.Logger.Error("load task", "task", c.Subject, "err", err)
 		http.Error(w, "The task cannot be shown just now. Please try again in a minute.", http.StatusServiceUnavailable)
 		return taskPage{}, false
 	}
-	page.Fields = formViews(page.Form)
+	page.Fields, page.Multipart = formViews(page.Form), hasFile(page.Form)
 	return page, true
 }
 

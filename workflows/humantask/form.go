@@ -115,6 +115,8 @@ func checkFields(fields []Field, top bool) error {
 			return fmt.Errorf("form field %q: a choice needs choices", fd.Name)
 		case fd.Kind == FieldList && !top:
 			return fmt.Errorf("form field %q: a list cannot hold a list", fd.Name)
+		case fd.Kind == FieldFile && !top:
+			return fmt.Errorf("form field %q: a list cannot hold a file (the portal takes files as fields of the form itself)", fd.Name)
 		case fd.Kind == FieldList:
 			if err := checkFields(fd.Fields, false); err != nil {
 				return fmt.Errorf("form field %q: %w", fd.Name, err)

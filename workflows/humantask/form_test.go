@@ -75,6 +75,7 @@ func TestFormCheck(t *testing.T) {
 		"no choices":   {Fields: []Field{{Name: "a", Kind: FieldChoice}}},
 		"list in list": {Fields: []Field{{Name: "a", Kind: FieldList, Fields: []Field{{Name: "b", Kind: FieldList}}}}},
 		"unknown kind": {Fields: []Field{{Name: "a", Kind: "colour"}}},
+		"file in list": {Fields: []Field{{Name: "a", Kind: FieldList, Fields: []Field{{Name: "b", Kind: FieldFile}}}}},
 		"dotted name":  {Fields: []Field{{Name: "a.b", Kind: FieldText}}},
 	} {
 		if err := f.Check(); err == nil {
