@@ -24,6 +24,11 @@ var (
 
 const day = 24 * time.Hour
 
+// taskEscalation is how the review and follow-up tasks escalate once
+// overdue, as every person's task does (DESIGN, people and escalation): to
+// the assignee's manager, then the security officer.
+var taskEscalation = []workflows.EscalationStep{{After: 3 * day, To: workflows.EscalateToManager}, {After: 7 * day, To: "role:security_officer"}}
+
 // Workflow runs one vendor's review cycle until a report is accepted and
 // its follow-ups are done: request, reminders and escalation until a report
 // is uploaded, its review, and a rejected report asked for again.
@@ -287,7 +292,7 @@ func (w *vendorReview) review(ctx workflow.Context) (review, error) {
 	out, err := humantask.Child{
 		Purpose: fmt.Sprintf("review/%d", w.st.Round), Assignee: w.info.ReviewerID, Subject: "Review " + v.Name + "'s security report",
 		Body: body, Actions: []humantask.Action{humantask.ActionDone}, Controls: w.info.Controls, Form: reviewForm(w.info.Program),
-		Escalation: []workflows.EscalationStep{{After: 3 * day, To: workflows.EscalateToManager}, {After: 7 * day, To: "role:security_officer"}},
+		Escalation: taskEscalation,
 	}.Run(ctx)
 	if err != nil {
 		return review{}, err
@@ -327,7 +332,7 @@ func (w *vendorReview) followUps(ctx workflow.Context, r review) error {
 			Body: fmt.Sprintf("The review of %s's report (cycle %s) accepted it with this follow-up for you:\n\n%s\n\nMark it done once it is.",
 				w.info.Vendor.Name, w.in.Cycle, f.Title),
 			Actions: []humantask.Action{humantask.ActionDone}, Controls: w.info.Controls, Due: due,
-			Escalation: []workflows.EscalationStep{{After: 3 * day, To: workflows.EscalateToManager}, {After: 7 * day, To: "role:security_officer"}},
+			Escalation: taskEscalation,
 		}.Start(ctx)
 		w.st.FollowUps = append(w.st.FollowUps, id)
 	}
