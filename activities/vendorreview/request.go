@@ -104,7 +104,7 @@ func requestText(v Vendor, in RequestInput, link string) (subject, text string) 
 	}
 	fmt.Fprintf(&b, "Hello,\n\nas part of our annual vendor due diligence, please upload %s's current security report by %s:\n\n"+
 		"- a SOC 2 Type II report, or its equivalent: an ISO 27001 certificate, a SOC 3 report, or a completed security questionnaire;\n"+
-		"- plus a bridge letter if the report's period ended more than 3 months ago.\n\n"+
+		"- plus a bridge letter if the report's period ended more than 3 months ago, in the same PDF.\n\n"+
 		"Upload it as a PDF here (no account needed):\n%s\n\nThank you.\n",
 		v.Name, in.Due.UTC().Format(time.DateOnly), link)
 	return subject, b.String()
