@@ -6,6 +6,10 @@ import (
 	"github.com/jmoiron/sqlx"
 )
 
+// Criticalities are a vendor's possible criticalities, lowest first; the
+// program file sets a review cadence for each.
+var Criticalities = []string{"low", "medium", "high", "critical"}
+
 func importVendors(ctx context.Context, tx *sqlx.Tx, c *rowChecker, recs []record, res *Result) error {
 	c.uniqueIDs(recs)
 	known, err := knownPeople(ctx, tx)
@@ -16,7 +20,7 @@ func importVendors(ctx context.Context, tx *sqlx.Tx, c *rowChecker, recs []recor
 		c.required(r, "name")
 		c.email(r, "contact_email", true)
 		c.owner(r, known)
-		c.oneOf(r, "criticality", "low", "medium", "high", "critical")
+		c.oneOf(r, "criticality", Criticalities...)
 	}
 	if err := c.err(); err != nil {
 		return err

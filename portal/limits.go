@@ -35,6 +35,10 @@ func tooLarge(w http.ResponseWriter) {
 // cannot; it reports whether the handler may go on.
 func parseForm(w http.ResponseWriter, r *http.Request) bool {
 	err := r.ParseForm()
+	if err == nil && isMultipart(r) {
+		// Files beyond 1 MiB wait on disk, within the upload's body limit.
+		err = r.ParseMultipartForm(1 << 20)
+	}
 	var tooBig *http.MaxBytesError
 	switch {
 	case errors.As(err, &tooBig):

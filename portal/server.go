@@ -11,6 +11,7 @@ import (
 
 	"github.com/complyflow/complyflow/activities/campaign"
 	"github.com/complyflow/complyflow/activities/notify"
+	"github.com/complyflow/complyflow/evidence"
 
 	"github.com/jmoiron/sqlx"
 	"go.temporal.io/sdk/client"
@@ -30,6 +31,8 @@ type Server struct {
 	// Mailer sends the portal's own mail: the link confirming a change
 	// request made in the portal.
 	Mailer *notify.Mailer
+	// Evidence stores uploaded reports; nil: Postgres (evidence.Postgres on DB).
+	Evidence evidence.Store
 	// Extra routes mounted by the embedded mode (the dev mail viewer).
 	Extra map[string]http.Handler
 	// Signatures records the campaigns' signatures (campaign.go). main.go
@@ -62,12 +65,27 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("POST /t/{token}", s.taskPost)
 	mux.HandleFunc("GET /a/{token}", s.campaignGet)
 	mux.HandleFunc("POST /a/{token}", s.campaignPost)
+	mux.HandleFunc("GET /t/{token}/evidence/{sha256}", s.taskEvidence)
+	mux.HandleFunc("GET /v/{token}", s.vendorUploadGet)
 	mux.HandleFunc("POST /slack/interactions", s.slackInteraction)
 	mux.HandleFunc("POST /connector/callback/{token}", s.connectorCallback)
 	for pattern, h := range s.Extra {
 		mux.Handle(pattern, h)
 	}
-	return securityHeaders(limitBodies(mux))
+	if s.Evidence == nil {
+		s.Evidence = &evidence.Postgres{DB: s.DB}
+	}
+	if s.Config.EvidenceMaxBytes <= 0 {
+		s.Config.EvidenceMaxBytes = config.DefaultEvidenceMaxBytes
+	}
+	// An upload has its own limit (EVIDENCE_MAX_BYTES): a vendor's report
+	// (vendorUploadPost) and a task form's files (taskPostLimited); every
+	// other body is capped at maxBodyBytes.
+	outer := http.NewServeMux()
+	outer.HandleFunc("POST /v/{token}", s.vendorUploadPost)
+	outer.HandleFunc("POST /t/{token}", s.taskPostLimited)
+	outer.Handle("/", limitBodies(mux))
+	return securityHeaders(outer)
 }
 
 type health struct {

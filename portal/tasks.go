@@ -16,6 +16,7 @@ import (
 	taskact "github.com/complyflow/complyflow/activities/humantask"
 	"github.com/complyflow/complyflow/activities/notify"
 	"github.com/complyflow/complyflow/directory"
+	"github.com/complyflow/complyflow/evidence"
 	"github.com/complyflow/complyflow/workflows/humantask"
 
 	"github.com/jmoiron/sqlx"
@@ -24,7 +25,7 @@ import (
 	"github.com/complyflow/complyflow/internal/links"
 )
 
-//go:embed templates/task*.html
+//go:embed templates/task*.html templates/vendor*.html
 var taskTemplateFiles embed.FS
 
 var taskTemplates = template.Must(template.New("").Funcs(template.FuncMap{
@@ -34,7 +35,7 @@ var taskTemplates = template.Must(template.New("").Funcs(template.FuncMap{
 	"detail":     eventDetail,
 	"past":       func(s string) string { return humantask.Action(s).Past() },
 	"join":       strings.Join,
-}).ParseFS(taskTemplateFiles, "templates/task*.html"))
+}).ParseFS(taskTemplateFiles, "templates/task*.html", "templates/vendor*.html"))
 
 // taskPage is what task.html and task_result.html show.
 type taskPage struct {
@@ -44,6 +45,16 @@ type taskPage struct {
 	Overdue bool
 	// CancelledAt is when a cancelled task was given up, when its history says.
 	CancelledAt time.Time
+	// Form is the task's form, Fields it laid out, Values what completed it.
+	Form   *humantask.Form
+	Fields []fieldView
+	Values humantask.Values
+	// Files are the evidence uploaded for the task's process (a vendor's
+	// report to review), served under the task's link (Token).
+	Files []evidence.Stored
+	Token string
+	// Multipart: the form has a file field, so the page posts multipart.
+	Multipart bool
 	// Result pages only.
 	Done    bool
 	Message string
@@ -95,6 +106,26 @@ func (s *Server) taskPost(w http.ResponseWriter, r *http.Request) {
 		Action:   humantask.Action(r.PostFormValue("action")),
 		PersonID: claims.PersonID,
 		Note:     r.PostFormValue("note"),
+	}
+	if page.Form.Applies(req.Action) {
+		// Checked here as the workflow's validator checks it, so the person
+		// is told what to fix without a refused update in the history.
+		req.Values = formValues(page.Form, r)
+		files, status, msg := s.formFiles(page.Form, r, &req.Values)
+		defer removeAll(files)
+		if msg == "" {
+			if err := page.Form.Validate(req.Values); err != nil {
+				status, msg = http.StatusUnprocessableEntity, "the form is not filled in as it must be: "+err.Error()
+			}
+		}
+		if msg == "" {
+			status, msg = s.storeFormFiles(r.Context(), files, page.Task, claims.PersonID)
+		}
+		if msg != "" {
+			page.Message = "Not done: " + msg
+			s.renderTask(w, status, "task_result.html", page)
+			return
+		}
 	}
 	_, err := completeTask(r.Context(), s.Temporal, page.Task.ID, req)
 	if err == nil {
@@ -186,8 +217,25 @@ func (s *Server) loadTaskPage(w http.ResponseWriter, r *http.Request, c links.Cl
 	if p, err := directory.LookupPerson(r.Context(), s.DB, c.PersonID); err == nil {
 		viewer = p.Name
 	}
-	return taskPage{Task: t, History: history, Viewer: viewer, Overdue: t.Status == "open" && time.Now().After(t.Due),
-		CancelledAt: cancelledAt(history)}, true
+	page := taskPage{Task: t, History: history, Viewer: viewer, Overdue: t.Status == "open" && time.Now().After(t.Due),
+		CancelledAt: cancelledAt(history), Token: r.PathValue("token")}
+	if page.Form, err = formOf(t.Form); err == nil && len(t.OutcomeValues) > 0 {
+		err = json.Unmarshal(t.OutcomeValues, &page.Values)
+	}
+	for _, subject := range []string{t.ParentRef, t.ID} {
+		if err == nil && subject != "" {
+			var files []evidence.Stored
+			files, err = evidence.UploadsOf(r.Context(), s.DB, subject)
+			page.Files = append(page.Files, files...)
+		}
+	}
+	if err != nil {
+		s.Logger.Error("load task", "task", c.Subject, "err", err)
+		http.Error(w, "The task cannot be shown just now. Please try again in a minute.", http.StatusServiceUnavailable)
+		return taskPage{}, false
+	}
+	page.Fields, page.Multipart = formViews(page.Form), hasFile(page.Form)
+	return page, true
 }
 
 func (s *Server) renderTask(w http.ResponseWriter, status int, name string, page any) {

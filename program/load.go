@@ -26,6 +26,7 @@ import (
 	"github.com/complyflow/complyflow/registry"
 	"github.com/complyflow/complyflow/workflows"
 	"github.com/complyflow/complyflow/workflows/policyreview"
+	"github.com/complyflow/complyflow/workflows/vendorreview"
 )
 
 // Options says what a program file may refer to.
@@ -489,8 +490,15 @@ func (p *parser) obligation(n *yaml.Node, field string) {
 			}
 		},
 		"new_hire_within": func(v *yaml.Node, f string) { o.NewHireWithin = p.duration(v, f) },
+		"vendors":         func(v *yaml.Node, f string) { o.Vendors = p.vendorCadence(v, f) },
 	}, "id", "process", "schedule", "due")
 	p.campaignObligation(n, field, dueNode, o)
+	switch {
+	case o.Process == vendorreview.Process && o.Vendors == nil:
+		p.fail(n, join(field, "vendors"), "required for process %s: the review cadence by vendor criticality", vendorreview.Process)
+	case o.Process != vendorreview.Process && o.Vendors != nil:
+		p.fail(n, join(field, "vendors"), "only process %s has a vendor cadence", vendorreview.Process)
+	}
 	// A parsed schedule runs every year (runsEveryYear), so it has an interval.
 	if o.Schedule.spec != nil && dueNode != nil && o.Due > 0 {
 		if interval := o.Schedule.MinInterval(p.opts.Now); interval > 0 && o.Due > interval {

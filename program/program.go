@@ -100,6 +100,9 @@ type Obligation struct {
 	// NewHireWithin: a campaign obligation also assigns each new hire,
 	// due this long after their start date (issue 11 item 6); 0: not.
 	NewHireWithin time.Duration
+	// Vendors is the vendor review's cadence by criticality (its
+	// obligation only, and required there).
+	Vendors *workflows.VendorCadence
 }
 
 // Run is the input the obligation's schedule hands to its workflow.
@@ -114,6 +117,7 @@ func (o Obligation) Run() workflows.ScheduledRun {
 		Scope:        o.Scope,
 		Departments:  o.Departments,
 		Training:     o.Training,
+		Vendors:      o.Vendors,
 	}
 }
 

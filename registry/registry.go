@@ -23,6 +23,7 @@ import (
 	changeact "github.com/complyflow/complyflow/activities/policychange"
 	exceptionact "github.com/complyflow/complyflow/activities/policyexception"
 	reviewact "github.com/complyflow/complyflow/activities/policyreview"
+	vendoract "github.com/complyflow/complyflow/activities/vendorreview"
 	"github.com/complyflow/complyflow/internal/links"
 	"github.com/complyflow/complyflow/workflows/campaign"
 	"github.com/complyflow/complyflow/workflows/humantask"
@@ -30,6 +31,7 @@ import (
 	"github.com/complyflow/complyflow/workflows/policychange"
 	"github.com/complyflow/complyflow/workflows/policyexception"
 	"github.com/complyflow/complyflow/workflows/policyreview"
+	"github.com/complyflow/complyflow/workflows/vendorreview"
 )
 
 // Deps are what the processes' activities are built from.
@@ -95,6 +97,13 @@ var Processes = []Process{
 		w.RegisterWorkflowWithOptions(offboarding.Workflow, workflow.RegisterOptions{Name: offboarding.WorkflowName})
 		w.RegisterActivity(&offboardact.Activities{DB: d.DB, ConnectorKey: d.ConnectorKey, Links: d.Links,
 			BaseURL: d.PortalBaseURL, LinkTTL: d.LinkTTL, HTTP: &http.Client{Timeout: 20 * time.Second}})
+	}},
+	// The schedule starts the fan-out, which starts one VendorReview per
+	// vendor due; `starter vendor-review start` starts one directly.
+	{Name: vendorreview.Process, Workflow: vendorreview.FanOutWorkflowName, Scheduled: true, Register: func(w worker.Registry, d Deps) {
+		w.RegisterWorkflowWithOptions(vendorreview.FanOut, workflow.RegisterOptions{Name: vendorreview.FanOutWorkflowName})
+		w.RegisterWorkflowWithOptions(vendorreview.Workflow, workflow.RegisterOptions{Name: vendorreview.WorkflowName})
+		w.RegisterActivity(&vendoract.Activities{DB: d.DB, Mailer: d.Mailer, Links: d.Links, BaseURL: d.PortalBaseURL, LinkTTL: d.LinkTTL})
 	}},
 }
 

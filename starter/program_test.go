@@ -116,7 +116,7 @@ func TestProgramApply(t *testing.T) {
 		t.Fatalf("dry run: exit %d\n%s%s", code, out, errOut)
 	}
 	code, out, errOut = starterIn(t, db, "program", "apply", "--as", "p-security-officer", "../demo/program.yaml")
-	if code != 0 || !strings.Contains(out, "applied as version 1 by "+onBehalfOf("p-security-officer")+": 1 created, 0 updated, 0 deleted") {
+	if code != 0 || !strings.Contains(out, "applied as version 1 by "+onBehalfOf("p-security-officer")+": 2 created, 0 updated, 0 deleted") {
 		t.Fatalf("first apply: exit %d\n%s%s", code, out, errOut)
 	}
 	code, out, errOut = starterIn(t, db, "program", "apply", "../demo/program.yaml")
@@ -131,7 +131,7 @@ func TestProgramApply(t *testing.T) {
 		t.Errorf("versions %d, controls mapped to HIPAA %d, audit entries %d", versions, controls, audits)
 	}
 
-	waitForList(t, db, addr, []string{"complyflow/annual-policy-review"})
+	waitForList(t, db, addr, []string{"complyflow/annual-policy-review", "complyflow/vendor-review"})
 
 	code, out, errOut = starterIn(t, db, "schedules", "pause", "complyflow/annual-policy-review", "--note", "auditor walkthrough", "--as", "p-coo")
 	if code != 0 || !strings.Contains(out, "paused") {
@@ -168,7 +168,8 @@ func TestProgramApply(t *testing.T) {
 	file := besideDemoTexts(t, strings.Replace(withoutReview, "obligations:\n  []", "obligations: []", 1))
 	code, out, errOut = starterIn(t, db, "program", "apply", file)
 	t.Logf("apply without the obligation:\n%s", out)
-	if code != 0 || !strings.Contains(out, "  delete complyflow/annual-policy-review\n") || !strings.Contains(out, "0 created, 0 updated, 1 deleted") {
+	if code != 0 || !strings.Contains(out, "  delete complyflow/annual-policy-review\n") ||
+		!strings.Contains(out, "  delete complyflow/vendor-review\n") || !strings.Contains(out, "0 created, 0 updated, 2 deleted") {
 		t.Fatalf("apply without the obligation: exit %d\n%s%s", code, out, errOut)
 	}
 	waitForList(t, db, addr, nil)

@@ -47,6 +47,16 @@ type ScheduledRun struct {
 	Departments []string `json:",omitempty"`
 	// Training is the training a security-training campaign runs.
 	Training string `json:",omitempty"`
+	// Vendors is the vendor review's cadence (its obligation only).
+	Vendors *VendorCadence `json:",omitempty"`
+}
+
+// VendorCadence is how often a vendor's report is asked for, by the vendor's
+// criticality, and how long before the last report's coverage ends the next
+// request goes out (controls list B: reviewed "on at least an annual basis").
+type VendorCadence struct {
+	MonthsByCriticality map[string]int
+	RequestBeforeDays   int
 }
 
 // RecordOptions are for activities that write the records: they retry until

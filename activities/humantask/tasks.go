@@ -34,6 +34,8 @@ type CreateTaskInput struct {
 	Actions    []string
 	ControlIDs []string // every control the task evidences
 	ParentRef  string
+	// Form is the task's form (humantask.Form as JSON), nil when it has none.
+	Form json.RawMessage `json:",omitempty"`
 }
 
 // CreateTask records the task and its "created" event.
@@ -50,9 +52,10 @@ func (a *Tasks) CreateTask(ctx context.Context, in CreateTaskInput) error {
 	}
 	defer tx.Rollback()
 	if _, err := tx.ExecContext(ctx, `
-		INSERT INTO tasks (id, assignee_id, subject, body, actions, control_ids, parent_ref, due_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (id) DO NOTHING`,
-		in.TaskID, in.AssigneeID, in.Subject, in.Body, pq.Array(in.Actions), pq.Array(controlIDs(in.ControlIDs)), in.ParentRef, in.Due); err != nil {
+		INSERT INTO tasks (id, assignee_id, subject, body, actions, control_ids, parent_ref, due_at, form)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (id) DO NOTHING`,
+		in.TaskID, in.AssigneeID, in.Subject, in.Body, pq.Array(in.Actions), pq.Array(controlIDs(in.ControlIDs)), in.ParentRef, in.Due,
+		nullJSON(in.Form)); err != nil {
 		return fmt.Errorf("insert task %s: %w", in.TaskID, err)
 	}
 	if err := insertEvent(ctx, tx, TaskEventInput{TaskID: in.TaskID, Key: "created", Kind: "created",
@@ -142,6 +145,16 @@ type CompleteTaskInput struct {
 	ActedBy string `json:",omitempty"` // see humantask.CompleteRequest.ActedBy
 	At      time.Time
 	Note    string
+	// Values fill the task's form (humantask.Values as JSON), nil when it has none.
+	Values json.RawMessage `json:",omitempty"`
+}
+
+// nullJSON is b for a jsonb column, NULL when empty.
+func nullJSON(b json.RawMessage) any {
+	if len(b) == 0 {
+		return nil
+	}
+	return []byte(b)
 }
 
 // TaskClosedType is the application error type of a completion refused
@@ -169,8 +182,8 @@ func (a *Tasks) CompleteTask(ctx context.Context, in CompleteTaskInput) error {
 	}
 	var id string
 	err = tx.GetContext(ctx, &id, `
-		UPDATE tasks SET status = 'completed', outcome_action = $2, outcome_by = $3, outcome_note = $4, completed_at = $5
-		WHERE id = $1 AND status = 'open' RETURNING id`, in.TaskID, in.Action, in.By, in.Note, in.At)
+		UPDATE tasks SET status = 'completed', outcome_action = $2, outcome_by = $3, outcome_note = $4, completed_at = $5, outcome_values = $6
+		WHERE id = $1 AND status = 'open' RETURNING id`, in.TaskID, in.Action, in.By, in.Note, in.At, nullJSON(in.Values))
 	if errors.Is(err, sql.ErrNoRows) {
 		return closedTask(ctx, tx, in)
 	}
@@ -178,10 +191,20 @@ func (a *Tasks) CompleteTask(ctx context.Context, in CompleteTaskInput) error {
 		return fmt.Errorf("complete task %s: %w", in.TaskID, err)
 	}
 	if err := insertEvent(ctx, tx, TaskEventInput{TaskID: in.TaskID, Key: "completed", Kind: "completed", ActorID: in.By, ActedBy: in.ActedBy,
-		Detail: map[string]any{"action": in.Action, "note": in.Note, "at": in.At}}); err != nil {
+		Detail: completedDetail(in)}); err != nil {
 		return err
 	}
 	return tx.Commit()
+}
+
+// completedDetail is what the completed event and its audit entry record:
+// the form's values with the outcome, when the task has a form.
+func completedDetail(in CompleteTaskInput) map[string]any {
+	d := map[string]any{"action": in.Action, "note": in.Note, "at": in.At}
+	if len(in.Values) > 0 {
+		d["values"] = in.Values
+	}
+	return d
 }
 
 // closedTask answers a completion of a task that is not open: nil for a
@@ -314,11 +337,16 @@ type TaskRecord struct {
 	OutcomeNote   string         `db:"outcome_note"`
 	CompletedAt   sql.NullTime   `db:"completed_at"`
 	CreatedAt     time.Time      `db:"created_at"`
+	ParentRef     string         `db:"parent_ref"`
+	// Form and OutcomeValues are humantask.Form and humantask.Values as
+	// JSON, empty when the task has no form.
+	Form          []byte `db:"form"`
+	OutcomeValues []byte `db:"outcome_values"`
 }
 
 const taskColumns = `t.id, t.assignee_id, a.name AS assignee_name, t.subject, t.body, t.actions, t.control_ids,
 	t.due_at, t.status, t.outcome_action, t.outcome_by, coalesce(b.name, '') AS outcome_by_name,
-	t.outcome_note, t.completed_at, t.created_at
+	t.outcome_note, t.completed_at, t.created_at, t.parent_ref, t.form, t.outcome_values
 	FROM tasks t JOIN people a ON a.id = t.assignee_id LEFT JOIN people b ON b.id = t.outcome_by`
 
 // LoadTask reads one task; ok is false when there is none.

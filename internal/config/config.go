@@ -50,6 +50,9 @@ type Config struct {
 	LinkSigningKeys []links.Key
 	// LinkTTL is how long a task link stays valid.
 	LinkTTL time.Duration
+	// EvidenceMaxBytes caps an uploaded evidence file (a vendor's report):
+	// a larger one is refused with 413 before it is stored.
+	EvidenceMaxBytes int64
 
 	// DevMail runs the local SMTP sink (and /dev/mail) because no SMTP_ADDR was given.
 	DevMail bool
@@ -86,8 +89,10 @@ const (
 	DefaultPortalAddr   = "127.0.0.1:8080"
 	DefaultLinkTTL      = 30 * 24 * time.Hour
 	DefaultSMTPPoolSize = 4
-	devLinkSigningKey   = "complyflow-dev-link-signing-key-change-me"
-	DefaultSlackChannel = "#security-policies"
+	// DefaultEvidenceMaxBytes is EVIDENCE_MAX_BYTES unset: 50 MB.
+	DefaultEvidenceMaxBytes = 50_000_000
+	devLinkSigningKey       = "complyflow-dev-link-signing-key-change-me"
+	DefaultSlackChannel     = "#security-policies"
 	// DevAuditCheckpointFile is AUDIT_CHECKPOINT_FILE in the embedded mode.
 	DevAuditCheckpointFile = ".data/audit_checkpoints.jsonl"
 )
@@ -113,6 +118,7 @@ func FromEnv() (Config, error) {
 		DevMailDir:           env("DEV_MAIL_DIR", ".data/mail"),
 		LinkTTL:              DefaultLinkTTL,
 		SMTPPoolSize:         DefaultSMTPPoolSize,
+		EvidenceMaxBytes:     DefaultEvidenceMaxBytes,
 		AuditSigningKey:      os.Getenv("AUDIT_SIGNING_KEY"),
 		AuditCheckpointFile:  os.Getenv("AUDIT_CHECKPOINT_FILE"),
 		ConnectorSigningKey:  os.Getenv("CONNECTOR_SIGNING_KEY"),
@@ -172,6 +178,13 @@ func FromEnv() (Config, error) {
 			return Config{}, fmt.Errorf("SMTP_POOL_SIZE: %q is not a number of connections from 1 to 64", v)
 		}
 		c.SMTPPoolSize = n
+	}
+	if v := os.Getenv("EVIDENCE_MAX_BYTES"); v != "" {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n <= 0 {
+			return Config{}, fmt.Errorf("EVIDENCE_MAX_BYTES: %q is not a positive number of bytes such as 50000000", v)
+		}
+		c.EvidenceMaxBytes = n
 	}
 	return c, nil
 }

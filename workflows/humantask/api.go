@@ -76,6 +76,9 @@ type Input struct {
 	Actions     []Action
 	ControlIDs  []string // every control this task evidences
 	ParentRef   string   // the parent workflow's ID
+	// Form, when set, is what completing with one of its actions must fill
+	// in; the values come back in the Outcome.
+	Form *Form `json:",omitempty"`
 	// State is set only by the workflow itself when it continues as new; a
 	// parent leaves it nil.
 	State *State `json:",omitempty"`
@@ -103,6 +106,8 @@ type CompleteRequest struct {
 	// operator through the CLI, "cli:<user> on behalf of <person>". The
 	// audit log names them; the outcome stays the person's.
 	ActedBy string `json:",omitempty"`
+	// Values fill the task's form, when it has one.
+	Values Values `json:",omitempty"`
 }
 
 // Outcome is what a completed human task returns to its parent.
@@ -112,6 +117,7 @@ type Outcome struct {
 	By     string
 	At     time.Time
 	Note   string
+	Values Values `json:",omitempty"`
 }
 
 // Status answers QueryStatus on a HumanTask.

@@ -26,6 +26,7 @@ type Child struct {
 	Controls   []string      // every control the task evidences
 	Due        time.Duration // from now; zero: DefaultDue
 	Remind     time.Duration // zero: DefaultRemind
+	Form       *Form         // nil: no form
 }
 
 // Start runs the task as a HumanTask child, by name, with its deterministic
@@ -47,7 +48,7 @@ func (t Child) Start(ctx workflow.Context) (string, workflow.ChildWorkflowFuture
 	return id, workflow.ExecuteChildWorkflow(cctx, WorkflowName, Input{
 		TaskID: id, AssigneeID: t.Assignee, Subject: t.Subject, Body: t.Body,
 		Due: workflow.Now(ctx).Add(due), RemindEvery: remind, Escalation: t.Escalation,
-		Actions: t.Actions, ControlIDs: t.Controls, ParentRef: parent,
+		Actions: t.Actions, ControlIDs: t.Controls, ParentRef: parent, Form: t.Form,
 	})
 }
 

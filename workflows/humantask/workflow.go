@@ -1,6 +1,7 @@
 package humantask
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -132,6 +133,9 @@ func validateTaskInput(in Input) error {
 			problems = append(problems, fmt.Sprintf("action %q is not one of %v", a, Actions))
 		}
 	}
+	if err := in.Form.Check(); err != nil {
+		problems = append(problems, err.Error())
+	}
 	for i, s := range in.Escalation {
 		if s.To == "" || s.To == "role:" {
 			problems = append(problems, fmt.Sprintf("Escalation[%d].To is empty", i))
@@ -209,7 +213,7 @@ func (t *humanTask) start(ctx workflow.Context) error {
 	}
 	err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, workflows.RecordOptions), taskAct.CreateTask, taskact.CreateTaskInput{
 		TaskID: t.in.TaskID, AssigneeID: t.in.AssigneeID, Subject: t.in.Subject, Body: t.in.Body, Due: t.in.Due,
-		Actions: actions, ControlIDs: t.in.ControlIDs, ParentRef: t.in.ParentRef,
+		Actions: actions, ControlIDs: t.in.ControlIDs, ParentRef: t.in.ParentRef, Form: formJSON(t.in.Form),
 	}).Get(ctx, nil)
 	if err != nil {
 		return err
@@ -403,7 +407,8 @@ func (t *humanTask) record(ctx workflow.Context, key, kind string, detail map[st
 		taskact.TaskEventInput{TaskID: t.in.TaskID, Key: key, Kind: kind, Detail: detail}).Get(ctx, nil)
 }
 
-// validate admits only an allowed action, only from someone entitled, only once.
+// validate admits only an allowed action, only from someone entitled, only
+// once, and with the form filled as it asks (or no values when it asks none).
 func (t *humanTask) validate(req CompleteRequest) error {
 	switch {
 	case t.outcome != nil:
@@ -417,6 +422,19 @@ func (t *humanTask) validate(req CompleteRequest) error {
 	case !slices.Contains(t.st.Entitled, req.PersonID):
 		return fmt.Errorf("%q may not act on task %s: only %s may", req.PersonID, t.in.TaskID, strings.Join(t.st.Entitled, ", "))
 	}
+	return t.validateValues(req)
+}
+
+func (t *humanTask) validateValues(req CompleteRequest) error {
+	filled := len(req.Values.Fields) > 0 || len(req.Values.Lists) > 0
+	switch {
+	case t.in.Form.Applies(req.Action):
+		if err := t.in.Form.Validate(req.Values); err != nil {
+			return fmt.Errorf("the form is not filled in as it must be: %w", err)
+		}
+	case filled:
+		return fmt.Errorf("%s takes no form values", req.Action)
+	}
 	return nil
 }
 
@@ -427,9 +445,10 @@ func (t *humanTask) complete(ctx workflow.Context, req CompleteRequest) (Outcome
 		return Outcome{}, err
 	}
 	t.completing = true
-	out := Outcome{TaskID: t.in.TaskID, Action: req.Action, By: req.PersonID, At: workflow.Now(ctx), Note: strings.TrimSpace(req.Note)}
+	out := Outcome{TaskID: t.in.TaskID, Action: req.Action, By: req.PersonID, At: workflow.Now(ctx), Note: strings.TrimSpace(req.Note),
+		Values: req.Values}
 	err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, completeOptions), taskAct.CompleteTask, taskact.CompleteTaskInput{
-		TaskID: out.TaskID, Action: string(out.Action), By: out.By, ActedBy: req.ActedBy, At: out.At, Note: out.Note,
+		TaskID: out.TaskID, Action: string(out.Action), By: out.By, ActedBy: req.ActedBy, At: out.At, Note: out.Note, Values: valuesJSON(t.in.Form, out.Values),
 	}).Get(ctx, nil)
 	t.completing = false
 	var appErr *temporal.ApplicationError
@@ -443,6 +462,31 @@ func (t *humanTask) complete(ctx workflow.Context, req CompleteRequest) (Outcome
 	}
 	t.outcome = &out
 	return out, nil
+}
+
+// formJSON is the form as the task's record keeps it; nil without one.
+func formJSON(f *Form) json.RawMessage {
+	if f == nil {
+		return nil
+	}
+	b, err := json.Marshal(f)
+	if err != nil {
+		panic(err) // strings, numbers and slices always marshal
+	}
+	return b
+}
+
+// valuesJSON is the values as the outcome's record keeps them; nil for a
+// task without a form.
+func valuesJSON(f *Form, v Values) json.RawMessage {
+	if f == nil {
+		return nil
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(err) // maps of strings always marshal
+	}
+	return b
 }
 
 func (t *humanTask) status() (Status, error) {

@@ -35,6 +35,8 @@ type Answer struct {
 	By     string
 	Action humantask.Action
 	Note   string
+	// Values fill the task's form, when it has one.
+	Values humantask.Values
 	// also runs as the task completes, e.g. to race an update against it
 	Also func()
 }
@@ -145,7 +147,7 @@ func (h *Harness) FakeHumanTask(ctx workflow.Context, in humantask.Input) (human
 	if a.Also != nil {
 		a.Also()
 	}
-	return humantask.Outcome{TaskID: in.TaskID, Action: a.Action, By: a.By, Note: a.Note, At: workflow.Now(ctx)}, nil
+	return humantask.Outcome{TaskID: in.TaskID, Action: a.Action, By: a.By, Note: a.Note, Values: a.Values, At: workflow.Now(ctx)}, nil
 }
 
 // FakeCampaign stands in for the Campaign workflow (its own tests run it):

@@ -50,7 +50,7 @@ func StartRecordingWorker(t *testing.T, c client.Client, db *testenv.DB, registe
 		if a.Also != nil {
 			a.Also()
 		}
-		return humantask.Outcome{TaskID: in.TaskID, Action: a.Action, By: a.By, Note: a.Note, At: workflow.Now(ctx)}, nil
+		return humantask.Outcome{TaskID: in.TaskID, Action: a.Action, By: a.By, Note: a.Note, Values: a.Values, At: workflow.Now(ctx)}, nil
 	}, workflow.RegisterOptions{Name: humantask.WorkflowName})
 	// A material change starts a campaign; its own tests run it.
 	w.RegisterWorkflowWithOptions(func(ctx workflow.Context, in campaign.Input) (campaign.Status, error) {
