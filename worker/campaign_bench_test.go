@@ -100,7 +100,7 @@ func BenchmarkReminderRound10k(b *testing.B) {
 	env.RegisterActivity(acts)
 	id := "campaign/acknowledgement/reminders"
 	def := act.Definition{ID: id, Kind: act.KindAcknowledgement, Due: 14 * 24 * time.Hour, Reason: "benchmark", StartedBy: "bench", At: time.Now()}
-	if _, err := env.ExecuteActivity(acts.Open, def); err != nil {
+	if _, err := env.ExecuteActivity(acts.OpenCampaign, def); err != nil {
 		b.Fatal(err)
 	}
 	b.ResetTimer()

@@ -59,7 +59,7 @@ func TestNotifyLinksPerChannel(t *testing.T) {
 	env := suite.NewTestActivityEnvironment()
 	env.RegisterActivity(a)
 	def := Definition{ID: "campaign/acknowledgement/t", Kind: KindAcknowledgement, Due: 14 * 24 * time.Hour, Reason: "test", StartedBy: "test", At: time.Now()}
-	if _, err := env.ExecuteActivity(a.Open, def); err != nil {
+	if _, err := env.ExecuteActivity(a.OpenCampaign, def); err != nil {
 		t.Fatal(err)
 	}
 	for range 2 {

@@ -174,11 +174,11 @@ func policiesInForce(ctx context.Context, db sqlx.QueryerContext, ids []string) 
 	return pvs, nil
 }
 
-// Open records the campaign and, for an acknowledgement, the exact versions
+// OpenCampaign records the campaign and, for an acknowledgement, the exact versions
 // it asks for, and assigns its audience, in one transaction. Retried, it
 // returns what the first attempt recorded: a version published in between
 // does not change a campaign already open.
-func (a *Activities) Open(ctx context.Context, d Definition) (Opened, error) {
+func (a *Activities) OpenCampaign(ctx context.Context, d Definition) (Opened, error) {
 	tx, err := a.DB.BeginTxx(ctx, nil)
 	if err != nil {
 		return Opened{}, err

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
 
 	"github.com/complyflow/complyflow/audit"
 )
@@ -120,8 +121,8 @@ type CloseInput struct {
 	At         time.Time
 }
 
-// Close records that the campaign is over: nobody is pending.
-func (a *Activities) Close(ctx context.Context, in CloseInput) error {
+// CloseCampaign records that the campaign is over: nobody is pending.
+func (a *Activities) CloseCampaign(ctx context.Context, in CloseInput) error {
 	tx, err := a.DB.BeginTxx(ctx, nil)
 	if err != nil {
 		return err
@@ -135,4 +136,41 @@ func (a *Activities) Close(ctx context.Context, in CloseInput) error {
 		return err
 	}
 	return tx.Commit()
+}
+
+// LeaverInput names a person who has left, and what says so.
+type LeaverInput struct {
+	PersonID string
+	By       string // e.g. the offboarding's workflow ID
+	Reason   string
+}
+
+// CloseLeaverAssignments closes the person's pending assignments in every
+// campaign as "left", at once, without waiting for each campaign's next
+// round or for the directory's end date (issue 13 item 4: campaigns mark
+// them left). Each campaign's audit entry names the person and why.
+func (a *Activities) CloseLeaverAssignments(ctx context.Context, in LeaverInput) (int, error) {
+	tx, err := a.DB.BeginTxx(ctx, nil)
+	if err != nil {
+		return 0, err
+	}
+	defer tx.Rollback()
+	var closed []struct {
+		CampaignID string         `db:"campaign_id"`
+		Controls   pq.StringArray `db:"control_ids"`
+	}
+	if err := tx.SelectContext(ctx, &closed, `
+		WITH left_ AS (
+			UPDATE assignments SET status = 'left' WHERE person_id = $1 AND status = 'pending' RETURNING campaign_id)
+		SELECT l.campaign_id, c.control_ids FROM left_ l JOIN campaigns c ON c.id = l.campaign_id ORDER BY 1`, in.PersonID); err != nil {
+		return 0, err
+	}
+	for _, c := range closed {
+		if err := audit.Write(ctx, tx, audit.Entry{Actor: in.By, Action: "campaign.left", Subject: c.CampaignID, Controls: c.Controls,
+			Key:    "campaign/" + c.CampaignID + "/left/" + in.PersonID,
+			Detail: map[string]any{"people": []string{in.PersonID}, "reason": in.Reason}}); err != nil {
+			return 0, err
+		}
+	}
+	return len(closed), tx.Commit()
 }

@@ -111,7 +111,7 @@ func (w *campaign) snapshot() Status {
 func (w *campaign) open(ctx workflow.Context, added workflow.ReceiveChannel) error {
 	rec := workflow.WithActivityOptions(ctx, workflows.RecordOptions)
 	w.def.At = workflow.Now(ctx)
-	if err := workflow.ExecuteActivity(rec, a.Open, w.def).Get(ctx, &w.st.Opened); err != nil {
+	if err := workflow.ExecuteActivity(rec, a.OpenCampaign, w.def).Get(ctx, &w.st.Opened); err != nil {
 		return err
 	}
 	for wait := w.in.NotBefore.Sub(workflow.Now(ctx)); wait > 0; wait = w.in.NotBefore.Sub(workflow.Now(ctx)) {
@@ -235,7 +235,7 @@ func (w *campaign) refresh(ctx workflow.Context) error {
 
 func (w *campaign) close(ctx workflow.Context) (Status, error) {
 	rec := workflow.WithActivityOptions(ctx, workflows.RecordOptions)
-	if err := workflow.ExecuteActivity(rec, a.Close, act.CloseInput{CampaignID: w.id, Controls: w.def.Controls, Counts: w.st.Counts, At: workflow.Now(ctx)}).Get(ctx, nil); err != nil {
+	if err := workflow.ExecuteActivity(rec, a.CloseCampaign, act.CloseInput{CampaignID: w.id, Controls: w.def.Controls, Counts: w.st.Counts, At: workflow.Now(ctx)}).Get(ctx, nil); err != nil {
 		return w.snapshot(), err
 	}
 	w.status.Stage, w.status.NextRound = StageClosed, time.Time{}

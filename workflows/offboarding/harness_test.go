@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	campaignact "github.com/complyflow/complyflow/activities/campaign"
+
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
@@ -73,6 +75,7 @@ func newHarness(t *testing.T) *harness {
 	h.env.RegisterWorkflowWithOptions(Workflow, workflow.RegisterOptions{Name: WorkflowName})
 	h.env.RegisterWorkflowWithOptions(humantask.Workflow, workflow.RegisterOptions{Name: humantask.WorkflowName})
 	h.env.RegisterActivity(h.acts)
+	h.env.RegisterActivity(&campaignact.Activities{DB: h.db.App})
 	h.env.RegisterActivity(&taskact.Tasks{DB: h.db.App})
 	h.env.RegisterActivity(&taskact.Notifier{DB: h.db.App, Mailer: mailer, Links: h.signer, BaseURL: "https://comply.example.com", LinkTTL: 30 * 24 * time.Hour})
 	h.env.RegisterActivity(&notify.Messages{DB: h.db.App, Mailer: mailer})

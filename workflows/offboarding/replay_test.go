@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	campaignact "github.com/complyflow/complyflow/activities/campaign"
+
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
@@ -53,6 +55,7 @@ func recordReplay(t *testing.T) {
 		return humantask.Outcome{TaskID: in.TaskID, Action: humantask.ActionRemoved, By: in.AssigneeID, Note: "removed", At: workflow.Now(ctx)}, nil
 	}, workflow.RegisterOptions{Name: humantask.WorkflowName})
 	w.RegisterActivity(h.acts)
+	w.RegisterActivity(&campaignact.Activities{DB: h.db.App})
 	if err := w.Start(); err != nil {
 		t.Fatal(err)
 	}

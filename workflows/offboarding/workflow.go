@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"time"
 
+	campaignact "github.com/complyflow/complyflow/activities/campaign"
+
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
@@ -126,9 +128,15 @@ func (w *offboarding) fail(err error) {
 func (w *offboarding) endOfLastDay() time.Time { return w.lastDay.AddDate(0, 0, 1) }
 
 // reassignTasks hands the leaver's open tasks elsewhere to their manager
-// once the last day has ended; each task records it.
+// once the last day has ended; each task records it. Their pending
+// acknowledgements and trainings close as left: nobody reminds a leaver.
 func (w *offboarding) reassignTasks(ctx workflow.Context) error {
 	if err := sleepUntil(ctx, w.endOfLastDay()); err != nil {
+		return err
+	}
+	if err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, workflows.RecordOptions), campaignAct.CloseLeaverAssignments,
+		campaignact.LeaverInput{PersonID: w.in.PersonID, By: w.st.OffboardingID,
+			Reason: fmt.Sprintf("offboarded, last day %s", w.in.LastDay)}).Get(ctx, nil); err != nil {
 		return err
 	}
 	var ids []string
@@ -166,3 +174,6 @@ func sleepUntil(ctx workflow.Context, t time.Time) error {
 }
 
 var offboardAct *act.Activities
+
+// campaignAct names the campaigns' activities, registered with theirs.
+var campaignAct *campaignact.Activities

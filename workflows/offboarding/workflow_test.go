@@ -155,8 +155,13 @@ func TestNonManagerRefused(t *testing.T) {
 }
 
 // The leaver's open tasks elsewhere go to their manager once the last day ends.
+// The leaver's open tasks go to their manager, and their pending
+// acknowledgements close as left (recorded), not reminded again.
 func TestLeaversOpenTasksGoToTheirManager(t *testing.T) {
 	h := newHarness(t)
+	h.db.Owner.MustExec(`INSERT INTO campaigns (id, kind, title, reason, started_by, due_at, control_ids)
+			VALUES ('campaign/acknowledgement/x', 'acknowledgement', 'Read and accept', 'test', 'test', '2027-01-15', '{personnel-acknowledge-policies}');
+		INSERT INTO assignments (campaign_id, person_id, due_at) VALUES ('campaign/acknowledgement/x', 'lee', '2027-01-15')`)
 	h.db.Owner.MustExec(`INSERT INTO tasks (id, assignee_id, subject, actions, parent_ref, due_at) VALUES
 		('task/policy-review/2026/lee', 'lee', 'Review the policies', '{done}', 'policy-review/2026', '2027-01-15'),
 		('task/done-already', 'lee', 'Old', '{done}', 'x', '2026-01-01')`)
@@ -173,5 +178,12 @@ func TestLeaversOpenTasksGoToTheirManager(t *testing.T) {
 	}
 	if len(signalled) != 1 || !slices.Equal(st.Reassigned, []string{"task/policy-review/2026/lee"}) {
 		t.Fatalf("reassigned %v, signals %v", st.Reassigned, signalled)
+	}
+	if n := h.count(`SELECT count(*) FROM assignments WHERE person_id = 'lee' AND status = 'left'`); n != 1 {
+		t.Error("the leaver's pending acknowledgement is not closed as left")
+	}
+	if n := h.count(`SELECT count(*) FROM audit_log WHERE action = 'campaign.left' AND subject = 'campaign/acknowledgement/x'
+		AND actor = $1 AND control_id = 'personnel-acknowledge-policies'`, ID("lee")); n != 1 {
+		t.Error("closing the leaver's assignment is not audited by the offboarding")
 	}
 }
