@@ -17,9 +17,12 @@ import (
 	"testing"
 	"time"
 
+	campaignact "github.com/complyflow/complyflow/activities/campaign"
+
 	taskact "github.com/complyflow/complyflow/activities/humantask"
 	"github.com/complyflow/complyflow/activities/notify"
 	changeact "github.com/complyflow/complyflow/activities/policychange"
+	"github.com/complyflow/complyflow/workflows/campaign"
 	"github.com/complyflow/complyflow/workflows/humantask"
 	"github.com/complyflow/complyflow/workflows/policychange"
 
@@ -282,6 +285,9 @@ func TestChangeRequestApprovedThroughEmailedLinks(t *testing.T) {
 	w.RegisterActivity(&taskact.Notifier{DB: db.App, Mailer: mailer, Links: signer, BaseURL: p.URL, LinkTTL: time.Hour})
 	w.RegisterActivity(&changeact.Activities{DB: db.App})
 	w.RegisterActivity(&changeact.Announcer{DB: db.App, Pool: notify.NewPool(mailer, 2)})
+	// The material change starts its re-acknowledgement campaign.
+	w.RegisterWorkflowWithOptions(campaign.Workflow, workflow.RegisterOptions{Name: campaign.WorkflowName})
+	w.RegisterActivity(&campaignact.Activities{DB: db.App, Pool: notify.NewPool(mailer, 2), Links: signer, BaseURL: p.URL, LinkTTL: time.Hour})
 	if err := w.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -322,7 +328,9 @@ func TestChangeRequestApprovedThroughEmailedLinks(t *testing.T) {
 	approveFromEmail("cleo@example.com", "Approve material policy change")
 
 	var st policychange.Status
-	if err := tc.GetWorkflow(context.Background(), id, "").Get(context.Background(), &st); err != nil {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if err := tc.GetWorkflow(ctx, id, "").Get(ctx, &st); err != nil {
 		t.Fatal(err)
 	}
 	version := time.Now().UTC().Format("2006") + ".1"
