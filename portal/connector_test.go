@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	campaignact "github.com/complyflow/complyflow/activities/campaign"
+
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
 
@@ -55,6 +57,7 @@ func TestConnectorCallbackThroughThePortal(t *testing.T) {
 	w := worker.New(tc, queue, worker.Options{})
 	w.RegisterWorkflowWithOptions(offboarding.Workflow, workflow.RegisterOptions{Name: offboarding.WorkflowName})
 	w.RegisterActivity(&act.Activities{DB: db.App, ConnectorKey: []byte("portal-connector-key-0123"), Links: signer, BaseURL: srv.URL, LinkTTL: time.Hour})
+	w.RegisterActivity(&campaignact.Activities{DB: db.App}) // the leaver's assignments close as left
 	if err := w.Start(); err != nil {
 		t.Fatal(err)
 	}

@@ -76,12 +76,14 @@ func TestProgramCheckDemoPrintsNextRuns(t *testing.T) {
 func besideDemoTexts(t *testing.T, content string) string {
 	t.Helper()
 	dir := t.TempDir()
-	texts, err := filepath.Abs("../demo/policies")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Symlink(texts, filepath.Join(dir, "policies")); err != nil {
-		t.Fatal(err)
+	for _, texts := range []string{"policies", "trainings"} {
+		abs, err := filepath.Abs("../demo/" + texts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Symlink(abs, filepath.Join(dir, texts)); err != nil {
+			t.Fatal(err)
+		}
 	}
 	file := filepath.Join(dir, "program.yaml")
 	if err := os.WriteFile(file, []byte(content), 0o644); err != nil {
@@ -116,7 +118,7 @@ func TestProgramApply(t *testing.T) {
 		t.Fatalf("dry run: exit %d\n%s%s", code, out, errOut)
 	}
 	code, out, errOut = starterIn(t, db, "program", "apply", "--as", "p-security-officer", "../demo/program.yaml")
-	if code != 0 || !strings.Contains(out, "applied as version 1 by "+onBehalfOf("p-security-officer")+": 2 created, 0 updated, 0 deleted") {
+	if code != 0 || !strings.Contains(out, "applied as version 1 by "+onBehalfOf("p-security-officer")+": 4 created, 0 updated, 0 deleted") {
 		t.Fatalf("first apply: exit %d\n%s%s", code, out, errOut)
 	}
 	code, out, errOut = starterIn(t, db, "program", "apply", "../demo/program.yaml")
@@ -131,7 +133,8 @@ func TestProgramApply(t *testing.T) {
 		t.Errorf("versions %d, controls mapped to HIPAA %d, audit entries %d", versions, controls, audits)
 	}
 
-	waitForList(t, db, addr, []string{"complyflow/annual-policy-review", "complyflow/vendor-review"})
+	waitForList(t, db, addr, []string{"complyflow/acknowledge-policies", "complyflow/annual-policy-review",
+		"complyflow/security-awareness-training", "complyflow/vendor-review"})
 
 	code, out, errOut = starterIn(t, db, "schedules", "pause", "complyflow/annual-policy-review", "--note", "auditor walkthrough", "--as", "p-coo")
 	if code != 0 || !strings.Contains(out, "paused") {
@@ -169,7 +172,8 @@ func TestProgramApply(t *testing.T) {
 	code, out, errOut = starterIn(t, db, "program", "apply", file)
 	t.Logf("apply without the obligation:\n%s", out)
 	if code != 0 || !strings.Contains(out, "  delete complyflow/annual-policy-review\n") ||
-		!strings.Contains(out, "  delete complyflow/vendor-review\n") || !strings.Contains(out, "0 created, 0 updated, 2 deleted") {
+		!strings.Contains(out, "  delete complyflow/vendor-review\n") || !strings.Contains(out, "  delete complyflow/acknowledge-policies\n") ||
+		!strings.Contains(out, "0 created, 0 updated, 4 deleted") {
 		t.Fatalf("apply without the obligation: exit %d\n%s%s", code, out, errOut)
 	}
 	waitForList(t, db, addr, nil)
