@@ -2,9 +2,7 @@ package campaign
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
-	"errors"
 	"strings"
 	"time"
 
@@ -70,12 +68,7 @@ func Obligations(ctx context.Context, db sqlx.QueryerContext, process string) ([
 		o.Due, o.RemindEvery, o.NewHireWithin = seconds(due), seconds(remind), seconds(newHire)
 		out = append(out, o)
 	}
-	if err := rows.Err(); errors.Is(err, sql.ErrNoRows) {
-		return nil, nil
-	} else if err != nil {
-		return nil, err
-	}
-	return out, nil
+	return out, rows.Err()
 }
 
 func seconds(s float64) time.Duration { return time.Duration(s * float64(time.Second)) }

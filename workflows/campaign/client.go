@@ -49,10 +49,7 @@ func Prepare(ctx context.Context, db sqlx.QueryerContext, r Request) (Input, err
 	in := Input{Kind: r.Kind, People: r.People, StartedBy: r.StartedBy, Reason: r.Reason}
 	in.Process, in.Scope, in.Training, in.Departments, in.DuePeriod = process, r.Policies, r.Training, r.Departments, r.Due
 	if found {
-		in.ObligationID, in.RemindEvery, in.ControlIDs = ob.ID, ob.RemindEvery, ob.Controls
-		for _, s := range ob.Escalation {
-			in.Escalation = append(in.Escalation, workflows.EscalationStep{After: s.After, To: s.To})
-		}
+		in.follow(ob)
 		if in.DuePeriod == 0 {
 			in.DuePeriod = ob.Due
 		}
@@ -69,6 +66,16 @@ func Prepare(ctx context.Context, db sqlx.QueryerContext, r Request) (Input, err
 		return Input{}, refusal.New("no due period: give --due, or an obligation for %s in the program file", process)
 	}
 	return in, Check(in)
+}
+
+// follow takes the obligation's ID, reminders, escalation and controls:
+// what a campaign started outside its schedule runs under.
+func (in *Input) follow(ob act.Obligation) {
+	in.ObligationID, in.RemindEvery, in.ControlIDs = ob.ID, ob.RemindEvery, ob.Controls
+	in.Escalation = nil
+	for _, s := range ob.Escalation {
+		in.Escalation = append(in.Escalation, workflows.EscalationStep{After: s.After, To: s.To})
+	}
 }
 
 // Check refuses an input whose timing cannot work: a due period shorter
@@ -148,11 +155,9 @@ func EnrollNewHires(ctx context.Context, db sqlx.QueryerContext, dial func() (cl
 				id := NewHiresID(ob.ID, start)
 				in := Input{Kind: act.KindOf(process), People: people, DueFromStart: true, NotBefore: start, StartedBy: "complyflow",
 					Reason: "new hires starting " + start.Format("2006-01-02")}
-				in.ObligationID, in.Process, in.DuePeriod, in.RemindEvery, in.ControlIDs = ob.ID, process, ob.NewHireWithin, ob.RemindEvery, ob.Controls
+				in.follow(ob)
+				in.Process, in.DuePeriod = process, ob.NewHireWithin
 				in.Scope, in.Training, in.Departments = ob.Scope, ob.Training, ob.Departments
-				for _, s := range ob.Escalation {
-					in.Escalation = append(in.Escalation, workflows.EscalationStep{After: s.After, To: s.To})
-				}
 				c, err := dial()
 				if err != nil {
 					return cohorts, err

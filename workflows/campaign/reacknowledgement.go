@@ -36,10 +36,8 @@ func StartReacknowledgement(ctx workflow.Context, policyID, version, requestID s
 	in.Process, in.Scope = act.ProcessAcknowledgement, []string{policyID}
 	in.DuePeriod, in.RemindEvery = reacknowledgementDue, reacknowledgementRemind
 	if set.Found {
-		in.ObligationID, in.DuePeriod, in.RemindEvery, in.ControlIDs = set.ID, set.Due, set.RemindEvery, set.Controls
-		for _, s := range set.Escalation {
-			in.Escalation = append(in.Escalation, workflows.EscalationStep{After: s.After, To: s.To})
-		}
+		in.follow(set.Obligation)
+		in.DuePeriod = set.Due
 	}
 	cctx := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{
 		WorkflowID:            ReacknowledgementID(policyID, version),
