@@ -1,0 +1,146 @@
+package drtest
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
+
+	"github.com/complyflow/complyflow/audit"
+	"github.com/complyflow/complyflow/workflows"
+)
+
+// RestoreCandidatesInput asks which systems a backup-restore test may pick.
+type RestoreCandidatesInput struct {
+	Plan     workflows.DRPlan
+	Controls []string
+}
+
+// BackupRestoreCandidates answers the systems with a recovery target, in a
+// stable order (the workflow picks one of them at random), and the controls.
+func (a *Activities) BackupRestoreCandidates(ctx context.Context, in RestoreCandidatesInput) (Info, error) {
+	if err := CheckPlan(ctx, a.DB, &in.Plan); err != nil {
+		return Info{}, err
+	}
+	return a.info(ctx, ProcessBackupRestore, in.Plan, in.Controls)
+}
+
+// PickedInput records the system a backup-restore test picked.
+type PickedInput struct {
+	ID         string
+	Candidates []string
+	SystemID   string
+	AssigneeID string
+	At         time.Time
+	Controls   []string
+}
+
+// BackupRestorePicked records the pick (once).
+func (a *Activities) BackupRestorePicked(ctx context.Context, in PickedInput) error {
+	return a.write(ctx, audit.Entry{Actor: "complyflow", Action: "backup-restore-test.picked", Subject: in.ID, Controls: in.Controls,
+		Detail: map[string]any{"system": in.SystemID, "candidates": in.Candidates, "assignee": in.AssigneeID, "at": in.At},
+		Key:    in.ID + "/picked"}, func(tx *sqlx.Tx) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO backup_restore_tests (id, candidates, system_id, assignee_id, picked_at, control_ids)
+			VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (id) DO NOTHING`,
+			in.ID, pq.Array(in.Candidates), in.SystemID, in.AssigneeID, in.At, pq.Array(nonNil(in.Controls)))
+		if err != nil {
+			return fmt.Errorf("record the pick of %s: %w", in.ID, err)
+		}
+		return nil
+	})
+}
+
+// RestoredInput is the restore as the person who did it recorded it.
+type RestoredInput struct {
+	ID        string
+	What      string // the backup restored
+	Where     string // the environment restored into
+	Took      time.Duration
+	Integrity bool
+	Passed    bool
+	Notes     string
+	By        string
+	At        time.Time
+	Controls  []string
+}
+
+// BackupRestoreRecorded records the restore.
+func (a *Activities) BackupRestoreRecorded(ctx context.Context, in RestoredInput) error {
+	return a.write(ctx, audit.Entry{Actor: in.By, Action: "backup-restore-test.recorded", Subject: in.ID, Controls: in.Controls,
+		Detail: map[string]any{"what": in.What, "where": in.Where, "took_seconds": int64(in.Took / time.Second),
+			"integrity_checked": in.Integrity, "passed": in.Passed, "notes": in.Notes, "at": in.At},
+		Key: in.ID + "/recorded"}, func(tx *sqlx.Tx) error {
+		_, err := tx.ExecContext(ctx, `UPDATE backup_restore_tests SET restored_what = $2, restored_where = $3, duration = $4,
+				integrity_checked = $5, passed = $6, notes = $7, recorded_by = $8, recorded_at = $9
+			WHERE id = $1 AND recorded_at IS NULL`,
+			in.ID, in.What, in.Where, interval(in.Took), in.Integrity, in.Passed, in.Notes, in.By, in.At)
+		if err != nil {
+			return fmt.Errorf("record the restore of %s: %w", in.ID, err)
+		}
+		return nil
+	})
+}
+
+// Record is one DR test as `starter records dr-tests` shows it.
+type Record struct {
+	ID           string         `db:"id" json:"id"`
+	Scenario     string         `db:"scenario" json:"scenario"`
+	Status       string         `db:"status" json:"status"`
+	Coordinator  string         `db:"coordinator_id" json:"coordinator"`
+	ExerciseDate *time.Time     `db:"exercise_date" json:"exercise_date"`
+	Participants pq.StringArray `db:"participants" json:"participants"`
+	Passed       *bool          `db:"passed" json:"passed"`
+	ResultsBy    string         `db:"results_by" json:"results_by"`
+	ClosedAt     *time.Time     `db:"closed_at" json:"closed_at"`
+	Systems      []SystemRecord `db:"-" json:"systems"`
+	Findings     []FindingRow   `db:"-" json:"findings"`
+}
+
+// SystemRecord is one system's recovery against its targets, in seconds.
+type SystemRecord struct {
+	SystemID    string `db:"system_id" json:"system"`
+	RTOTarget   int64  `db:"rto_target" json:"rto_target_seconds"`
+	RPOTarget   int64  `db:"rpo_target" json:"rpo_target_seconds"`
+	RTOAchieved int64  `db:"rto_achieved" json:"rto_achieved_seconds"`
+	RPOAchieved int64  `db:"rpo_achieved" json:"rpo_achieved_seconds"`
+	RTOMet      bool   `db:"rto_met" json:"rto_met"`
+	RPOMet      bool   `db:"rpo_met" json:"rpo_met"`
+	Integrity   bool   `db:"integrity_checked" json:"integrity_checked"`
+}
+
+// FindingRow is one finding and its closure.
+type FindingRow struct {
+	N        int        `db:"n" json:"n"`
+	Kind     string     `db:"kind" json:"kind"`
+	Title    string     `db:"title" json:"title"`
+	OwnerID  string     `db:"owner_id" json:"owner"`
+	Due      time.Time  `db:"due" json:"due"`
+	TaskID   string     `db:"task_id" json:"task"`
+	ClosedBy string     `db:"closed_by" json:"closed_by"`
+	ClosedAt *time.Time `db:"closed_at" json:"closed_at"`
+}
+
+// Records lists every DR test, newest first, with its systems and findings.
+func Records(ctx context.Context, db sqlx.QueryerContext) ([]Record, error) {
+	var rs []Record
+	if err := sqlx.SelectContext(ctx, db, &rs, `SELECT id, scenario, status, coordinator_id, exercise_date, participants, passed,
+		results_by, closed_at FROM dr_tests ORDER BY opened_at DESC, id`); err != nil {
+		return nil, fmt.Errorf("list DR tests: %w", err)
+	}
+	for i := range rs {
+		if err := sqlx.SelectContext(ctx, db, &rs[i].Systems, `SELECT system_id,
+				extract(epoch FROM rto_target)::bigint AS rto_target, extract(epoch FROM rpo_target)::bigint AS rpo_target,
+				extract(epoch FROM rto_achieved)::bigint AS rto_achieved, extract(epoch FROM rpo_achieved)::bigint AS rpo_achieved,
+				rto_met, rpo_met, integrity_checked
+			FROM dr_test_systems WHERE test_id = $1 ORDER BY system_id`, rs[i].ID); err != nil {
+			return nil, fmt.Errorf("systems of %s: %w", rs[i].ID, err)
+		}
+		if err := sqlx.SelectContext(ctx, db, &rs[i].Findings, `SELECT n, kind, title, owner_id, due, task_id, closed_by, closed_at
+			FROM dr_test_findings WHERE test_id = $1 ORDER BY n`, rs[i].ID); err != nil {
+			return nil, fmt.Errorf("findings of %s: %w", rs[i].ID, err)
+		}
+	}
+	return rs, nil
+}
