@@ -49,6 +49,10 @@ type ScheduledRun struct {
 	Training string `json:",omitempty"`
 	// Vendors is the vendor review's cadence (its obligation only).
 	Vendors *VendorCadence `json:",omitempty"`
+	// RiskTolerance is the highest residual score (likelihood x impact)
+	// the program accepts without the CEO's sign-off (the annual risk
+	// assessment's obligation only).
+	RiskTolerance int `json:",omitempty"`
 }
 
 // VendorCadence is how often a vendor's report is asked for, by the vendor's
