@@ -221,7 +221,7 @@ func (a *assessment) acceptance(ctx workflow.Context, r act.Risk) error {
 		}
 		out, err := humantask.Child{
 			Purpose: fmt.Sprintf("re-review/%s/%d", r.ID, n), Assignee: r.OwnerID, Subject: "Review risk " + r.ID + " again",
-			Body:    why + "\n\n" + ownerBody(a.st.Year, a.in.RiskTolerance, []act.Risk{r}), Actions: []humantask.Action{humantask.ActionDone},
+			Body: why + "\n\n" + ownerBody(a.st.Year, a.in.RiskTolerance, []act.Risk{r}), Actions: []humantask.Action{humantask.ActionDone},
 			Controls: a.info.Controls, Form: ownerForm([]act.Risk{r}, false),
 			Due: a.in.DuePeriod, Remind: a.in.RemindEvery, Escalation: a.in.Escalation,
 		}.Run(ctx)
