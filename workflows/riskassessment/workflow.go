@@ -240,7 +240,7 @@ func (a *assessment) acceptance(ctx workflow.Context, r act.Risk) error {
 	return nil
 }
 
-// expiry is the officer's date, at the end of that day UTC, kept between
+// expiry is the officer's date (its midnight UTC), kept between
 // a day and a year from now.
 func (a *assessment) expiry(ctx workflow.Context, v humantask.Values) time.Time {
 	now := workflow.Now(ctx)
