@@ -58,7 +58,9 @@ type taskSystem struct {
 	slackUpdates []string // texts of chat.update calls
 }
 
-func newTaskSystem(t *testing.T) *taskSystem {
+// newTaskSystem starts the portal and a worker running human tasks; extra
+// puts a process under test on the same worker.
+func newTaskSystem(t *testing.T, extra ...func(w worker.Registry, s *taskSystem)) *taskSystem {
 	t.Helper()
 	s := &taskSystem{db: testenv.Postgres(t), temporal: testenv.Temporal(t), queue: "portal-test-" + strconv.FormatInt(time.Now().UnixNano(), 36)}
 	if _, err := s.db.Owner.Exec(`
@@ -110,6 +112,9 @@ func newTaskSystem(t *testing.T) *taskSystem {
 		Slack:  notify.NewSlack("xoxb-test", slackSrv.GetAPIURL()),
 		Links:  signer, BaseURL: s.portal.URL, LinkTTL: time.Hour,
 	})
+	for _, register := range extra {
+		register(w, s)
+	}
 	if err := w.Start(); err != nil {
 		t.Fatal(err)
 	}

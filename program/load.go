@@ -26,6 +26,7 @@ import (
 	"github.com/complyflow/complyflow/registry"
 	"github.com/complyflow/complyflow/workflows"
 	"github.com/complyflow/complyflow/workflows/policyreview"
+	"github.com/complyflow/complyflow/workflows/riskassessment"
 	"github.com/complyflow/complyflow/workflows/vendorreview"
 )
 
@@ -447,7 +448,7 @@ func (p *parser) duration(n *yaml.Node, field string) time.Duration {
 
 func (p *parser) obligation(n *yaml.Node, field string) {
 	var o Obligation
-	var dueNode *yaml.Node
+	var dueNode, toleranceNode *yaml.Node
 	p.mapping(n, field, map[string]func(*yaml.Node, string){
 		"id":    func(v *yaml.Node, f string) { o.ID = p.id(v, f, p.obligations) },
 		"title": func(v *yaml.Node, f string) { o.Title = p.text(v, f) },
@@ -491,6 +492,7 @@ func (p *parser) obligation(n *yaml.Node, field string) {
 		},
 		"new_hire_within": func(v *yaml.Node, f string) { o.NewHireWithin = p.duration(v, f) },
 		"vendors":         func(v *yaml.Node, f string) { o.Vendors = p.vendorCadence(v, f) },
+		"risk_tolerance":  func(v *yaml.Node, f string) { toleranceNode, o.RiskTolerance = v, p.riskTolerance(v, f) },
 	}, "id", "process", "schedule", "due")
 	p.campaignObligation(n, field, dueNode, o)
 	switch {
@@ -498,6 +500,12 @@ func (p *parser) obligation(n *yaml.Node, field string) {
 		p.fail(n, join(field, "vendors"), "required for process %s: the review cadence by vendor criticality", vendorreview.Process)
 	case o.Process != vendorreview.Process && o.Vendors != nil:
 		p.fail(n, join(field, "vendors"), "only process %s has a vendor cadence", vendorreview.Process)
+	}
+	switch {
+	case o.Process == riskassessment.Process && toleranceNode == nil:
+		p.fail(n, join(field, "risk_tolerance"), "required for process %s: the highest residual score (1-25) accepted without the CEO's sign-off", riskassessment.Process)
+	case o.Process != riskassessment.Process && toleranceNode != nil:
+		p.fail(n, join(field, "risk_tolerance"), "only process %s has a risk tolerance", riskassessment.Process)
 	}
 	// A parsed schedule runs every year (runsEveryYear), so it has an interval.
 	if o.Schedule.spec != nil && dueNode != nil && o.Due > 0 {

@@ -156,11 +156,11 @@ func TestParseRejects(t *testing.T) {
 		want           []string
 	}{
 		{"unknown key", "    due: 30d\n", "    due: 30d\n    deu: 31d\n",
-			[]string{`program.yaml:23: obligations[yearly-review].deu: unknown key (expected one of: audience, controls, due, escalation, id, new_hire_within, process, remind_every, schedule, scope, title, training, vendors)`}},
+			[]string{`program.yaml:23: obligations[yearly-review].deu: unknown key (expected one of: audience, controls, due, escalation, id, new_hire_within, process, remind_every, risk_tolerance, schedule, scope, title, training, vendors)`}},
 		{"due longer than interval", `schedule: {month: march, day: 1, time: "09:30", time_zone: Europe/Berlin}`, `schedule: {cron: "0 9 * * 1"}`,
 			[]string{`program.yaml:22: obligations[yearly-review].due: 30d is longer than the schedule's interval (7d): a run would start before the last one is due`}},
 		{"unknown process", "process: annual-policy-review\n    schedule", "process: vendor-soc2\n    schedule",
-			[]string{`program.yaml:20: obligations[yearly-review].process: unknown process "vendor-soc2" (registered: annual-policy-review, policy-acknowledgement, security-training, vendor-review)`}},
+			[]string{`program.yaml:20: obligations[yearly-review].process: unknown process "vendor-soc2" (registered: annual-policy-review, annual-risk-assessment, policy-acknowledgement, security-training, vendor-review)`}},
 		{"on-demand process scheduled", "process: annual-policy-review\n    schedule", "process: policy-exception\n    schedule",
 			[]string{`program.yaml:20: obligations[yearly-review].process: process "policy-exception" is started by people, not by a schedule`}},
 		{"unknown control process", "processes: [annual-policy-review]", "processes: [annual-policy-review, policy-exception, offboard]",

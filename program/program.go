@@ -103,21 +103,25 @@ type Obligation struct {
 	// Vendors is the vendor review's cadence by criticality (its
 	// obligation only, and required there).
 	Vendors *workflows.VendorCadence
+	// RiskTolerance is the annual risk assessment's tolerance (its
+	// obligation only, and required there).
+	RiskTolerance int
 }
 
 // Run is the input the obligation's schedule hands to its workflow.
 func (o Obligation) Run() workflows.ScheduledRun {
 	return workflows.ScheduledRun{
-		ObligationID: o.ID,
-		Process:      o.Process,
-		DuePeriod:    o.Due,
-		RemindEvery:  o.RemindEvery,
-		Escalation:   o.Escalation,
-		ControlIDs:   o.Controls,
-		Scope:        o.Scope,
-		Departments:  o.Departments,
-		Training:     o.Training,
-		Vendors:      o.Vendors,
+		ObligationID:  o.ID,
+		Process:       o.Process,
+		DuePeriod:     o.Due,
+		RemindEvery:   o.RemindEvery,
+		Escalation:    o.Escalation,
+		ControlIDs:    o.Controls,
+		Scope:         o.Scope,
+		Departments:   o.Departments,
+		Training:      o.Training,
+		Vendors:       o.Vendors,
+		RiskTolerance: o.RiskTolerance,
 	}
 }
 

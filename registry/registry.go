@@ -23,6 +23,7 @@ import (
 	changeact "github.com/complyflow/complyflow/activities/policychange"
 	exceptionact "github.com/complyflow/complyflow/activities/policyexception"
 	reviewact "github.com/complyflow/complyflow/activities/policyreview"
+	riskact "github.com/complyflow/complyflow/activities/riskassessment"
 	vendoract "github.com/complyflow/complyflow/activities/vendorreview"
 	"github.com/complyflow/complyflow/internal/links"
 	"github.com/complyflow/complyflow/workflows/campaign"
@@ -31,6 +32,7 @@ import (
 	"github.com/complyflow/complyflow/workflows/policychange"
 	"github.com/complyflow/complyflow/workflows/policyexception"
 	"github.com/complyflow/complyflow/workflows/policyreview"
+	"github.com/complyflow/complyflow/workflows/riskassessment"
 	"github.com/complyflow/complyflow/workflows/vendorreview"
 )
 
@@ -104,6 +106,10 @@ var Processes = []Process{
 		w.RegisterWorkflowWithOptions(vendorreview.FanOut, workflow.RegisterOptions{Name: vendorreview.FanOutWorkflowName})
 		w.RegisterWorkflowWithOptions(vendorreview.Workflow, workflow.RegisterOptions{Name: vendorreview.WorkflowName})
 		w.RegisterActivity(&vendoract.Activities{DB: d.DB, Mailer: d.Mailer, Links: d.Links, BaseURL: d.PortalBaseURL, LinkTTL: d.LinkTTL})
+	}},
+	{Name: riskassessment.Process, Workflow: riskassessment.WorkflowName, Scheduled: true, Register: func(w worker.Registry, d Deps) {
+		w.RegisterWorkflowWithOptions(riskassessment.Workflow, workflow.RegisterOptions{Name: riskassessment.WorkflowName})
+		w.RegisterActivity(&riskact.Activities{DB: d.DB})
 	}},
 }
 

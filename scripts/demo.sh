@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Loads the demo data into a running system, doing only what is not there yet:
-# the directory (people, systems, vendors), the demo program, and one open task
+# the directory (people, systems, vendors), the demo program, the risk register, and one open task
 # for the demo security officer.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -13,6 +13,14 @@ else
 fi
 
 bin/starter program apply --as p-security-officer demo/program.yaml
+
+# The risk register names the program's controls, so it follows the apply.
+risks=$(psql "$DATABASE_URL" -Atqc 'SELECT count(*) FROM risks')
+if [ "$risks" = 0 ]; then
+  bin/starter import risks demo/risks.csv
+else
+  echo "demo: risk register already loaded ($risks risks)"
+fi
 
 open_tasks=$(psql "$DATABASE_URL" -Atqc "SELECT count(*) FROM tasks WHERE status = 'open' AND assignee_id = 'p-security-officer'")
 if [ "$open_tasks" = 0 ]; then

@@ -14,22 +14,22 @@ import (
 )
 
 func init() {
-	commands["import"] = command{"import people|systems|vendors FILE.csv (upsert by id, all rows or none)", runImport}
+	commands["import"] = command{"import people|systems|vendors|risks FILE.csv (upsert by id, all rows or none)", runImport}
 }
 
 func runImport(ctx context.Context, env *Env, args []string) error {
-	fs := newFlags(env, "import", "import [--as PERSON] people|systems|vendors FILE.csv")
+	fs := newFlags(env, "import", "import [--as PERSON] people|systems|vendors|risks FILE.csv")
 	as := fs.String("as", "", "the person the import is made for, recorded as cli:$USER on behalf of them (default: cli:$USER alone)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if fs.NArg() != 2 {
 		fs.Usage()
-		return usagef("expected a kind (people, systems or vendors) and a CSV file")
+		return usagef("expected a kind (people, systems, vendors or risks) and a CSV file")
 	}
 	kind, file := directory.Kind(fs.Arg(0)), fs.Arg(1)
-	if _, ok := directory.Columns[kind]; !ok {
-		return usagef("unknown kind %q: expected people, systems or vendors", kind)
+	if _, ok := directory.Columns[kind]; !ok && kind != "risks" {
+		return usagef("unknown kind %q: expected people, systems, vendors or risks", kind)
 	}
 	f, err := os.Open(file)
 	if err != nil {
@@ -43,6 +43,9 @@ func runImport(ctx context.Context, env *Env, args []string) error {
 	actor := cliActor()
 	if *as != "" {
 		actor = onBehalfOf(*as)
+	}
+	if kind == "risks" {
+		return importRisks(ctx, env, db, file, f, actor)
 	}
 	res, err := directory.Import(ctx, db, kind, file, f, actor)
 	if rowErrs, ok := err.(directory.RowErrors); ok {

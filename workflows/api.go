@@ -52,6 +52,10 @@ type ScheduledRun struct {
 	// DR is the DR/BCP plan (the dr-test and backup-restore-test
 	// obligations only, and required there).
 	DR *DRPlan `json:",omitempty"`
+	// RiskTolerance is the highest residual score (likelihood x impact)
+	// the program accepts without the CEO's sign-off (the annual risk
+	// assessment's obligation only).
+	RiskTolerance int `json:",omitempty"`
 }
 
 // DRPlan is the program file's DR/BCP plan: who takes part (a role), who
