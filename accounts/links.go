@@ -121,10 +121,10 @@ func CompleteLink(ctx context.Context, db *sqlx.DB, l Link, c Completion) ([]str
 	var step int64
 	if enrol {
 		if c.Code == "" {
-			return nil, errors.New("your role signs in with an authentication code: add the key to your authenticator app and type the code it shows")
+			return nil, BadInput("your role signs in with an authentication code: add the key to your authenticator app and type the code it shows")
 		}
 		if step = totpStep(c.TOTPSecret, c.Code, time.Now()); step == 0 {
-			return nil, errors.New("that authentication code does not match the key: check the app's clock and type the current code")
+			return nil, BadInput("that authentication code does not match the key: check the app's clock and type the current code")
 		}
 	}
 	tx, err := db.BeginTxx(ctx, nil)
@@ -164,4 +164,29 @@ func CompleteLink(ctx context.Context, db *sqlx.DB, l Link, c Completion) ([]str
 		return nil, err
 	}
 	return codes, tx.Commit()
+}
+
+// LinkEmail is the subject and text of the email carrying an account link.
+func LinkEmail(name string, purpose Purpose, url string, expires time.Time) (subject, text string) {
+	if purpose == Invite {
+		return "Your complyflow account", fmt.Sprintf(`Hello %s,
+
+An account in the complyflow portal was made for you. Open this link to
+choose your password (and, if your role needs one, add the authentication
+code to your phone's authenticator app). It works once, until %s:
+
+%s
+
+If you did not expect this, tell your security officer.
+`, name, expires.UTC().Format("2 Jan 2006 15:04 UTC"), url)
+	}
+	return "Reset your complyflow password", fmt.Sprintf(`Hello %s,
+
+Someone asked to reset the password of your complyflow account. Open this
+link to choose a new one; it works once, until %s:
+
+%s
+
+If it was not you, ignore this email: your password stays as it is.
+`, name, expires.UTC().Format("2 Jan 2006 15:04 UTC"), url)
 }

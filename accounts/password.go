@@ -8,7 +8,6 @@ package accounts
 import (
 	"bufio"
 	_ "embed"
-	"errors"
 	"strings"
 	"sync"
 	"unicode"
@@ -81,10 +80,15 @@ func CheckPassword(pw string) error {
 		problems = append(problems, "not one of the most common passwords")
 	}
 	if len(problems) > 0 {
-		return errors.New("the password needs " + strings.Join(problems, ", "))
+		return BadInput("the password needs " + strings.Join(problems, ", "))
 	}
 	return nil
 }
+
+// BadInput is a refusal of what the person typed, its text for them.
+type BadInput string
+
+func (b BadInput) Error() string { return string(b) }
 
 // HashPassword checks pw against the rules and hashes it with bcrypt.
 func HashPassword(pw string) (string, error) {

@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
+	"net/url"
 	"strings"
 	"time"
 
@@ -25,6 +26,12 @@ const (
 // Secret() goes in the database, its URL() in the authenticator app.
 func NewTOTPSecret(email string) (*otp.Key, error) {
 	return totp.Generate(totp.GenerateOpts{Issuer: Issuer, AccountName: email, Period: totpPeriod})
+}
+
+// TOTPKey is the key of an existing secret, for its authenticator-app URL.
+func TOTPKey(email, secret string) (*otp.Key, error) {
+	return otp.NewKeyFromURL("otpauth://totp/" + url.PathEscape(Issuer+":"+email) + "?" +
+		url.Values{"secret": {secret}, "issuer": {Issuer}, "period": {"30"}, "digits": {"6"}, "algorithm": {"SHA1"}}.Encode())
 }
 
 // TOTPCode is the code for secret at t (the demo and tests type it).
