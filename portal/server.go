@@ -25,8 +25,17 @@ import (
 
 // Server holds the portal's dependencies; Handler routes to its pages.
 type Server struct {
-	Config   config.Config
-	DB       *sqlx.DB
+	Config config.Config
+	DB     *sqlx.DB
+	// Scoped connects as the portal's own role (DATABASE_PORTAL_URL), which
+	// owns nothing, reads only and is subject to row-level security: the
+	// signed-in pages read through it, in inScope. The pages without sign-in
+	// (the signed links /t/ /a/ /v/, the change-request confirmation, Slack,
+	// the connector callback) keep DB: their token names the one person and
+	// the one thing they may act on, and they write (tasks, signatures,
+	// uploads, the audit log), which the portal role may not. The sign-in
+	// itself uses DB too: it reads the credentials before anyone is known.
+	Scoped   *sqlx.DB
 	Temporal client.Client
 	Logger   *slog.Logger
 	// Mailer sends the portal's own mail: the link confirming a change

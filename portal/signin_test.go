@@ -71,7 +71,7 @@ func newSigninPortal(t *testing.T) *signinPortal {
 	var handler http.Handler
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { handler.ServeHTTP(w, r) }))
 	t.Cleanup(srv.Close)
-	handler = (&portal.Server{Config: config.Config{LinkSigningKeys: keys, PortalBaseURL: srv.URL, LinkTTL: time.Hour}, DB: db.App,
+	handler = (&portal.Server{Config: config.Config{LinkSigningKeys: keys, PortalBaseURL: srv.URL, LinkTTL: time.Hour}, DB: db.App, Scoped: db.Portal,
 		Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))}).Handler()
 	sp.URL = srv.URL
 	return sp
