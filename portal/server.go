@@ -35,7 +35,9 @@ type Server struct {
 	// the one thing they may act on, and they write (tasks, signatures,
 	// uploads, the audit log), which the portal role may not. The sign-in
 	// itself uses DB too: it reads the credentials before anyone is known.
-	Scoped   *sqlx.DB
+	Scoped *sqlx.DB
+	// SSO is the OpenID Connect provider; nil: single sign-on is off.
+	SSO      *SSO
 	Temporal client.Client
 	Logger   *slog.Logger
 	// Mailer sends the portal's own mail: the link confirming a change
@@ -73,6 +75,8 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /signin", s.signinGet)
 	mux.HandleFunc("POST /signin", s.signinPost)
 	mux.HandleFunc("POST /signout", s.requireRole(s.signout))
+	mux.HandleFunc("GET /signin/sso", s.ssoStart)
+	mux.HandleFunc("GET /signin/sso/callback", s.ssoCallback)
 	mux.HandleFunc("GET "+accounts.LinkPath+"{token}", s.accountLinkGet)
 	mux.HandleFunc("POST "+accounts.LinkPath+"{token}", s.accountLinkPost)
 	mux.HandleFunc("GET /account/reset", s.accountResetGet)

@@ -30,6 +30,8 @@ var signinPerAddress = rate{Burst: 10, Every: time.Minute}
 
 type signinPage struct {
 	Email, Next, Error string
+	// SSO shows the single sign-on link.
+	SSO bool
 }
 
 func (s *Server) signinGet(w http.ResponseWriter, r *http.Request) {
@@ -37,7 +39,7 @@ func (s *Server) signinGet(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, safeNext(r.URL.Query().Get("next")), http.StatusSeeOther)
 		return
 	}
-	s.renderAccount(w, http.StatusOK, "signin.html", signinPage{Next: r.URL.Query().Get("next")})
+	s.renderAccount(w, http.StatusOK, "signin.html", signinPage{Next: r.URL.Query().Get("next"), SSO: s.SSO != nil})
 }
 
 // signinPost checks the credentials (accounts.SignIn audits every outcome)
@@ -47,7 +49,7 @@ func (s *Server) signinPost(w http.ResponseWriter, r *http.Request) {
 	if !s.allowSignin(w, r) || !parseForm(w, r) {
 		return
 	}
-	page := signinPage{Email: r.PostForm.Get("email"), Next: r.PostForm.Get("next")}
+	page := signinPage{Email: r.PostForm.Get("email"), Next: r.PostForm.Get("next"), SSO: s.SSO != nil}
 	a, err := accounts.SignIn(r.Context(), s.DB, accounts.Attempt{Email: page.Email, Password: r.PostForm.Get("password"),
 		Code: r.PostForm.Get("code"), Address: clientAddress(r)})
 	switch {

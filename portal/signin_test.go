@@ -33,7 +33,10 @@ type signinPortal struct {
 	secrets map[string]string
 }
 
-func newSigninPortal(t *testing.T) *signinPortal {
+func newSigninPortal(t *testing.T) *signinPortal { return newSigninPortalWith(t, nil) }
+
+// newSigninPortalWith lets configure finish the Server once its URL is known.
+func newSigninPortalWith(t *testing.T, configure func(s *portal.Server, baseURL string)) *signinPortal {
 	t.Helper()
 	db := testenv.Postgres(t)
 	testenv.SeedPolicyProgram(t, db)
@@ -71,8 +74,12 @@ func newSigninPortal(t *testing.T) *signinPortal {
 	var handler http.Handler
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { handler.ServeHTTP(w, r) }))
 	t.Cleanup(srv.Close)
-	handler = (&portal.Server{Config: config.Config{LinkSigningKeys: keys, PortalBaseURL: srv.URL, LinkTTL: time.Hour}, DB: db.App, Scoped: db.Portal,
-		Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))}).Handler()
+	server := &portal.Server{Config: config.Config{LinkSigningKeys: keys, PortalBaseURL: srv.URL, LinkTTL: time.Hour}, DB: db.App, Scoped: db.Portal,
+		Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))}
+	if configure != nil {
+		configure(server, srv.URL)
+	}
+	handler = server.Handler()
 	sp.URL = srv.URL
 	return sp
 }

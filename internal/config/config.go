@@ -43,7 +43,10 @@ type Config struct {
 
 	SlackBotToken      string
 	SlackSigningSecret string
-	SlackAPIURL        string
+	// OIDCIssuer, OIDCClientID and OIDCClientSecret turn on single sign-on
+	// with an OpenID Connect provider (portal/sso.go); empty: off.
+	OIDCIssuer, OIDCClientID, OIDCClientSecret string
+	SlackAPIURL                                string
 	// SlackAnnounceChannel is where policy announcements are posted.
 	SlackAnnounceChannel string
 
@@ -116,6 +119,9 @@ func FromEnv() (Config, error) {
 		SMTPPassword:         os.Getenv("SMTP_PASSWORD"),
 		SlackBotToken:        os.Getenv("SLACK_BOT_TOKEN"),
 		SlackSigningSecret:   os.Getenv("SLACK_SIGNING_SECRET"),
+		OIDCIssuer:           os.Getenv("OIDC_ISSUER"),
+		OIDCClientID:         os.Getenv("OIDC_CLIENT_ID"),
+		OIDCClientSecret:     os.Getenv("OIDC_CLIENT_SECRET"),
 		SlackAPIURL:          os.Getenv("SLACK_API_URL"),
 		SlackAnnounceChannel: env("SLACK_ANNOUNCE_CHANNEL", DefaultSlackChannel),
 		PortalAddr:           env("PORTAL_ADDR", DefaultPortalAddr),
