@@ -23,9 +23,10 @@ import (
 
 const testPassword = "Correct-Horse-42"
 
-// signinPortal is a portal over a database with these accounts: sam the
-// officer (TOTP), mia a manager whose report is eve, eve and bob employees,
-// aud an auditor (TOTP); eve and bob each have an open task.
+// signinPortal is a portal over the campaign program's database
+// (testenv.SeedCampaignProgram) with these accounts: sam the officer (TOTP),
+// mia a manager whose report is eve, eve and bob employees, aud an auditor
+// (TOTP); eve and bob each have an open task.
 type signinPortal struct {
 	URL     string
 	db      *testenv.DB
@@ -39,7 +40,7 @@ func newSigninPortal(t *testing.T) *signinPortal { return newSigninPortalWith(t,
 func newSigninPortalWith(t *testing.T, configure func(s *portal.Server, baseURL string)) *signinPortal {
 	t.Helper()
 	db := testenv.Postgres(t)
-	testenv.SeedPolicyProgram(t, db)
+	testenv.SeedCampaignProgram(t, db)
 	db.Owner.MustExec(`
 		INSERT INTO people (id, email, name) VALUES ('mia', 'mia@example.com', 'Mia Manager'), ('bob', 'bob@example.com', 'Bob Builder'),
 			('aud', 'aud@example.com', 'Aud Itor');
@@ -80,6 +81,7 @@ func newSigninPortalWith(t *testing.T, configure func(s *portal.Server, baseURL 
 		configure(server, srv.URL)
 	}
 	handler = server.Handler()
+	t.Cleanup(server.Signatures.Close)
 	sp.URL = srv.URL
 	return sp
 }
