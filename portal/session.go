@@ -13,6 +13,7 @@ import (
 
 	"github.com/complyflow/complyflow/accounts"
 	"github.com/complyflow/complyflow/audit"
+	"github.com/complyflow/complyflow/internal/links"
 )
 
 const sessionCookie = "complyflow_session"
@@ -91,4 +92,22 @@ func (s *Server) refuseCrossOrigin(w http.ResponseWriter, r *http.Request) {
 
 func isRead(r *http.Request) bool {
 	return r.Method == http.MethodGet || r.Method == http.MethodHead || r.Method == http.MethodOptions
+}
+
+// linkIsForSignedIn refuses (403, audited) a task or assignment link made
+// for someone else when the browser is signed in as another person: the
+// sign-in says who is asking, and an employee may open only their own task
+// pages (issue 15). Without a sign-in the link alone decides, as before.
+func (s *Server) linkIsForSignedIn(w http.ResponseWriter, r *http.Request, c links.Claims) bool {
+	p, ok := principalOf(r)
+	if !ok || p.PersonID == c.PersonID {
+		return true
+	}
+	err := audit.Write(r.Context(), s.DB, audit.Entry{Actor: p.PersonID, Action: "portal.refused", Subject: r.Method + " link for " + c.PersonID,
+		Detail: map[string]string{"role": string(p.Role), "link_for": c.PersonID, "link_subject": c.Subject, "address": clientAddress(r)}})
+	if err != nil {
+		s.Logger.Error("audit a refused link", "err", err)
+	}
+	http.Error(w, "This link was made for someone else. Open the tasks on your home page.", http.StatusForbidden)
+	return false
 }

@@ -319,3 +319,22 @@ func TestInvitationLinkSetsPasswordAndTOTPOnce(t *testing.T) {
 		t.Fatalf("sign-in with the new password and code: %d", code)
 	}
 }
+
+func TestSignedInEmployeeCannotOpenAnotherPersonsTaskPage(t *testing.T) {
+	sp := newSigninPortal(t)
+	bobs := sp.URL + "/t/" + sp.signer.Sign(links.Claims{Subject: "task/bob-1", PersonID: "bob", Expires: time.Now().Add(time.Hour)})
+	if code, body := getPage(t, browser(t), bobs); code != http.StatusOK || !strings.Contains(body, "Bob&#39;s vendor") {
+		t.Fatalf("bob's link without a sign-in: %d, want his task page (links work without sign-in)", code)
+	}
+	c := browser(t)
+	sp.signIn(t, c, "eve", "")
+	if code, body := getPage(t, c, bobs); code != http.StatusForbidden || strings.Contains(body, "Bob&#39;s vendor") {
+		t.Fatalf("eve opening bob's task page: %d %s, want 403", code, body)
+	}
+	if code, _ := submit(t, c, bobs, url.Values{"action": {"done"}}); code != http.StatusForbidden {
+		t.Fatalf("eve acting on bob's task: %d, want 403", code)
+	}
+	if n := sp.audited(t, "portal.refused", "% link for bob"); n != 2 {
+		t.Errorf("eve's attempts on bob's task audited %d times, want 2", n)
+	}
+}
