@@ -122,7 +122,7 @@ func (s *Server) campaignPost(w http.ResponseWriter, r *http.Request) {
 // assignment (not a task or a draft), and returns the campaign and channel
 // it names; anything else gets the plain 403 page.
 func (s *Server) assignmentClaims(w http.ResponseWriter, r *http.Request) (c links.Claims, campaignID, channel string, ok bool) {
-	if c, ok = s.linkClaims(w, r); !ok {
+	if c, ok = s.linkClaims(w, r); !ok || !s.linkIsForSignedIn(w, r, c) {
 		return links.Claims{}, "", "", false
 	}
 	if campaignID, channel, ok = campaign.ParseAssignmentSubject(c.Subject); !ok {

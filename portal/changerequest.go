@@ -35,6 +35,8 @@ type changeRequestForm struct {
 }
 
 type changeRequestPage struct {
+	// SignedIn: the requester is the signed-in person, not a typed ID.
+	SignedIn bool
 	Policies []policyOption
 	Form     changeRequestForm
 	Errors   []string
@@ -43,6 +45,9 @@ type changeRequestPage struct {
 // changeRequestNew shows the form to request a policy change.
 func (s *Server) changeRequestNew(w http.ResponseWriter, r *http.Request) {
 	page := changeRequestPage{Form: changeRequestForm{Kind: string(policy.Material), PolicyID: r.URL.Query().Get("policy")}}
+	if p, ok := principalOf(r); ok {
+		page.SignedIn, page.Form.Requester = true, p.PersonID
+	}
 	if !s.loadPolicyOptions(w, r, &page) {
 		return
 	}
@@ -69,13 +74,28 @@ func (s *Server) changeRequestCreate(w http.ResponseWriter, r *http.Request) {
 		Kind: r.PostForm.Get("kind"), Summary: strings.TrimSpace(r.PostForm.Get("summary")), Text: r.PostForm.Get("text"),
 		Reference: strings.TrimSpace(r.PostForm.Get("reference")), NeedsProductionChange: r.PostForm.Get("needs_production_change") != "",
 	}
-	page := changeRequestPage{Form: f}
+	p, signedIn := principalOf(r)
+	if signedIn {
+		f.Requester = p.PersonID
+	}
+	page := changeRequestPage{Form: f, SignedIn: signedIn}
 	if !s.loadPolicyOptions(w, r, &page) {
 		return
 	}
 	page.Errors = s.checkChangeRequest(r.Context(), f, page.Policies)
 	if len(page.Errors) > 0 {
 		s.renderChangeRequest(w, http.StatusUnprocessableEntity, "changerequest_new.html", page)
+		return
+	}
+	if signedIn {
+		// Signed in, the person is who they say: no email round trip, they
+		// confirm the draft on its page at once.
+		_, path, _, err := s.saveDraft(r.Context(), f)
+		if err != nil {
+			s.unavailable(w, "save change request", err)
+			return
+		}
+		http.Redirect(w, r, path, http.StatusSeeOther)
 		return
 	}
 	if ok, wait := s.perRequester.allow(f.Requester); !ok {

@@ -67,6 +67,26 @@ func (d changeRequestDraft) input() policychange.Input {
 // left, no email address, an address the mail server refuses) it does
 // nothing and says nothing: the form answers the same for every ID. Its
 // error is the portal's own trouble (database, signing key, mail server down).
+// saveDraft records the form as a draft of f.Requester's and returns the
+// draft's ID, the path of its signed confirmation page and when that link
+// expires.
+func (s *Server) saveDraft(ctx context.Context, f changeRequestForm) (id, path string, expires time.Time, err error) {
+	if s.signerErr != nil {
+		return "", "", time.Time{}, s.signerErr
+	}
+	raw := make([]byte, 16)
+	rand.Read(raw)
+	id = hex.EncodeToString(raw)
+	if _, err := s.DB.ExecContext(ctx, `INSERT INTO change_request_drafts
+		(id, policy_id, kind, summary, body, reference, needs_production_change, requester_id)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+		id, f.PolicyID, f.Kind, f.Summary, f.Text, f.Reference, f.NeedsProductionChange, f.Requester); err != nil {
+		return "", "", time.Time{}, fmt.Errorf("record draft: %w", err)
+	}
+	expires = time.Now().Add(min(s.Config.LinkTTL, draftTTL))
+	return id, "/change-requests/confirm/" + s.signer.Sign(links.Claims{Subject: draftLinkPrefix + id, PersonID: f.Requester, Expires: expires}), expires, nil
+}
+
 func (s *Server) saveDraftAndAsk(ctx context.Context, f changeRequestForm) error {
 	found, active, err := directory.PersonActive(ctx, s.DB, f.Requester)
 	if err != nil {
@@ -84,21 +104,11 @@ func (s *Server) saveDraftAndAsk(ctx context.Context, f changeRequestForm) error
 		s.Logger.Warn("change request names a person without an email address; nothing sent", "requester", p.ID)
 		return nil
 	}
-	if s.signerErr != nil {
-		return s.signerErr
+	id, path, expires, err := s.saveDraft(ctx, f)
+	if err != nil {
+		return err
 	}
-	raw := make([]byte, 16)
-	rand.Read(raw)
-	id := hex.EncodeToString(raw)
-	if _, err := s.DB.ExecContext(ctx, `INSERT INTO change_request_drafts
-		(id, policy_id, kind, summary, body, reference, needs_production_change, requester_id)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
-		id, f.PolicyID, f.Kind, f.Summary, f.Text, f.Reference, f.NeedsProductionChange, f.Requester); err != nil {
-		return fmt.Errorf("record draft: %w", err)
-	}
-	expires := time.Now().Add(min(s.Config.LinkTTL, draftTTL))
-	link := s.Config.PortalBaseURL + "/change-requests/confirm/" +
-		s.signer.Sign(links.Claims{Subject: draftLinkPrefix + id, PersonID: p.ID, Expires: expires})
+	link := s.Config.PortalBaseURL + path
 	text := fmt.Sprintf(`Hello %s,
 
 A request to change the policy %s was made in the complyflow portal in your name:

@@ -35,10 +35,20 @@ func run() error {
 	defer p.Close()
 	cfg, logger := p.Config, p.Logger
 
+	scoped, err := platform.OpenDB(ctx, cfg.DatabasePortalURL)
+	if err != nil {
+		return fmt.Errorf("the portal's own database role (DATABASE_PORTAL_URL): %w", err)
+	}
+	defer scoped.Close()
 	signatures := campaign.NewRecorder(p.DB)
 	defer signatures.Close() // after the HTTP server's shutdown: its handlers wait for their batch
-	srv := &Server{Config: cfg, DB: p.DB, Temporal: p.Temporal, Logger: logger, Mailer: platform.NewMailer(cfg), Extra: map[string]http.Handler{},
+	srv := &Server{Config: cfg, DB: p.DB, Scoped: scoped, Temporal: p.Temporal, Logger: logger, Mailer: platform.NewMailer(cfg), Extra: map[string]http.Handler{},
 		Signatures: signatures}
+	if cfg.OIDCIssuer != "" {
+		if srv.SSO, err = NewSSO(ctx, cfg.OIDCIssuer, cfg.OIDCClientID, cfg.OIDCClientSecret, cfg.PortalBaseURL); err != nil {
+			return fmt.Errorf("single sign-on (OIDC_ISSUER %s): %w", cfg.OIDCIssuer, err)
+		}
+	}
 	if cfg.DevMail {
 		sink := &devmail.Sink{Dir: cfg.DevMailDir}
 		if err := sink.Start(cfg.SMTPAddr); err != nil {

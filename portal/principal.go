@@ -9,6 +9,7 @@ package main
 
 import (
 	"context"
+	"database/sql"
 	"net/http"
 	"net/url"
 	"slices"
@@ -78,9 +79,18 @@ func (s *Server) requireRole(h func(http.ResponseWriter, *http.Request, Principa
 
 // inScope runs fn in a transaction that tells the database who is asking:
 // complyflow.person_id and complyflow.role, set for this transaction only
-// (SET LOCAL), which the row-level security policies read.
+// (SET LOCAL), which the row-level security policies read. It runs on
+// Scoped, the portal's own read-only role that those policies bind
+// (schema/0015_accounts.sql), so a handler that forgets a WHERE still sees
+// only the person's rows.
 func (s *Server) inScope(ctx context.Context, p Principal, fn func(tx *sqlx.Tx) error) error {
-	tx, err := s.DB.BeginTxx(ctx, nil)
+	db := s.Scoped
+	if db == nil {
+		// Only a test's Server leaves Scoped unset (main.go always opens
+		// it): it then reads as the application role, which sees every row.
+		db = s.DB
+	}
+	tx, err := db.BeginTxx(ctx, &sql.TxOptions{ReadOnly: true})
 	if err != nil {
 		return err
 	}

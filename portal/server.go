@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 
+	"github.com/complyflow/complyflow/accounts"
 	"github.com/complyflow/complyflow/activities/campaign"
 	"github.com/complyflow/complyflow/activities/notify"
 	"github.com/complyflow/complyflow/evidence"
@@ -24,8 +25,19 @@ import (
 
 // Server holds the portal's dependencies; Handler routes to its pages.
 type Server struct {
-	Config   config.Config
-	DB       *sqlx.DB
+	Config config.Config
+	DB     *sqlx.DB
+	// Scoped connects as the portal's own role (DATABASE_PORTAL_URL), which
+	// owns nothing, reads only and is subject to row-level security: the
+	// signed-in pages read through it, in inScope. The pages without sign-in
+	// (the signed links /t/ /a/ /v/, the change-request confirmation, Slack,
+	// the connector callback) keep DB: their token names the one person and
+	// the one thing they may act on, and they write (tasks, signatures,
+	// uploads, the audit log), which the portal role may not. The sign-in
+	// itself uses DB too: it reads the credentials before anyone is known.
+	Scoped *sqlx.DB
+	// SSO is the OpenID Connect provider; nil: single sign-on is off.
+	SSO      *SSO
 	Temporal client.Client
 	Logger   *slog.Logger
 	// Mailer sends the portal's own mail: the link confirming a change
@@ -46,6 +58,8 @@ type Server struct {
 	signerErr error
 	// The change-request form's rate limits, built by Handler (ratelimit.go).
 	perRequester, perAddress *limiter
+	// Sign-in and reset attempts per client address (signin.go).
+	signinLimiter *limiter
 }
 
 // Handler is the portal's HTTP routing.
@@ -57,6 +71,18 @@ func (s *Server) Handler() http.Handler {
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", s.healthz)
+	s.signinLimiter = newLimiter(signinPerAddress)
+	mux.HandleFunc("GET /signin", s.signinGet)
+	mux.HandleFunc("POST /signin", s.signinPost)
+	mux.HandleFunc("POST /signout", s.requireRole(s.signout))
+	mux.HandleFunc("GET /signin/sso", s.ssoStart)
+	mux.HandleFunc("GET /signin/sso/callback", s.ssoCallback)
+	mux.HandleFunc("GET "+accounts.LinkPath+"{token}", s.accountLinkGet)
+	mux.HandleFunc("POST "+accounts.LinkPath+"{token}", s.accountLinkPost)
+	mux.HandleFunc("GET /account/reset", s.accountResetGet)
+	mux.HandleFunc("POST /account/reset", s.accountResetPost)
+	mux.HandleFunc("GET /{$}", s.requireRole(s.home))
+	mux.HandleFunc("GET /policies", s.requireRole(s.policies))
 	mux.HandleFunc("GET /change-requests/new", s.changeRequestNew)
 	mux.HandleFunc("POST /change-requests/new", s.changeRequestCreate)
 	mux.HandleFunc("GET /change-requests/confirm/{token}", s.changeRequestConfirmGet)
@@ -85,7 +111,13 @@ func (s *Server) Handler() http.Handler {
 	outer.HandleFunc("POST /v/{token}", s.vendorUploadPost)
 	outer.HandleFunc("POST /t/{token}", s.taskPostLimited)
 	outer.Handle("/", limitBodies(mux))
-	return securityHeaders(outer)
+	// CSRF (issue 15 item 2): a state-changing request a browser marks as
+	// cross-site (Sec-Fetch-Site, or an Origin that is not the portal's) is
+	// refused with 403 on every route. Slack and the connectors post from
+	// servers, which send neither header, and carry their own signatures.
+	csrf := http.NewCrossOriginProtection()
+	csrf.SetDenyHandler(http.HandlerFunc(s.refuseCrossOrigin))
+	return securityHeaders(csrf.Handler(s.withSession(outer)))
 }
 
 type health struct {

@@ -64,7 +64,7 @@ type taskPage struct {
 // scanners fetch links before people click them.
 func (s *Server) taskGet(w http.ResponseWriter, r *http.Request) {
 	claims, ok := s.linkClaims(w, r)
-	if !ok {
+	if !ok || !s.linkIsForSignedIn(w, r, claims) {
 		return
 	}
 	page, ok := s.loadTaskPage(w, r, claims)
@@ -81,7 +81,7 @@ func (s *Server) taskPost(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	claims, ok := s.linkClaims(w, r)
-	if !ok {
+	if !ok || !s.linkIsForSignedIn(w, r, claims) {
 		return
 	}
 	page, ok := s.loadTaskPage(w, r, claims)

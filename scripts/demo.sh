@@ -32,3 +32,6 @@ if [ "$open_tasks" = 0 ]; then
 else
   echo "demo: the security officer already has $open_tasks open task(s)"
 fi
+
+# One portal account per role, made once, each sign-in printed (demo only).
+bin/starter users demo

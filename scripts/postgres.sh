@@ -3,6 +3,8 @@
 # connection URLs as shell assignments (eval them, in bash):
 #   DATABASE_URL        the application role (does not own the tables)
 #   DATABASE_OWNER_URL  the owner role (runs migrations, creates test databases)
+#   DATABASE_PORTAL_URL the portal's role for signed-in reads (owns nothing,
+#                       subject to row-level security: schema/0015_accounts.sql)
 # With DATABASE_URL set and reachable it is used as it is. Otherwise this
 # machine's PostgreSQL cluster is started and the roles and database are made,
 # idempotently. Needs root (or the postgres user) for that part.
@@ -43,6 +45,7 @@ if [ -n "${DATABASE_URL:-}" ]; then
     emit DATABASE_URL "$DATABASE_URL"
     emit DATABASE_URL_WAS_SET 1
     emit DATABASE_OWNER_URL "${DATABASE_OWNER_URL:-$DATABASE_URL}"
+    [ -n "${DATABASE_PORTAL_URL:-}" ] && emit DATABASE_PORTAL_URL "$DATABASE_PORTAL_URL"
     exit 0
   fi
   if [ -n "${COMPLYFLOW_PG_NO_FALLBACK:-}" ]; then
@@ -133,8 +136,10 @@ kept_password() {
 # A role is given its password only when none was kept yet (1 means set it).
 kept_password complyflow_owner; owner_pw=$PW
 kept_password complyflow_app; app_pw=$PW
+kept_password complyflow_portal; portal_pw=$PW
 [ -f "$pw_dir/complyflow_owner" ] && set_owner_pw=0 || set_owner_pw=1
 [ -f "$pw_dir/complyflow_app" ] && set_app_pw=0 || set_app_pw=1
+[ -f "$pw_dir/complyflow_portal" ] && set_portal_pw=0 || set_portal_pw=1
 
 # The passwords reach psql on its standard input, as psql variables quoted with
 # :'var' (never pasted into SQL, never on a command line other users can read).
@@ -143,27 +148,35 @@ as_postgres psql -p "$port" -X -v ON_ERROR_STOP=1 -q <<SQL >/dev/null
 \\set app_pw '$app_pw'
 \\set set_owner_pw $set_owner_pw
 \\set set_app_pw $set_app_pw
+\\set portal_pw '$portal_pw'
+\\set set_portal_pw $set_portal_pw
 SET client_min_messages = warning;
 SELECT format('CREATE ROLE complyflow_owner LOGIN PASSWORD %L', :'owner_pw')
 WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'complyflow_owner') \\gexec
 SELECT format('CREATE ROLE complyflow_app LOGIN PASSWORD %L', :'app_pw')
 WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'complyflow_app') \\gexec
+SELECT format('CREATE ROLE complyflow_portal LOGIN PASSWORD %L', :'portal_pw')
+WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'complyflow_portal') \\gexec
 -- Only what migrations and tests need: no CREATEROLE (in PostgreSQL 15 enough
 -- to grant itself pg_execute_server_program and run commands as postgres).
 ALTER ROLE complyflow_owner LOGIN CREATEDB NOCREATEROLE NOSUPERUSER NOREPLICATION NOBYPASSRLS;
 ALTER ROLE complyflow_app LOGIN NOCREATEDB NOCREATEROLE NOSUPERUSER NOREPLICATION NOBYPASSRLS;
+ALTER ROLE complyflow_portal LOGIN NOCREATEDB NOCREATEROLE NOSUPERUSER NOREPLICATION NOBYPASSRLS;
 \\if :set_owner_pw
 ALTER ROLE complyflow_owner PASSWORD :'owner_pw';
 \\endif
 \\if :set_app_pw
 ALTER ROLE complyflow_app PASSWORD :'app_pw';
 \\endif
+\\if :set_portal_pw
+ALTER ROLE complyflow_portal PASSWORD :'portal_pw';
+\\endif
 -- Lets tests drop their databases WITH (FORCE) while an application-role connection lingers.
 GRANT pg_signal_backend TO complyflow_owner;
 SELECT 'CREATE DATABASE complyflow OWNER complyflow_owner'
 WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = 'complyflow') \\gexec
 SQL
-for role in complyflow_owner complyflow_app; do
+for role in complyflow_owner complyflow_app complyflow_portal; do
   if [ -f "$pw_dir/$role.new" ]; then
     mv -f "$pw_dir/$role.new" "$pw_dir/$role"
     log "$role: generated a password, kept in $pw_dir/$role"
@@ -173,8 +186,8 @@ keep_owned
 
 # A kept password that no longer matches (the role's was changed by hand) is
 # never reset here: say so, and how to have a new one set.
-for role in complyflow_owner complyflow_app; do
-  pw=$owner_pw; [ "$role" = complyflow_app ] && pw=$app_pw
+for role in complyflow_owner complyflow_app complyflow_portal; do
+  pw=$owner_pw; [ "$role" = complyflow_app ] && pw=$app_pw; [ "$role" = complyflow_portal ] && pw=$portal_pw
   if ! PGPASSWORD=$pw PGCONNECT_TIMEOUT=5 psql -X -h 127.0.0.1 -p "$port" -U "$role" -d complyflow -Atqc 'SELECT 1' >/dev/null 2>&1; then
     die "$role cannot sign in on 127.0.0.1:$port with the password kept in $pw_dir/$role; remove that file to have a new one generated and set"
   fi
@@ -182,3 +195,4 @@ done
 
 emit DATABASE_URL "postgres://complyflow_app:$app_pw@127.0.0.1:$port/complyflow?sslmode=disable"
 emit DATABASE_OWNER_URL "postgres://complyflow_owner:$owner_pw@127.0.0.1:$port/complyflow?sslmode=disable"
+emit DATABASE_PORTAL_URL "postgres://complyflow_portal:$portal_pw@127.0.0.1:$port/complyflow?sslmode=disable"

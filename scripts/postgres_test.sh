@@ -90,6 +90,10 @@ owner_pw=$(cat "$pw_dir/complyflow_owner" 2>/dev/null || true) app_pw=$(cat "$pw
 eval "$out"
 [ "$DATABASE_OWNER_URL" = "postgres://complyflow_owner:$owner_pw@127.0.0.1:5433/complyflow?sslmode=disable" ] || fail "owner URL $DATABASE_OWNER_URL"
 [ "$DATABASE_URL" = "postgres://complyflow_app:$app_pw@127.0.0.1:5433/complyflow?sslmode=disable" ] || fail "app URL $DATABASE_URL"
+portal_pw=$(cat "$pw_dir/complyflow_portal" 2>/dev/null || true)
+[ -n "$portal_pw" ] && [ "$portal_pw" != "$app_pw" ] || fail "the portal role has no password of its own"
+[ "$DATABASE_PORTAL_URL" = "postgres://complyflow_portal:$portal_pw@127.0.0.1:5433/complyflow?sslmode=disable" ] || fail "portal URL $DATABASE_PORTAL_URL"
+grep -q 'ALTER ROLE complyflow_portal LOGIN NOCREATEDB NOCREATEROLE NOSUPERUSER NOREPLICATION NOBYPASSRLS' "$STUB_LOG" || fail "the portal role may bypass row-level security"
 [ "${COMPLYFLOW_PG_STARTED:-}" = 15/other ] || fail "COMPLYFLOW_PG_STARTED=${COMPLYFLOW_PG_STARTED:-}, want 15/other"
 grep -q 'ALTER ROLE complyflow_owner LOGIN CREATEDB NOCREATEROLE' "$STUB_LOG" || fail "the owner role is not converged to NOCREATEROLE"
 grep -v -- '^--' "$STUB_LOG" | grep -Eq '(^|[^O])CREATEROLE' && fail "something still grants CREATEROLE: $(grep -E '(^|[^O])CREATEROLE' "$STUB_LOG")"

@@ -11,6 +11,16 @@ scripts/postgres_test.sh
 pg_env=$(scripts/postgres.sh)
 eval "$pg_env"
 make -s tools
+# The portal's browser test drives Debian's chromium (portal/browser_test.go).
+if ! command -v chromium >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "test: installing chromium (apt-get install chromium)" >&2
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+  else
+    echo "test: no chromium for the portal's browser test: apt-get install chromium" >&2
+    exit 1
+  fi
+fi
 
 if [ "${1:-}" = bench ]; then
   exec go test -run '^$' -bench . -benchmem -timeout 30m ./...

@@ -22,6 +22,10 @@ type Config struct {
 	// DatabaseOwnerURL connects as the role that owns the tables; only
 	// migrations use it. It defaults to DatabaseURL.
 	DatabaseOwnerURL string
+	// DatabasePortalURL is the portal's own role for signed-in pages: it owns
+	// nothing, reads only, and row-level security filters every row it reads
+	// by the person and role each request sets (schema/0015_accounts.sql).
+	DatabasePortalURL string
 
 	TemporalAddress   string
 	TemporalNamespace string
@@ -39,7 +43,10 @@ type Config struct {
 
 	SlackBotToken      string
 	SlackSigningSecret string
-	SlackAPIURL        string
+	// OIDCIssuer, OIDCClientID and OIDCClientSecret turn on single sign-on
+	// with an OpenID Connect provider (portal/sso.go); empty: off.
+	OIDCIssuer, OIDCClientID, OIDCClientSecret string
+	SlackAPIURL                                string
 	// SlackAnnounceChannel is where policy announcements are posted.
 	SlackAnnounceChannel string
 
@@ -81,6 +88,7 @@ type Config struct {
 const (
 	DefaultDatabaseURL  = "postgres://complyflow_app:complyflow_app@127.0.0.1:5432/complyflow?sslmode=disable"
 	DefaultOwnerURL     = "postgres://complyflow_owner:complyflow_owner@127.0.0.1:5432/complyflow?sslmode=disable"
+	DefaultPortalURL    = "postgres://complyflow_portal:complyflow_portal@127.0.0.1:5432/complyflow?sslmode=disable"
 	DefaultTemporal     = "127.0.0.1:7233"
 	DefaultNamespace    = "default"
 	DefaultTaskQueue    = "complyflow"
@@ -111,6 +119,9 @@ func FromEnv() (Config, error) {
 		SMTPPassword:         os.Getenv("SMTP_PASSWORD"),
 		SlackBotToken:        os.Getenv("SLACK_BOT_TOKEN"),
 		SlackSigningSecret:   os.Getenv("SLACK_SIGNING_SECRET"),
+		OIDCIssuer:           os.Getenv("OIDC_ISSUER"),
+		OIDCClientID:         os.Getenv("OIDC_CLIENT_ID"),
+		OIDCClientSecret:     os.Getenv("OIDC_CLIENT_SECRET"),
 		SlackAPIURL:          os.Getenv("SLACK_API_URL"),
 		SlackAnnounceChannel: env("SLACK_ANNOUNCE_CHANNEL", DefaultSlackChannel),
 		PortalAddr:           env("PORTAL_ADDR", DefaultPortalAddr),
@@ -130,6 +141,7 @@ func FromEnv() (Config, error) {
 	if os.Getenv("DATABASE_URL") == "" {
 		c.DatabaseOwnerURL = env("DATABASE_OWNER_URL", DefaultOwnerURL)
 	}
+	c.DatabasePortalURL = env("DATABASE_PORTAL_URL", DefaultPortalURL)
 	// Checked here because every email would otherwise fail at send time,
 	// long after start-up, with the process already committed to it.
 	if _, err := mail.ParseAddress(c.SMTPFrom); err != nil {

@@ -23,6 +23,8 @@ import (
 type DB struct {
 	App   *sqlx.DB
 	Owner *sqlx.DB
+	// Portal connects as the portal's own role, subject to row-level security.
+	Portal *sqlx.DB
 	// AppURL and OwnerURL are the connection strings, for code under test that
 	// opens its own connections.
 	AppURL, OwnerURL string
@@ -44,6 +46,7 @@ func EmptyPostgres(t testing.TB) *DB {
 	t.Helper()
 	ownerURL := envOr("DATABASE_OWNER_URL", config.DefaultOwnerURL)
 	appURL := envOr("DATABASE_URL", config.DefaultDatabaseURL)
+	portalURL := envOr("DATABASE_PORTAL_URL", config.DefaultPortalURL)
 	admin, err := sqlx.Open("postgres", ownerURL)
 	if err != nil {
 		t.Fatalf("testenv: open %s: %v", redact(ownerURL), err)
@@ -70,6 +73,8 @@ func EmptyPostgres(t testing.TB) *DB {
 	t.Cleanup(func() { db.Owner.Close() })
 	db.App = sqlx.MustOpen("postgres", db.AppURL)
 	t.Cleanup(func() { db.App.Close() })
+	db.Portal = sqlx.MustOpen("postgres", withDatabase(t, portalURL, name))
+	t.Cleanup(func() { db.Portal.Close() })
 	return db
 }
 
