@@ -81,7 +81,7 @@ func (s *Server) requireRole(h func(http.ResponseWriter, *http.Request, Principa
 // complyflow.person_id and complyflow.role, set for this transaction only
 // (SET LOCAL), which the row-level security policies read. It runs on
 // Scoped, the portal's own read-only role that those policies bind
-// (schema/0015_accounts.sql), so a handler that forgets a WHERE still sees
+// (schema/0017_accounts.sql), so a handler that forgets a WHERE still sees
 // only the person's rows.
 func (s *Server) inScope(ctx context.Context, p Principal, fn func(tx *sqlx.Tx) error) error {
 	db := s.Scoped

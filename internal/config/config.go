@@ -24,7 +24,7 @@ type Config struct {
 	DatabaseOwnerURL string
 	// DatabasePortalURL is the portal's own role for signed-in pages: it owns
 	// nothing, reads only, and row-level security filters every row it reads
-	// by the person and role each request sets (schema/0015_accounts.sql).
+	// by the person and role each request sets (schema/0017_accounts.sql).
 	DatabasePortalURL string
 
 	TemporalAddress   string
