@@ -4,7 +4,7 @@
 #   DATABASE_URL        the application role (does not own the tables)
 #   DATABASE_OWNER_URL  the owner role (runs migrations, creates test databases)
 #   DATABASE_PORTAL_URL the portal's role for signed-in reads (owns nothing,
-#                       subject to row-level security: schema/0015_accounts.sql)
+#                       subject to row-level security: schema/0017_accounts.sql)
 # With DATABASE_URL set and reachable it is used as it is. Otherwise this
 # machine's PostgreSQL cluster is started and the roles and database are made,
 # idempotently. Needs root (or the postgres user) for that part.
