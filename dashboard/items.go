@@ -98,7 +98,7 @@ func OpenItems(ctx context.Context, q sqlx.QueryerContext, f Filter, after *Curs
 		FROM assignments a JOIN campaigns c ON c.id = a.campaign_id WHERE `+strings.Join(conds, " AND ")+`
 		ORDER BY a.due_at, a.campaign_id, a.person_id LIMIT `+n+`)`)
 	}
-	page := `page AS (` + strings.Join(branches, "\nUNION ALL\n") + `
+	page := `page AS (SELECT * FROM (` + strings.Join(branches, "\nUNION ALL\n") + `) u
 		ORDER BY due_at, kind, id, person LIMIT ` + n + `)`
 	query := with(reports, page) + `
 		SELECT page.kind, page.id, page.person, page.title, page.ref, page.assignee_id, coalesce(p.name, '') AS assignee_name,
