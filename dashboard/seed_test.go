@@ -10,17 +10,6 @@ import (
 	"github.com/complyflow/complyflow/internal/testenv"
 )
 
-// seed is a small program with one open item of each kind, at times
-// relative to now:
-//
-//	mia manages ann and bob; bob manages cal; zed is in nobody's team.
-//	t-off  offboarding removal task, ann, due now-2d, control c1, escalated once
-//	t-vend vendor review task, cal, due now+3d, control c2
-//	t-cr   change request task, zed, due now+1d, controls c1 and c2
-//	t-apr  annual policy review task, bob, due now-1h
-//	t-done a completed task of ann's, never listed
-//	ack    acknowledgement campaign (control c2): ann pending (due now+5d,
-//	       escalated once), bob completed, cal pending overdue (now-1d), zed left
 // ownerExec runs each statement of sql as the owner, with args for those
 // that take parameters.
 func ownerExec(t *testing.T, db *testenv.DB, sql string, args ...any) {
@@ -39,6 +28,17 @@ func ownerExec(t *testing.T, db *testenv.DB, sql string, args ...any) {
 	}
 }
 
+// seed is a small program with one open item of each kind, at times
+// relative to now:
+//
+//	mia manages ann and bob; bob manages cal; zed is in nobody's team.
+//	t-off  offboarding removal task, ann, due now-2d, control c1, escalated once
+//	t-vend vendor review task, cal, due now+3d, control c2
+//	t-cr   change request task, zed, due now+1d, controls c1 and c2
+//	t-apr  annual policy review task, bob, due now-1h
+//	t-done a completed task of ann's, never listed
+//	ack    acknowledgement campaign (control c2): ann pending (due now+5d,
+//	       escalated once), bob completed, cal pending overdue (now-1d), zed left
 func seed(t *testing.T, now time.Time) *testenv.DB {
 	t.Helper()
 	db := testenv.Postgres(t)
@@ -85,7 +85,9 @@ func seedOffboarding(t *testing.T, db *testenv.DB, now time.Time) {
 		INSERT INTO offboardings (run_id, workflow_id, person_id, last_day, started_by) VALUES ('run-1', 'offboarding/dan', 'dan', $1, 'mia')`, lastDay)
 	ownerExec(t, db, `INSERT INTO offboardings (run_id, workflow_id, person_id, last_day, started_by, status, closed_at)
 			VALUES ('run-0', 'offboarding/dan', 'dan', '2020-01-01', 'mia', 'completed', $1::timestamptz - interval '199 days')`, now)
-	deadline := func(days int) time.Time { return now.AddDate(0, 0, -9).UTC().Truncate(24 * time.Hour).AddDate(0, 0, days) }
+	deadline := func(days int) time.Time {
+		return now.AddDate(0, 0, -9).UTC().Truncate(24*time.Hour).AddDate(0, 0, days)
+	}
 	ownerExec(t, db, `INSERT INTO offboarding_removals (run_id, system_id, method, outcome, removed_by, removed_at, deadline, met) VALUES
 		('run-1', 'crm', 'manual', 'removed', 'olga', $1, $2, false),
 		('run-1', 'chat', 'manual', 'removed', 'olga', $3, $2, true),
