@@ -127,9 +127,9 @@ func TestDashboardShowsEverythingOpen(t *testing.T) {
 	}
 	for _, want := range []string{
 		"<strong>6</strong> open", "3 overdue", "1 escalated", // the counts
-		"Assigned to <a href=\"/dashboard?person=cal\">Cal Indirect</a>",                                  // the assignee, a link to their items
+		"Assigned to <a href=\"/dashboard?person=cal\">Cal Indirect</a>",                                 // the assignee, a link to their items
 		"4 assigned · 1 completed · 2 pending · <span class=\"overdue\">1 overdue</span> · 1 left · 33%", // campaign progress
-		`style="width:33%"`, // its bar
+		`style="width:33%"`,            // its bar
 		"Dan Leaver", "Git", "NOT YET", // the late removal
 		"Acme", "lapsed", // the lapsed vendor
 		"annual-policy-review/apr", "in-review", "Not done within the last year.", // the annual review
