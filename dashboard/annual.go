@@ -68,8 +68,7 @@ func PolicyReviewState(ctx context.Context, q sqlx.QueryerContext, now time.Time
 		       r.signed_off_at AS finished_at, coalesce(t.open, 0) AS open_tasks, coalesce(t.overdue, 0) AS overdue
 		FROM policy_reviews r LEFT JOIN people p ON p.id = r.officer_id
 		LEFT JOIN LATERAL (SELECT count(*) AS open, count(*) FILTER (WHERE t.due_at < $1) AS overdue FROM tasks t
-		                   WHERE t.status = 'open' AND split_part(t.parent_ref, '/', 1) = 'annual-policy-review'
-		                     AND t.parent_ref = r.id) t ON true
+		                   WHERE t.status = 'open' AND t.parent_ref = r.id) t ON true
 		WHERE r.status <> 'signed-off' OR r.created_at > $1::timestamptz - $2::interval
 		ORDER BY r.created_at DESC, r.id`, now, fmt.Sprintf("%d seconds", int(AnnualWindow.Seconds())))
 	if err != nil {

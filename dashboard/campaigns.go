@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
 )
 
 // CampaignProgress is how far an acknowledgement or training campaign has
@@ -42,15 +43,18 @@ const RecentlyClosed = 30 * 24 * time.Hour
 // RecentlyClosed of now, soonest due first; with f.ReportsOf, counting only
 // that manager's reports (and only campaigns that include one).
 func Campaigns(ctx context.Context, q sqlx.QueryerContext, f Filter, now time.Time) ([]CampaignProgress, error) {
+	f, err := f.Resolve(ctx, q)
+	if err != nil {
+		return nil, err
+	}
 	var args sqlArgs
-	reports := f.reportsCTE(&args)
 	at := args.add(now)
 	scope := ""
 	if f.ReportsOf != "" {
-		scope = " AND a.person_id IN (SELECT id FROM reports)"
+		scope = " AND a.person_id = ANY(" + args.add(pq.Array(f.team)) + ")"
 	}
 	var out []CampaignProgress
-	err := sqlx.SelectContext(ctx, q, &out, with(reports)+`
+	err = sqlx.SelectContext(ctx, q, &out, `
 		SELECT c.id, c.title, c.kind, c.due_at, c.closed_at, count(*) AS assigned,
 		       count(*) FILTER (WHERE a.status = 'completed') AS completed,
 		       count(*) FILTER (WHERE a.status = 'left') AS left_,

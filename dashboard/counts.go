@@ -38,11 +38,11 @@ type Counts struct {
 
 // CountOpen counts the open items f keeps at now.
 func CountOpen(ctx context.Context, q sqlx.QueryerContext, f Filter, now time.Time) (Counts, error) {
-	if err := f.Check(); err != nil {
+	f, err := f.ready(ctx, q)
+	if err != nil {
 		return Counts{}, err
 	}
 	var args sqlArgs
-	reports := f.reportsCTE(&args)
 	at := args.add(now)
 	var branches []string
 	if conds, ok := f.taskConds(&args); ok {
@@ -65,7 +65,7 @@ func CountOpen(ctx context.Context, q sqlx.QueryerContext, f Filter, now time.Ti
 		Key  string `db:"key"`
 		Tally
 	}
-	if err := sqlx.SelectContext(ctx, q, &rows, with(reports)+strings.Join(branches, "\nUNION ALL\n"), args...); err != nil {
+	if err := sqlx.SelectContext(ctx, q, &rows, strings.Join(branches, "\nUNION ALL\n"), args...); err != nil {
 		return Counts{}, fmt.Errorf("count open items: %w", err)
 	}
 	per := map[string]*Tally{}

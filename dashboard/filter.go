@@ -1,9 +1,11 @@
 package dashboard
 
 import (
+	"context"
 	"fmt"
 	"strings"
 
+	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
 )
 
@@ -15,6 +17,8 @@ type Filter struct {
 	// ReportsOf keeps the items of this manager's direct and indirect
 	// reports only (the manager's view, issue 15 item 3).
 	ReportsOf string
+
+	team []string // ReportsOf's reports, once Resolve looked them up
 }
 
 // Check refuses a process the dashboard does not know.
@@ -37,17 +41,42 @@ func (a *sqlArgs) add(v any) string {
 	return fmt.Sprintf("$%d", len(*a))
 }
 
-// reportsCTE is the recursive CTE "reports" of f.ReportsOf's reports, to
-// put first in a WITH RECURSIVE; empty without ReportsOf. UNION (not
-// UNION ALL) ends it even on a cycle in the directory.
-func (f Filter) reportsCTE(args *sqlArgs) string {
-	if f.ReportsOf == "" {
-		return ""
+// Reports is everyone who reports to manager, directly or through other
+// managers. UNION (not UNION ALL) ends the walk even on a cycle in the
+// directory.
+func Reports(ctx context.Context, q sqlx.QueryerContext, manager string) ([]string, error) {
+	reports := []string{}
+	err := sqlx.SelectContext(ctx, q, &reports, `
+		WITH RECURSIVE reports(id) AS (
+			SELECT id FROM people WHERE manager_id = $1
+			UNION
+			SELECT p.id FROM people p JOIN reports r ON p.manager_id = r.id)
+		SELECT id FROM reports WHERE id <> $1 ORDER BY id`, manager)
+	if err != nil {
+		return nil, fmt.Errorf("reports of %s: %w", manager, err)
 	}
-	return `reports(id) AS (
-		SELECT id FROM people WHERE manager_id = ` + args.add(f.ReportsOf) + `
-		UNION
-		SELECT p.id FROM people p JOIN reports r ON p.manager_id = r.id)`
+	return reports, nil
+}
+
+// Resolve looks ReportsOf's reports up, once for every query made with
+// the filter it answers; a query given an unresolved filter resolves it
+// itself. Passed to the queries as an array, the team is a parameter the
+// planner sizes, where a recursive CTE in each query would be a guess.
+func (f Filter) Resolve(ctx context.Context, q sqlx.QueryerContext) (Filter, error) {
+	if f.ReportsOf == "" || f.team != nil {
+		return f, nil
+	}
+	team, err := Reports(ctx, q, f.ReportsOf)
+	f.team = team
+	return f, err
+}
+
+// ready checks and resolves f for a query.
+func (f Filter) ready(ctx context.Context, q sqlx.QueryerContext) (Filter, error) {
+	if err := f.Check(); err != nil {
+		return f, err
+	}
+	return f.Resolve(ctx, q)
 }
 
 // taskConds are f's conditions on open tasks t; ok is false when f keeps
@@ -71,7 +100,7 @@ func (f Filter) taskConds(args *sqlArgs) (conds []string, ok bool) {
 		conds = append(conds, "t.control_ids @> ARRAY["+args.add(f.Control)+"::text]")
 	}
 	if f.ReportsOf != "" {
-		conds = append(conds, "t.assignee_id IN (SELECT id FROM reports)")
+		conds = append(conds, "t.assignee_id = ANY("+args.add(pq.Array(f.team))+")")
 	}
 	return conds, true
 }
@@ -94,21 +123,7 @@ func (f Filter) assignmentConds(args *sqlArgs) (conds []string, ok bool) {
 		conds = append(conds, "c.control_ids @> ARRAY["+args.add(f.Control)+"::text]")
 	}
 	if f.ReportsOf != "" {
-		conds = append(conds, "a.person_id IN (SELECT id FROM reports)")
+		conds = append(conds, "a.person_id = ANY("+args.add(pq.Array(f.team))+")")
 	}
 	return conds, true
-}
-
-// with is "WITH RECURSIVE ctes" for the non-empty ctes, or "".
-func with(ctes ...string) string {
-	var kept []string
-	for _, c := range ctes {
-		if c != "" {
-			kept = append(kept, c)
-		}
-	}
-	if len(kept) == 0 {
-		return ""
-	}
-	return "WITH RECURSIVE " + strings.Join(kept, ", ") + "\n"
 }

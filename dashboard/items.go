@@ -59,14 +59,14 @@ const MaxPage = 200
 // date; pending assignments) and stops at the page's size; only the page's
 // rows are then joined to names and escalations.
 func OpenItems(ctx context.Context, q sqlx.QueryerContext, f Filter, after *Cursor, limit int, now time.Time) (Page, error) {
-	if err := f.Check(); err != nil {
+	f, err := f.ready(ctx, q)
+	if err != nil {
 		return Page{}, err
 	}
 	if limit <= 0 || limit > MaxPage {
 		limit = MaxPage
 	}
 	var args sqlArgs
-	reports := f.reportsCTE(&args)
 	n := args.add(limit + 1)
 	var branches []string
 	if conds, ok := f.taskConds(&args); ok {
@@ -100,7 +100,7 @@ func OpenItems(ctx context.Context, q sqlx.QueryerContext, f Filter, after *Curs
 	}
 	page := `page AS (SELECT * FROM (` + strings.Join(branches, "\nUNION ALL\n") + `) u
 		ORDER BY due_at, kind, id, person LIMIT ` + n + `)`
-	query := with(reports, page) + `
+	query := `WITH ` + page + `
 		SELECT page.kind, page.id, page.person, page.title, page.ref, page.assignee_id, coalesce(p.name, '') AS assignee_name,
 		       page.due_at, page.control_ids,
 		       CASE WHEN page.kind = 'task' THEN (SELECT count(*) FROM task_events e

@@ -9,6 +9,7 @@ import (
 	"html/template"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -114,7 +115,10 @@ func readFilter(r *http.Request) (dashboard.Filter, *dashboard.Cursor, error) {
 // exist.
 func loadItems(r *http.Request, tx *sqlx.Tx, page *dashboardPage, after *dashboard.Cursor, now time.Time) error {
 	ctx := r.Context()
-	f := page.Filter
+	f, err := page.Filter.Resolve(ctx, tx) // the team, once for the three queries below
+	if err != nil {
+		return err
+	}
 	if err := tx.SelectContext(ctx, &page.Controls, `SELECT id, title FROM controls ORDER BY id`); err != nil {
 		return err
 	}
@@ -128,7 +132,6 @@ func loadItems(r *http.Request, tx *sqlx.Tx, page *dashboardPage, after *dashboa
 		}
 		page.PersonName = name
 	}
-	var err error
 	if page.Counts, err = dashboard.CountOpen(ctx, tx, f, now); err != nil {
 		return err
 	}
@@ -230,16 +233,11 @@ func (s *Server) teamGet(w http.ResponseWriter, r *http.Request, p Principal) {
 			return err
 		}
 		if manager != p.PersonID && p.Role != RoleOfficer {
-			var mine bool
-			if err := tx.GetContext(r.Context(), &mine, `
-				WITH RECURSIVE reports(id) AS (
-					SELECT id FROM people WHERE manager_id = $1
-					UNION
-					SELECT p.id FROM people p JOIN reports r ON p.manager_id = r.id)
-				SELECT EXISTS (SELECT FROM reports WHERE id = $2)`, p.PersonID, manager); err != nil {
+			mine, err := dashboard.Reports(r.Context(), tx, p.PersonID)
+			if err != nil {
 				return err
 			}
-			if !mine {
+			if !slices.Contains(mine, manager) {
 				refused = true
 				return nil
 			}
