@@ -69,10 +69,15 @@ func newDashboardSystem(t *testing.T) *dashboardSystem {
 			t.Fatalf("seed: %v\n%s", err, q)
 		}
 	}
-	srv := &Server{DB: db.App, Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))}
+	srv := &Server{DB: db.App, Logger: warnLogger()}
 	h := srv.Handler()
 	t.Cleanup(srv.Signatures.Close)
 	return &dashboardSystem{db: db, h: h}
+}
+
+// warnLogger logs warnings and errors to stderr, where a failing test shows them.
+func warnLogger() *slog.Logger {
+	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 }
 
 // get asks for target as p (no principal: nobody signed in) and answers
