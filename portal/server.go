@@ -95,6 +95,8 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /v/{token}", s.vendorUploadGet)
 	mux.HandleFunc("POST /slack/interactions", s.slackInteraction)
 	mux.HandleFunc("POST /connector/callback/{token}", s.connectorCallback)
+	mux.HandleFunc("GET /dashboard", s.requireRole(s.dashboardGet, RoleOfficer))
+	mux.HandleFunc("GET /team", s.requireRole(s.teamGet, RoleManager, RoleOfficer))
 	for pattern, h := range s.Extra {
 		mux.Handle(pattern, h)
 	}

@@ -1,0 +1,31 @@
+package dashboard
+
+import (
+	"testing"
+
+	"github.com/complyflow/complyflow/workflows/offboarding"
+	"github.com/complyflow/complyflow/workflows/policychange"
+	"github.com/complyflow/complyflow/workflows/policyexception"
+	"github.com/complyflow/complyflow/workflows/policyreview"
+	"github.com/complyflow/complyflow/workflows/vendorreview"
+)
+
+// The names here are the processes' own, and a task is placed by the ID
+// its parent workflow really has.
+func TestProcessOfTaskMatchesTheWorkflowIDs(t *testing.T) {
+	for parent, want := range map[string]string{
+		offboarding.ID("dan"):                       offboarding.Process,
+		vendorreview.ID("acme", "2026"):             vendorreview.Process,
+		policychange.ID("access", "abc"):            policychange.Process,
+		policyexception.ID("access", "abc"):         policyexception.Process,
+		policyreview.Process + "/annual-2026-01-01": policyreview.Process, // a schedule's: process/obligation
+		"dr-test/2026":                              "dr-test",
+	} {
+		if got := processOfTask(parent); got != want {
+			t.Errorf("processOfTask(%q) = %q, want %q", parent, got, want)
+		}
+		if _, known := LookupProcess(want); !known && want != "dr-test" {
+			t.Errorf("process %q is not in Processes", want)
+		}
+	}
+}
