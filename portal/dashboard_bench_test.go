@@ -19,7 +19,7 @@ import (
 // page) and two managers' teams (p2: 1,110 reports; p12: 110).
 func BenchmarkDashboard(b *testing.B) {
 	db := seedDashboardBench(b)
-	srv := &Server{DB: db.App, Logger: warnLogger()}
+	srv := &Server{DB: db.App, Scoped: db.Portal, Logger: warnLogger()}
 	h := srv.Handler()
 	b.Cleanup(srv.Signatures.Close)
 	officer := Principal{PersonID: "p1", Role: RoleOfficer}

@@ -69,7 +69,7 @@ func newDashboardSystem(t *testing.T) *dashboardSystem {
 			t.Fatalf("seed: %v\n%s", err, q)
 		}
 	}
-	srv := &Server{DB: db.App, Logger: warnLogger()}
+	srv := &Server{DB: db.App, Scoped: db.Portal, Logger: warnLogger()}
 	h := srv.Handler()
 	t.Cleanup(srv.Signatures.Close)
 	return &dashboardSystem{db: db, h: h}

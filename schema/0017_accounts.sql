@@ -83,23 +83,34 @@ $$;
 GRANT SELECT ON ALL TABLES IN SCHEMA public TO complyflow_portal;
 REVOKE ALL ON accounts, sessions, account_links FROM complyflow_portal;
 
--- Whether the person of the current transaction may see a row of person's.
-CREATE FUNCTION complyflow_may_see(person text) RETURNS boolean LANGUAGE sql STABLE
+-- Whose rows the person of the current transaction may see: NULL for
+-- everyone's (an officer or auditor), else themselves and, for a manager,
+-- everyone who reports to them directly or through their managers (issue 15:
+-- "a manager their reports'"). The policies call it as an uncorrelated
+-- subquery, so it runs once per query, not once per row.
+CREATE FUNCTION complyflow_visible_people() RETURNS text[] LANGUAGE sql STABLE
 SET search_path = pg_catalog, public, pg_temp AS $$
-    SELECT coalesce(current_setting('complyflow.role', true) IN ('officer', 'auditor'), false)
-        OR person = nullif(current_setting('complyflow.person_id', true), '')
-        OR (current_setting('complyflow.role', true) = 'manager'
-            AND EXISTS (SELECT 1 FROM people p WHERE p.id = person
-                        AND p.manager_id = nullif(current_setting('complyflow.person_id', true), '')))
+    SELECT CASE
+        WHEN current_setting('complyflow.role', true) IN ('officer', 'auditor') THEN NULL
+        WHEN nullif(current_setting('complyflow.person_id', true), '') IS NULL THEN '{}'::text[]
+        WHEN current_setting('complyflow.role', true) = 'manager' THEN ARRAY(
+            WITH RECURSIVE team AS (
+                SELECT current_setting('complyflow.person_id', true) AS id
+                UNION
+                SELECT p.id FROM people p JOIN team ON p.manager_id = team.id)
+            SELECT id FROM team)
+        ELSE ARRAY[current_setting('complyflow.person_id', true)]
+    END
 $$;
-GRANT EXECUTE ON FUNCTION complyflow_may_see(text) TO complyflow_portal;
+GRANT EXECUTE ON FUNCTION complyflow_visible_people() TO complyflow_portal;
 
 -- The evidence tables a person's pages read. The worker's role
 -- (complyflow_app) keeps every row: it runs the processes for everyone, and
 -- its writes are guarded by the grants and triggers of earlier migrations.
 ALTER TABLE tasks ENABLE ROW LEVEL SECURITY;
 CREATE POLICY tasks_app ON tasks TO complyflow_app USING (true) WITH CHECK (true);
-CREATE POLICY tasks_portal ON tasks FOR SELECT TO complyflow_portal USING (complyflow_may_see(assignee_id));
+CREATE POLICY tasks_portal ON tasks FOR SELECT TO complyflow_portal USING ((SELECT complyflow_visible_people()) IS NULL
+    OR assignee_id = ANY ((SELECT complyflow_visible_people())::text[]));
 
 ALTER TABLE task_events ENABLE ROW LEVEL SECURITY;
 CREATE POLICY task_events_app ON task_events TO complyflow_app USING (true) WITH CHECK (true);
@@ -108,15 +119,18 @@ CREATE POLICY task_events_portal ON task_events FOR SELECT TO complyflow_portal
 
 ALTER TABLE assignments ENABLE ROW LEVEL SECURITY;
 CREATE POLICY assignments_app ON assignments TO complyflow_app USING (true) WITH CHECK (true);
-CREATE POLICY assignments_portal ON assignments FOR SELECT TO complyflow_portal USING (complyflow_may_see(person_id));
+CREATE POLICY assignments_portal ON assignments FOR SELECT TO complyflow_portal USING ((SELECT complyflow_visible_people()) IS NULL
+    OR person_id = ANY ((SELECT complyflow_visible_people())::text[]));
 
 ALTER TABLE acknowledgements ENABLE ROW LEVEL SECURITY;
 CREATE POLICY acknowledgements_app ON acknowledgements TO complyflow_app USING (true) WITH CHECK (true);
-CREATE POLICY acknowledgements_portal ON acknowledgements FOR SELECT TO complyflow_portal USING (complyflow_may_see(person_id));
+CREATE POLICY acknowledgements_portal ON acknowledgements FOR SELECT TO complyflow_portal USING ((SELECT complyflow_visible_people()) IS NULL
+    OR person_id = ANY ((SELECT complyflow_visible_people())::text[]));
 
 ALTER TABLE training_completions ENABLE ROW LEVEL SECURITY;
 CREATE POLICY training_completions_app ON training_completions TO complyflow_app USING (true) WITH CHECK (true);
-CREATE POLICY training_completions_portal ON training_completions FOR SELECT TO complyflow_portal USING (complyflow_may_see(person_id));
+CREATE POLICY training_completions_portal ON training_completions FOR SELECT TO complyflow_portal USING ((SELECT complyflow_visible_people()) IS NULL
+    OR person_id = ANY ((SELECT complyflow_visible_people())::text[]));
 
 -- The audit log: officers and auditors only.
 ALTER TABLE audit_log ENABLE ROW LEVEL SECURITY;

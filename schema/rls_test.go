@@ -13,7 +13,7 @@ import (
 
 // TestPortalRoleSeesOnlyRowsItsPersonMay connects as the portal's own role
 // (issue 15 item 4): an employee sees only their own tasks and signatures, a
-// manager also their direct reports', an officer every row, a request that
+// manager also their reports' (direct and through the managers below them), an officer every row, a request that
 // sets nobody no row; and the role writes nothing, whoever it is for.
 func TestPortalRoleSeesOnlyRowsItsPersonMay(t *testing.T) {
 	db := testenv.Postgres(t)
@@ -21,6 +21,7 @@ func TestPortalRoleSeesOnlyRowsItsPersonMay(t *testing.T) {
 		INSERT INTO people (id, email, name) VALUES ('mia', 'mia@example.com', 'Mia'), ('eve', 'eve@example.com', 'Eve'),
 			('bob', 'bob@example.com', 'Bob'), ('sam', 'sam@example.com', 'Sam');
 		UPDATE people SET manager_id = 'mia' WHERE id = 'eve';
+		UPDATE people SET manager_id = 'eve' WHERE id = 'bob';
 		INSERT INTO tasks (id, assignee_id, subject, actions, due_at) VALUES
 			('t-eve', 'eve', 'Eve''s', '{done}', now()), ('t-bob', 'bob', 'Bob''s', '{done}', now()), ('t-mia', 'mia', 'Mia''s', '{done}', now());
 		INSERT INTO task_events (task_id, event_key, kind) VALUES ('t-eve', 'created', 'created'), ('t-bob', 'created', 'created');`)
@@ -49,7 +50,8 @@ func TestPortalRoleSeesOnlyRowsItsPersonMay(t *testing.T) {
 	}{
 		{"eve", "employee", []string{"t-eve"}},
 		{"bob", "employee", []string{"t-bob"}},
-		{"mia", "manager", []string{"t-eve", "t-mia"}},
+		{"mia", "manager", []string{"t-bob", "t-eve", "t-mia"}},
+		{"eve", "manager", []string{"t-bob", "t-eve"}},
 		{"mia", "employee", []string{"t-mia"}},
 		{"sam", "officer", []string{"t-bob", "t-eve", "t-mia"}},
 		{"sam", "auditor", []string{"t-bob", "t-eve", "t-mia"}},
