@@ -39,10 +39,9 @@ const AnnualWindow = 366 * 24 * time.Hour
 // AnnualQuery answers one yearly process's state at now.
 type AnnualQuery func(ctx context.Context, q sqlx.QueryerContext, now time.Time) (AnnualState, error)
 
-// AnnualQueries are the yearly processes the dashboard shows, in order. The
-// annual risk assessment (built beside this package) adds its AnnualQuery
-// here when it is merged: its section then appears with no other change.
-var AnnualQueries = []AnnualQuery{PolicyReviewState}
+// AnnualQueries are the yearly processes the dashboard shows, in order; a
+// yearly process adds its AnnualQuery here and its section appears.
+var AnnualQueries = []AnnualQuery{PolicyReviewState, RiskAssessmentState}
 
 // Annual is every AnnualQueries' state at now.
 func Annual(ctx context.Context, q sqlx.QueryerContext, now time.Time) ([]AnnualState, error) {
@@ -73,6 +72,33 @@ func PolicyReviewState(ctx context.Context, q sqlx.QueryerContext, now time.Time
 		ORDER BY r.created_at DESC, r.id`, now, fmt.Sprintf("%d seconds", int(AnnualWindow.Seconds())))
 	if err != nil {
 		return AnnualState{}, fmt.Errorf("annual policy reviews: %w", err)
+	}
+	for _, r := range s.Runs {
+		if r.Finished != nil && now.Sub(*r.Finished) < AnnualWindow {
+			s.DoneThisYear = true
+		}
+	}
+	return s, nil
+}
+
+// RiskAssessmentState is the annual risk assessment's state (controls
+// lists A and B: "A formal annual risk assessment is performed and
+// documented"): the assessments of the last AnnualWindow and any still open,
+// newest first, each with its open tasks (the owners' re-scoring, the
+// officer's review and the sign-offs of accepted risks above tolerance).
+func RiskAssessmentState(ctx context.Context, q sqlx.QueryerContext, now time.Time) (AnnualState, error) {
+	s := AnnualState{Process: "annual-risk-assessment"}
+	err := sqlx.SelectContext(ctx, q, &s.Runs, `
+		SELECT a.id, a.status, coalesce((SELECT max(round) FROM risk_assessment_scores WHERE assessment_id = a.id), 1) AS round,
+		       coalesce(a.signed_off_by, '') AS owner_id, coalesce(p.name, '') AS owner_name, a.opened_at AS created_at,
+		       a.signed_off_at AS finished_at, coalesce(t.open, 0) AS open_tasks, coalesce(t.overdue, 0) AS overdue
+		FROM risk_assessments a LEFT JOIN people p ON p.id = a.signed_off_by
+		LEFT JOIN LATERAL (SELECT count(*) AS open, count(*) FILTER (WHERE t.due_at < $1) AS overdue FROM tasks t
+		                   WHERE t.status = 'open' AND t.parent_ref = a.id) t ON true
+		WHERE a.status <> 'signed-off' OR a.opened_at > $1::timestamptz - $2::interval
+		ORDER BY a.opened_at DESC, a.id`, now, fmt.Sprintf("%d seconds", int(AnnualWindow.Seconds())))
+	if err != nil {
+		return AnnualState{}, fmt.Errorf("annual risk assessments: %w", err)
 	}
 	for _, r := range s.Runs {
 		if r.Finished != nil && now.Sub(*r.Finished) < AnnualWindow {

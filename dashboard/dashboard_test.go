@@ -310,3 +310,35 @@ func TestAnnualPolicyReviewState(t *testing.T) {
 		t.Errorf("after the sign-off: %+v, %v", s, err)
 	}
 }
+
+// The annual risk assessment's section: an open assessment with its open
+// owner tasks, then done this year once signed off.
+func TestAnnualRiskAssessmentState(t *testing.T) {
+	now := time.Now().UTC()
+	db := seed(t, now)
+	ownerExec(t, db, `INSERT INTO risk_assessments (id, year, status, risk_tolerance, opened_at) VALUES
+		('annual-risk-assessment/2026', 2026, 'open', 12, $1::timestamptz - interval '2 days');
+		INSERT INTO tasks (id, assignee_id, subject, actions, parent_ref, due_at) VALUES
+			('t-risk-ann', 'ann', 'Re-score your risks', '{submit}', 'annual-risk-assessment/2026', $1::timestamptz - interval '1 hour'),
+			('t-risk-bob', 'bob', 'Re-score your risks', '{submit}', 'annual-risk-assessment/2026', $1::timestamptz + interval '5 days')`, now)
+	ctx := context.Background()
+	states, err := dashboard.Annual(ctx, db.App, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	i := slices.IndexFunc(states, func(s dashboard.AnnualState) bool { return s.Process == "annual-risk-assessment" })
+	if i < 0 {
+		t.Fatalf("no risk assessment section in %+v", states)
+	}
+	s := states[i]
+	if s.DoneThisYear || len(s.Runs) != 1 {
+		t.Fatalf("risk assessment state %+v, want the open run, not done", s)
+	}
+	if r := s.Runs[0]; r.ID != "annual-risk-assessment/2026" || r.Status != "open" || r.OpenTasks != 2 || r.Overdue != 1 {
+		t.Errorf("run %+v, want 2 open tasks, 1 overdue", r)
+	}
+	ownerExec(t, db, `UPDATE risk_assessments SET status = 'signed-off', signed_off_by = 'sam', signed_off_at = $1`, now)
+	if s, err = dashboard.RiskAssessmentState(ctx, db.App, now.Add(time.Minute)); err != nil || !s.DoneThisYear || s.Runs[0].OwnerName != "Sam Officer" {
+		t.Errorf("after the sign-off: %+v, %v", s, err)
+	}
+}
