@@ -43,6 +43,9 @@ func TestRiskAssessmentTwoOwnersOneProposesSentBackThenSignedOff(t *testing.T) {
 	if !strings.Contains(eveTask.Body, "R-1 Ransomware") || !strings.Contains(eveTask.Body, "R-2 Key compromise") || strings.Contains(eveTask.Body, "R-3") {
 		t.Errorf("eve's task lists the wrong risks:\n%s", eveTask.Body)
 	}
+	if !strings.Contains(eveTask.Body, "The program's controls, to link: annual-risk-assessment, backups, key-management, personnel-accountability.") {
+		t.Errorf("eve's task does not list the controls she may link:\n%s", eveTask.Body)
+	}
 	if f := eveTask.Form.Fields; f[len(f)-1].Name != fieldNewRisks || len(f) != 2*7+1 {
 		t.Errorf("eve's form has %d fields, want 7 per risk and the new risks list", len(f))
 	}
