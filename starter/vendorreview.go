@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"database/sql"
-	"errors"
 	"fmt"
 	"time"
 
@@ -82,25 +80,5 @@ func runVendorReviewStart(ctx context.Context, env *Env, args []string) error {
 
 // vendorObligation is the vendor-review obligation of the program in force.
 func vendorObligation(ctx context.Context, db *sqlx.DB) (program.Obligation, error) {
-	var v struct {
-		File    string `db:"file"`
-		Content string `db:"content"`
-	}
-	err := db.GetContext(ctx, &v, `SELECT file, content FROM program_versions ORDER BY id DESC LIMIT 1`)
-	if errors.Is(err, sql.ErrNoRows) {
-		return program.Obligation{}, usagef("no program is applied (starter program apply FILE)")
-	}
-	if err != nil {
-		return program.Obligation{}, fmt.Errorf("read the program in force: %w", err)
-	}
-	p, err := program.Parse(v.File, []byte(v.Content), program.Options{})
-	if err != nil {
-		return program.Obligation{}, fmt.Errorf("the program in force no longer parses: %w", err)
-	}
-	for _, o := range p.Obligations {
-		if o.Process == vendorreview.Process {
-			return o, nil
-		}
-	}
-	return program.Obligation{}, usagef("the program in force (%s) has no %s obligation, which sets its due period and cadence", v.File, vendorreview.Process)
+	return obligationOf(ctx, db, vendorreview.Process, "its due period and cadence")
 }

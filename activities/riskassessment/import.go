@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/jmoiron/sqlx"
@@ -57,6 +58,8 @@ func Import(ctx context.Context, db *sqlx.DB, file string, in io.Reader, actor s
 		}
 	}
 	if len(problems) > 0 {
+		// In line order: the directory's checks come after each row's own.
+		slices.SortStableFunc(problems, func(a, b string) int { return lineOf(file, a) - lineOf(file, b) })
 		return ImportResult{}, problems
 	}
 	var res ImportResult
@@ -90,6 +93,12 @@ func Import(ctx context.Context, db *sqlx.DB, file string, in io.Reader, actor s
 		return ImportResult{}, err
 	}
 	return res, tx.Commit()
+}
+
+// lineOf is the line a FILE:LINE: reason names.
+func lineOf(file, problem string) int {
+	n, _ := strconv.Atoi(strings.SplitN(strings.TrimPrefix(problem, file+":"), ":", 2)[0])
+	return n
 }
 
 type riskRow struct {

@@ -81,9 +81,9 @@ R-4,Short,sam
 		`risks.csv:4: impact "6": must be a whole number from 1 to 5`,
 		`risks.csv:4: residual_likelihood "x": must be a whole number from 1 to 5`,
 		`risks.csv:4: treatment "ignore": must be one of mitigate, accept, transfer, avoid`,
-		`risks.csv:5: 3 fields, the header has 11`,
 		`risks.csv:4: owner_id "lee" is not an active person in the directory (starter import people)`,
 		`risks.csv:4: control "nope" is not a control of the program file (starter program apply)`,
+		`risks.csv:5: 3 fields, the header has 11`,
 	}
 	if !slices.Equal(rowErrs, directory.RowErrors(want)) {
 		t.Errorf("errors:\n%s\nwant:\n%s", strings.Join(rowErrs, "\n"), strings.Join(want, "\n"))

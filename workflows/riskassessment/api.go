@@ -11,7 +11,6 @@
 package riskassessment
 
 import (
-	"fmt"
 	"time"
 
 	act "github.com/complyflow/complyflow/activities/riskassessment"
@@ -24,9 +23,9 @@ const Process = act.Process
 // WorkflowName is the registered workflow's name.
 const WorkflowName = "AnnualRiskAssessment"
 
-// ID names one year's assessment started by hand (`starter risk-assessment
-// start`), so a second start that year is refused.
-func ID(year int) string { return fmt.Sprintf("%s/%d", Process, year) }
+// ID names an assessment started by hand (`starter risk-assessment start
+// --name NAME`, the year by default), so a second start of it is refused.
+func ID(name string) string { return Process + "/" + name }
 
 // Stages of an assessment, as its status reports them.
 const (

@@ -113,7 +113,7 @@ func (a *assessment) score(ctx workflow.Context, note string) ([]act.Assessed, e
 	futures := make([]workflow.ChildWorkflowFuture, len(a.info.Owners))
 	ids := make([]string, len(a.info.Owners))
 	for i, o := range a.info.Owners {
-		body := ownerBody(a.st.Year, a.in.RiskTolerance, o.Risks)
+		body := a.ownerBody(o.Risks)
 		if note != "" {
 			body = "The security officer sent the assessment back: " + note + "\n\n" + body
 		}
@@ -221,7 +221,7 @@ func (a *assessment) acceptance(ctx workflow.Context, r act.Risk) error {
 		}
 		out, err := humantask.Child{
 			Purpose: fmt.Sprintf("re-review/%s/%d", r.ID, n), Assignee: r.OwnerID, Subject: "Review risk " + r.ID + " again",
-			Body: why + "\n\n" + ownerBody(a.st.Year, a.in.RiskTolerance, []act.Risk{r}), Actions: []humantask.Action{humantask.ActionDone},
+			Body: why + "\n\n" + a.ownerBody([]act.Risk{r}), Actions: []humantask.Action{humantask.ActionDone},
 			Controls: a.info.Controls, Form: ownerForm([]act.Risk{r}, false),
 			Due: a.in.DuePeriod, Remind: a.in.RemindEvery, Escalation: a.in.Escalation,
 		}.Run(ctx)
@@ -261,7 +261,7 @@ func riskLine(r act.Risk) string {
 		r.ResidualScore(), r.ResidualLikelihood, r.ResidualImpact, r.Treatment, strings.Join(r.Controls, ", "))
 }
 
-func ownerBody(year, tolerance int, risks []act.Risk) string {
+func (a *assessment) ownerBody(risks []act.Risk) string {
 	lines := make([]string, len(risks))
 	for i, r := range risks {
 		lines[i] = riskLine(r)
@@ -269,7 +269,8 @@ func ownerBody(year, tolerance int, risks []act.Risk) string {
 	return fmt.Sprintf("The %d risk assessment: re-score each of your risks below, likelihood and impact from 1 to 5, before and after "+
 		"its controls (the score is likelihood x impact), confirm or change its treatment with a justification, link the controls that "+
 		"treat it, and propose any new risk. The risk tolerance is %d: an accepted risk above it needs the security officer's and the CEO's "+
-		"sign-off and an expiry.\n\n%s", year, tolerance, strings.Join(lines, "\n"))
+		"sign-off and an expiry.\n\n%s\n\nThe program's controls, to link: %s.", a.st.Year, a.in.RiskTolerance, strings.Join(lines, "\n"),
+		strings.Join(a.info.Program, ", "))
 }
 
 func reviewBody(year, tolerance int, assessed []act.Assessed) string {

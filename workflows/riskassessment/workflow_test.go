@@ -43,6 +43,9 @@ func TestRiskAssessmentTwoOwnersOneProposesSentBackThenSignedOff(t *testing.T) {
 	if !strings.Contains(eveTask.Body, "R-1 Ransomware") || !strings.Contains(eveTask.Body, "R-2 Key compromise") || strings.Contains(eveTask.Body, "R-3") {
 		t.Errorf("eve's task lists the wrong risks:\n%s", eveTask.Body)
 	}
+	if !strings.Contains(eveTask.Body, "The program's controls, to link: annual-risk-assessment, backups, key-management, personnel-accountability.") {
+		t.Errorf("eve's task does not list the controls she may link:\n%s", eveTask.Body)
+	}
 	if f := eveTask.Form.Fields; f[len(f)-1].Name != fieldNewRisks || len(f) != 2*7+1 {
 		t.Errorf("eve's form has %d fields, want 7 per risk and the new risks list", len(f))
 	}
@@ -80,7 +83,8 @@ func TestRiskAssessmentTwoOwnersOneProposesSentBackThenSignedOff(t *testing.T) {
 // pat keeps R-3 accepted above the tolerance (residual 10 > 9): after the
 // sign-off the officer signs the acceptance with an expiry, then the CEO;
 // at the expiry pat reviews R-3 again and keeps it accepted, so both sign
-// again; the second time the CEO refuses and pat re-treats it at once.
+// again (the officer's date more than a year out is capped at a year); the
+// second time the CEO refuses and pat re-treats it at once.
 func TestRiskAssessmentAcceptanceAboveToleranceTwoSignOffsAndExpiry(t *testing.T) {
 	h := newHarness(t)
 	h.On(task("owner/1/eve"), policytest.Answer{After: day, By: "eve", Action: humantask.ActionDone,
@@ -93,7 +97,7 @@ func TestRiskAssessmentAcceptanceAboveToleranceTwoSignOffsAndExpiry(t *testing.T
 	h.On(task("acceptance/R-3/1/ceo"), policytest.Answer{After: 2 * day, By: "cleo", Action: humantask.ActionApprove})
 	h.On(task("re-review/R-3/1"), policytest.Answer{After: day, By: "pat", Action: humantask.ActionDone, Values: accepted})
 	h.On(task("acceptance/R-3/2/officer"), policytest.Answer{After: day, By: "sam", Action: humantask.ActionApprove,
-		Values: humantask.Values{Fields: map[string]string{fieldExpiresOn: "2026-12-31"}}})
+		Values: humantask.Values{Fields: map[string]string{fieldExpiresOn: "2030-01-01"}}}) // more than a year: capped
 	h.On(task("acceptance/R-3/2/ceo"), policytest.Answer{After: day, By: "cleo", Action: humantask.ActionReject, Note: "mitigate it: a second region"})
 	h.On(task("re-review/R-3/2"), policytest.Answer{After: day, By: "pat", Action: humantask.ActionDone,
 		Values: ownerValues(score{"2", "5", "1", "5", "mitigate", "backups"})})
@@ -126,6 +130,9 @@ func TestRiskAssessmentAcceptanceAboveToleranceTwoSignOffsAndExpiry(t *testing.T
 	}
 	if n := h.Count(`SELECT count(*) FROM risk_signoffs WHERE risk_id = 'R-3' AND decision = 'approve'`); n != 3 {
 		t.Errorf("%d approvals of R-3's acceptance, want 3 (officer and CEO, then the officer again)", n)
+	}
+	if n := h.Count(`SELECT count(*) FROM risk_signoffs WHERE step = 'acceptance-officer' AND expires_on BETWEEN decided_at::date + 364 AND decided_at::date + 365`); n != 1 {
+		t.Error("an expiry more than a year out is not capped at a year")
 	}
 	if n := h.Count(`SELECT count(*) FROM risks WHERE id = 'R-3' AND acceptance_expires_on = '2026-06-30' AND treatment = 'mitigate'`); n != 1 {
 		t.Error("R-3 does not keep its signed expiry and its new treatment")
