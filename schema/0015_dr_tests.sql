@@ -78,7 +78,7 @@ CREATE TABLE backup_restore_tests (
 );
 
 GRANT SELECT, INSERT ON dr_tests, dr_test_systems, dr_test_findings, backup_restore_tests TO complyflow_app;
-GRANT UPDATE (status, exercise_date, participants, planned_by, passed, results_by, results_at, notes, closed_at) ON dr_tests TO complyflow_app;
+GRANT UPDATE (status, scenario, exercise_date, participants, planned_by, passed, results_by, results_at, notes, closed_at) ON dr_tests TO complyflow_app;
 GRANT UPDATE (closed_by, closed_at) ON dr_test_findings TO complyflow_app;
 GRANT UPDATE (restored_what, restored_where, duration, integrity_checked, passed, notes, recorded_by, recorded_at)
     ON backup_restore_tests TO complyflow_app;
