@@ -32,6 +32,8 @@ type Program struct {
 	// Offboarding is the removal rule per system criticality (the
 	// offboarding section; empty when the file has none).
 	Offboarding map[string]OffboardingRule
+	// DR is the DR/BCP plan (the dr section; nil when the file has none).
+	DR *workflows.DRPlan
 }
 
 // Policy is a written policy whose text lives in a file or at a URL.
@@ -103,6 +105,12 @@ type Obligation struct {
 	// Vendors is the vendor review's cadence by criticality (its
 	// obligation only, and required there).
 	Vendors *workflows.VendorCadence
+	// Jitter starts each run at a random time up to this long after its
+	// scheduled time (Temporal Schedule jitter); 0: on time.
+	Jitter time.Duration
+	// DR is the DR plan, for the dr-test and backup-restore-test
+	// obligations (from the file's dr section).
+	DR *workflows.DRPlan
 }
 
 // Run is the input the obligation's schedule hands to its workflow.
@@ -118,6 +126,7 @@ func (o Obligation) Run() workflows.ScheduledRun {
 		Departments:  o.Departments,
 		Training:     o.Training,
 		Vendors:      o.Vendors,
+		DR:           o.DR,
 	}
 }
 
@@ -125,6 +134,8 @@ func (o Obligation) Run() workflows.ScheduledRun {
 var RoleNames = []string{
 	"security_officer", "privacy_officer", "coo", "ceo", "ceo_designee",
 	"head_of_engineering", "review_committee",
+	// The DR/BCP plan's participants (the dr section names the role).
+	"dr_team",
 }
 
 // Error is one problem in a program file, located so a person can fix it.

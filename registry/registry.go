@@ -20,12 +20,14 @@ import (
 	taskact "github.com/complyflow/complyflow/activities/humantask"
 	"github.com/complyflow/complyflow/activities/notify"
 	offboardact "github.com/complyflow/complyflow/activities/offboarding"
+	dract "github.com/complyflow/complyflow/activities/drtest"
 	changeact "github.com/complyflow/complyflow/activities/policychange"
 	exceptionact "github.com/complyflow/complyflow/activities/policyexception"
 	reviewact "github.com/complyflow/complyflow/activities/policyreview"
 	vendoract "github.com/complyflow/complyflow/activities/vendorreview"
 	"github.com/complyflow/complyflow/internal/links"
 	"github.com/complyflow/complyflow/workflows/campaign"
+	"github.com/complyflow/complyflow/workflows/drtest"
 	"github.com/complyflow/complyflow/workflows/humantask"
 	"github.com/complyflow/complyflow/workflows/offboarding"
 	"github.com/complyflow/complyflow/workflows/policychange"
@@ -105,6 +107,15 @@ var Processes = []Process{
 		w.RegisterWorkflowWithOptions(vendorreview.Workflow, workflow.RegisterOptions{Name: vendorreview.WorkflowName})
 		w.RegisterActivity(&vendoract.Activities{DB: d.DB, Mailer: d.Mailer, Links: d.Links, BaseURL: d.PortalBaseURL, LinkTTL: d.LinkTTL})
 	}},
+	// DR/BCP tests, on their schedule or `starter dr-test start`, and the
+	// random backup-restore tests (their schedule's jitter picks the time,
+	// the workflow the system).
+	{Name: drtest.Process, Workflow: drtest.WorkflowName, Scheduled: true, Register: func(w worker.Registry, d Deps) {
+		w.RegisterWorkflowWithOptions(drtest.Workflow, workflow.RegisterOptions{Name: drtest.WorkflowName})
+		w.RegisterWorkflowWithOptions(drtest.BackupRestoreTest, workflow.RegisterOptions{Name: drtest.BackupRestoreWorkflowName})
+		w.RegisterActivity(&dract.Activities{DB: d.DB})
+	}},
+	{Name: drtest.ProcessBackupRestore, Workflow: drtest.BackupRestoreWorkflowName, Scheduled: true},
 }
 
 func registerCampaign(w worker.Registry, d Deps) {

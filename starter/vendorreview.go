@@ -82,6 +82,12 @@ func runVendorReviewStart(ctx context.Context, env *Env, args []string) error {
 
 // vendorObligation is the vendor-review obligation of the program in force.
 func vendorObligation(ctx context.Context, db *sqlx.DB) (program.Obligation, error) {
+	return obligationOf(ctx, db, vendorreview.Process, "which sets its due period and cadence")
+}
+
+// obligationOf is the program in force's obligation of process; why says
+// what the obligation gives a command that cannot do without it.
+func obligationOf(ctx context.Context, db *sqlx.DB, process, why string) (program.Obligation, error) {
 	var v struct {
 		File    string `db:"file"`
 		Content string `db:"content"`
@@ -98,9 +104,9 @@ func vendorObligation(ctx context.Context, db *sqlx.DB) (program.Obligation, err
 		return program.Obligation{}, fmt.Errorf("the program in force no longer parses: %w", err)
 	}
 	for _, o := range p.Obligations {
-		if o.Process == vendorreview.Process {
+		if o.Process == process {
 			return o, nil
 		}
 	}
-	return program.Obligation{}, usagef("the program in force (%s) has no %s obligation, which sets its due period and cadence", v.File, vendorreview.Process)
+	return program.Obligation{}, usagef("the program in force (%s) has no %s obligation, %s", v.File, process, why)
 }
