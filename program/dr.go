@@ -4,11 +4,12 @@ import (
 	"slices"
 	"strings"
 
+	dract "github.com/complyflow/complyflow/activities/drtest"
+
 	"gopkg.in/yaml.v3"
 
 	"github.com/complyflow/complyflow/directory"
 	"github.com/complyflow/complyflow/internal/period"
-	"github.com/complyflow/complyflow/workflows"
 )
 
 // drProcesses are the processes that run against the DR plan.
@@ -25,7 +26,7 @@ var drProcesses = []string{"dr-test", "backup-restore-test"}
 //	    tiers: {critical: {rto: 4h, rpo: 1h}, ...}   # by system criticality
 //	    systems: {sys-github: {rto: 2h, rpo: 15m}}    # a system's own, over its tier's
 func (p *parser) dr(n *yaml.Node, field string) {
-	plan := &workflows.DRPlan{}
+	plan := &dract.Plan{}
 	p.mapping(n, field, map[string]func(*yaml.Node, string){
 		"participants": func(v *yaml.Node, f string) {
 			plan.ParticipantsRole = strings.TrimPrefix(p.text(v, f), "role:")
@@ -76,8 +77,8 @@ func (p *parser) dr(n *yaml.Node, field string) {
 }
 
 // recoveryTarget reads {rto: 4h, rpo: 1h}.
-func (p *parser) recoveryTarget(n *yaml.Node, field string) (workflows.RecoveryTarget, bool) {
-	var t workflows.RecoveryTarget
+func (p *parser) recoveryTarget(n *yaml.Node, field string) (dract.RecoveryTarget, bool) {
+	var t dract.RecoveryTarget
 	p.mapping(n, field, map[string]func(*yaml.Node, string){
 		"rto": func(v *yaml.Node, f string) { t.RTO = p.duration(v, f) },
 		"rpo": func(v *yaml.Node, f string) { t.RPO = p.duration(v, f) },

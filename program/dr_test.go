@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/complyflow/complyflow/workflows"
+	dract "github.com/complyflow/complyflow/activities/drtest"
 )
 
 // The demo's DR plan reaches both DR obligations, the backup-restore test's
@@ -21,8 +21,8 @@ func TestDemoDRPlan(t *testing.T) {
 	if p.DR == nil || p.DR.CoordinatorID != "p-platform-manager" || p.DR.PlanOwnerID != "p-coo" || p.DR.ParticipantsRole != "dr_team" {
 		t.Fatalf("dr plan %+v", p.DR)
 	}
-	if !slices.Contains(p.DR.Targets, workflows.RecoveryTarget{SystemID: "sys-aws", RTO: 2 * time.Hour, RPO: 15 * time.Minute}) ||
-		!slices.Contains(p.DR.Targets, workflows.RecoveryTarget{Tier: "critical", RTO: 4 * time.Hour, RPO: time.Hour}) {
+	if !slices.Contains(p.DR.Targets, dract.RecoveryTarget{SystemID: "sys-aws", RTO: 2 * time.Hour, RPO: 15 * time.Minute}) ||
+		!slices.Contains(p.DR.Targets, dract.RecoveryTarget{Tier: "critical", RTO: 4 * time.Hour, RPO: time.Hour}) {
 		t.Errorf("targets %+v: want critical 4h/1h and sys-aws 2h/15m", p.DR.Targets)
 	}
 	for _, id := range []string{"dr-test", "backup-restore-test"} {

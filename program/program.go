@@ -12,6 +12,8 @@ import (
 	"strings"
 	"time"
 
+	dract "github.com/complyflow/complyflow/activities/drtest"
+
 	"github.com/complyflow/complyflow/workflows"
 )
 
@@ -33,7 +35,7 @@ type Program struct {
 	// offboarding section; empty when the file has none).
 	Offboarding map[string]OffboardingRule
 	// DR is the DR/BCP plan (the dr section; nil when the file has none).
-	DR *workflows.DRPlan
+	DR *dract.Plan
 }
 
 // Policy is a written policy whose text lives in a file or at a URL.
@@ -110,7 +112,7 @@ type Obligation struct {
 	Jitter time.Duration
 	// DR is the DR plan, for the dr-test and backup-restore-test
 	// obligations (from the file's dr section).
-	DR *workflows.DRPlan
+	DR *dract.Plan
 }
 
 // Run is the input the obligation's schedule hands to its workflow.

@@ -9,12 +9,11 @@ import (
 	"github.com/lib/pq"
 
 	"github.com/complyflow/complyflow/audit"
-	"github.com/complyflow/complyflow/workflows"
 )
 
 // RestoreCandidatesInput asks which systems a backup-restore test may pick.
 type RestoreCandidatesInput struct {
-	Plan     workflows.DRPlan
+	Plan     Plan
 	Controls []string
 }
 

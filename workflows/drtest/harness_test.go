@@ -11,7 +11,6 @@ import (
 	act "github.com/complyflow/complyflow/activities/drtest"
 	taskact "github.com/complyflow/complyflow/activities/humantask"
 	"github.com/complyflow/complyflow/internal/testenv"
-	"github.com/complyflow/complyflow/workflows"
 	"github.com/complyflow/complyflow/workflows/internal/policytest"
 )
 
@@ -36,7 +35,7 @@ func seedDR(t *testing.T, db *testenv.DB) {
 }
 
 // drPlan has targets for the critical tier, and the wiki's own; the CRM has none.
-var drPlan = workflows.DRPlan{ParticipantsRole: "dr_team", CoordinatorID: "cora", PlanOwnerID: "coby", Targets: []workflows.RecoveryTarget{
+var drPlan = act.Plan{ParticipantsRole: "dr_team", CoordinatorID: "cora", PlanOwnerID: "coby", Targets: []act.RecoveryTarget{
 	{Tier: "critical", RTO: 4 * time.Hour, RPO: time.Hour}, {SystemID: "sys-wiki", RTO: 24 * time.Hour, RPO: 24 * time.Hour}}}
 
 func newHarness(t *testing.T) *policytest.Harness {
