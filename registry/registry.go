@@ -17,10 +17,10 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	campaignact "github.com/complyflow/complyflow/activities/campaign"
+	dract "github.com/complyflow/complyflow/activities/drtest"
 	taskact "github.com/complyflow/complyflow/activities/humantask"
 	"github.com/complyflow/complyflow/activities/notify"
 	offboardact "github.com/complyflow/complyflow/activities/offboarding"
-	dract "github.com/complyflow/complyflow/activities/drtest"
 	changeact "github.com/complyflow/complyflow/activities/policychange"
 	exceptionact "github.com/complyflow/complyflow/activities/policyexception"
 	reviewact "github.com/complyflow/complyflow/activities/policyreview"
