@@ -17,7 +17,7 @@ func TestDREvidenceIsKept(t *testing.T) {
 		INSERT INTO people (id, email, name) VALUES ('cora', 'cora@example.com', 'Cora');
 		INSERT INTO systems (id, name, owner_id, removal_method, criticality) VALUES ('sys-db', 'DB', 'cora', 'manual', 'critical');
 		INSERT INTO dr_tests (id, coordinator_id, plan_owner_id, status, opened_at, closed_at) VALUES ('dr-test/x', 'cora', 'cora', 'closed', now(), now());
-		INSERT INTO backup_restore_tests (id, candidates, system_id, assignee_id, picked_at, recorded_at) VALUES ('brt/x', '{sys-db}', 'sys-db', 'cora', now(), now())`)
+		INSERT INTO backup_restore_tests (id, candidates, system_id, assignee_id, picked_at, recorded_at, closed_at) VALUES ('brt/x', '{sys-db}', 'sys-db', 'cora', now(), now(), now())`)
 	for _, c := range []struct{ stmt, want string }{
 		{`DELETE FROM dr_tests WHERE id = 'dr-test/x'`, "permission denied"},
 		{`TRUNCATE backup_restore_tests`, "permission denied"},

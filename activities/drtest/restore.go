@@ -60,23 +60,51 @@ type RestoredInput struct {
 	Integrity bool
 	Passed    bool
 	Notes     string
-	By        string
-	At        time.Time
-	Controls  []string
+	// FollowUpTask is a failed restore's follow-up, to the system's owner.
+	FollowUpTask string
+	By           string
+	At           time.Time
+	Controls     []string
 }
 
-// BackupRestoreRecorded records the restore.
+// BackupRestoreRecorded records the restore; a passed one closes the test.
 func (a *Activities) BackupRestoreRecorded(ctx context.Context, in RestoredInput) error {
 	return a.write(ctx, audit.Entry{Actor: in.By, Action: "backup-restore-test.recorded", Subject: in.ID, Controls: in.Controls,
 		Detail: map[string]any{"what": in.What, "where": in.Where, "took_seconds": int64(in.Took / time.Second),
-			"integrity_checked": in.Integrity, "passed": in.Passed, "notes": in.Notes, "at": in.At},
+			"integrity_checked": in.Integrity, "passed": in.Passed, "notes": in.Notes, "follow_up": in.FollowUpTask, "at": in.At},
 		Key: in.ID + "/recorded"}, func(tx *sqlx.Tx) error {
+		var closedAt *time.Time
+		if in.Passed {
+			closedAt = &in.At
+		}
 		_, err := tx.ExecContext(ctx, `UPDATE backup_restore_tests SET restored_what = $2, restored_where = $3, duration = $4,
-				integrity_checked = $5, passed = $6, notes = $7, recorded_by = $8, recorded_at = $9
+				integrity_checked = $5, passed = $6, notes = $7, recorded_by = $8, recorded_at = $9, follow_up_task = $10, closed_at = $11
 			WHERE id = $1 AND recorded_at IS NULL`,
-			in.ID, in.What, in.Where, interval(in.Took), in.Integrity, in.Passed, in.Notes, in.By, in.At)
+			in.ID, in.What, in.Where, interval(in.Took), in.Integrity, in.Passed, in.Notes, in.By, in.At, in.FollowUpTask, closedAt)
 		if err != nil {
 			return fmt.Errorf("record the restore of %s: %w", in.ID, err)
+		}
+		return nil
+	})
+}
+
+// RestoreClosedInput closes a failed restore's follow-up.
+type RestoreClosedInput struct {
+	ID       string
+	By       string
+	At       time.Time
+	Controls []string
+}
+
+// BackupRestoreFollowUpClosed records a failed restore's follow-up done,
+// which closes the test.
+func (a *Activities) BackupRestoreFollowUpClosed(ctx context.Context, in RestoreClosedInput) error {
+	return a.write(ctx, audit.Entry{Actor: in.By, Action: "backup-restore-test.follow-up-closed", Subject: in.ID, Controls: in.Controls,
+		Detail: map[string]any{"at": in.At}, Key: in.ID + "/follow-up-closed"}, func(tx *sqlx.Tx) error {
+		_, err := tx.ExecContext(ctx, `UPDATE backup_restore_tests SET follow_up_closed_by = $2, closed_at = $3
+			WHERE id = $1 AND closed_at IS NULL`, in.ID, in.By, in.At)
+		if err != nil {
+			return fmt.Errorf("close the follow-up of %s: %w", in.ID, err)
 		}
 		return nil
 	})

@@ -2,6 +2,7 @@ package drtest
 
 import (
 	"slices"
+	"strings"
 	"testing"
 
 	"go.temporal.io/sdk/client"
@@ -48,5 +49,34 @@ func TestBackupRestorePicksATargetedSystemAndRecordsTheRestore(t *testing.T) {
 	if n := h.Count(`SELECT count(*) FROM audit_log WHERE subject = $1 AND control_id = 'backups'
 		AND action IN ('backup-restore-test.picked', 'backup-restore-test.recorded')`, id); n != 2 {
 		t.Errorf("audited %d steps under backups, want 2", n)
+	}
+}
+
+// A failed restore is a finding: the system's owner gets a task to fix the
+// backup, and the test closes only when it is done.
+func TestBackupRestoreFailedOpensFollowUp(t *testing.T) {
+	h := newHarness(t)
+	id := "backup-restore-test/failed"
+	failed := restored()
+	failed.Fields["outcome"], failed.Fields["notes"] = "fail", "the snapshot was empty"
+	h.Env.SetStartWorkflowOptions(client.StartWorkflowOptions{ID: id})
+	h.On(humantask.ID(id, "restore"), policytest.Answer{After: day, By: "dan", Action: humantask.ActionDone, Values: failed})
+	h.On(humantask.ID(id, "follow-up"), policytest.Answer{After: 5 * day, By: "dan", Action: humantask.ActionDone})
+	h.Env.ExecuteWorkflow(BackupRestoreWorkflowName, workflows.ScheduledRun{DR: &drPlan})
+	var st RestoreStatus
+	if err := h.Env.GetWorkflowError(); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.Env.GetWorkflowResult(&st); err != nil {
+		t.Fatal(err)
+	}
+	owner := map[string]string{"sys-db": "dan", "sys-wiki": "eve"}[st.SystemID]
+	fu := h.Task(humantask.ID(id, "follow-up"))
+	if st.Passed || st.FollowUp != fu.TaskID || fu.AssigneeID != owner || !strings.Contains(fu.Body, "the snapshot was empty") {
+		t.Errorf("status %+v, follow-up %+v: want a failed test with its owner's follow-up", st, fu)
+	}
+	if n := h.Count(`SELECT count(*) FROM backup_restore_tests WHERE id = $1 AND NOT passed AND follow_up_task = $2
+		AND follow_up_closed_by = 'dan' AND closed_at > recorded_at`, id, fu.TaskID); n != 1 {
+		t.Errorf("the failed restore's record does not show its follow-up closed after it")
 	}
 }
