@@ -93,16 +93,18 @@ func (p *parser) noteDR(n *yaml.Node, field string, o Obligation) {
 	}
 }
 
-// jitter reads an obligation's jitter: each run starts at a random time up
+// jitter checks an obligation's jitter: each run starts at a random time up
 // to this long after the scheduled one (a random backup-restore test:
-// nobody knows when it comes), shorter than the schedule's interval.
+// nobody knows when it comes), so the jitter and the due period together
+// must be shorter than the schedule's interval, or a late run would still
+// be open when the next one is due.
 func (p *parser) jitter(n *yaml.Node, field string, o Obligation) {
 	if o.Jitter <= 0 || o.Schedule.spec == nil {
 		return
 	}
-	if interval := o.Schedule.MinInterval(p.opts.Now); interval > 0 && o.Jitter >= interval {
-		p.fail(n, field, "%s is not shorter than the schedule's interval (%s): a run could start after the next one",
-			period.Format(o.Jitter), period.Format(interval))
+	if interval := o.Schedule.MinInterval(p.opts.Now); interval > 0 && o.Jitter+o.Due >= interval {
+		p.fail(n, field, "%s (and %s due) is not shorter than the schedule's interval (%s): a late run would still be open when the next one starts",
+			period.Format(o.Jitter), period.Format(o.Due), period.Format(interval))
 	}
 }
 

@@ -47,7 +47,7 @@ func TestDRRejects(t *testing.T) {
 	demo := string(data)
 	cases := []struct{ name, old, new, want string }{
 		{"no dr section", "\ndr:\n", "\nnot_dr:\n", "process dr-test needs the dr section"},
-		{"jitter too long", "jitter: 20d", "jitter: 40d", "backup-restore-test].jitter: 40d is not shorter than the schedule's interval (28d)"},
+		{"jitter too long", "jitter: 20d", "jitter: 3w", "backup-restore-test].jitter: 21d (and 7d due) is not shorter than the schedule's interval (28d)"},
 		{"target without rpo", "low: {rto: 3d, rpo: 1d}", "low: {rto: 3d}", "dr.targets.tiers.low.rpo: required"},
 	}
 	for _, c := range cases {
