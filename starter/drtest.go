@@ -15,6 +15,7 @@ import (
 
 func init() {
 	commands["dr-test"] = command{"dr-test start [--scenario NAME]: start a DR/BCP test now (its coordinator plans it)", runDRTest}
+	recordKinds["backup-restore-tests"] = command{"backup-restore-tests [--json]: each random backup-restore test (the candidates, the system picked, what was restored, where, how long, integrity, outcome, follow-up)", runRecordsRestoreTests}
 	recordKinds["dr-tests"] = command{"dr-tests [--json]: each DR/BCP test (scenario, date, each system's RTO/RPO against its target, pass/fail, findings to closure)", runRecordsDRTests}
 }
 
@@ -117,4 +118,45 @@ func met(ok bool) string {
 		return "met"
 	}
 	return "MISSED"
+}
+
+func runRecordsRestoreTests(ctx context.Context, env *Env, args []string) error {
+	fs := newFlags(env, "records backup-restore-tests", "records backup-restore-tests [--json]")
+	asJSON := fs.Bool("json", false, "print JSON")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usagef("unexpected argument %q", fs.Arg(0))
+	}
+	db, err := env.DB(ctx)
+	if err != nil {
+		return err
+	}
+	rs, err := dract.RestoreRecords(ctx, db)
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		enc := json.NewEncoder(env.Stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(rs)
+	}
+	tw := tabwriter.NewWriter(env.Stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "TEST\tSYSTEM (OF)\tBY\tRESTORED\tINTO\tTOOK\tINTEGRITY\tRESULT\tCLOSED")
+	for _, r := range rs {
+		took, integrity, result := "-", "-", "-"
+		if r.Seconds != nil {
+			took = seconds(*r.Seconds)
+		}
+		if r.IntegrityChecked != nil {
+			integrity = fmt.Sprint(*r.IntegrityChecked)
+		}
+		if r.Passed != nil {
+			result = map[bool]string{true: "pass", false: "fail, follow-up " + r.FollowUpTask}[*r.Passed]
+		}
+		fmt.Fprintf(tw, "%s\t%s (%d)\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.ID, r.SystemID, len(r.Candidates), r.AssigneeID,
+			orDash(r.RestoredWhat), orDash(r.RestoredWhere), took, integrity, result, stamp(r.ClosedAt))
+	}
+	return tw.Flush()
 }

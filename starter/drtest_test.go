@@ -124,3 +124,24 @@ func TestDRTestStartAndRecords(t *testing.T) {
 		t.Errorf("records dr-tests:\n%s", out)
 	}
 }
+
+// `records backup-restore-tests` shows the system picked among how many,
+// what was restored, where, how long it took and the outcome.
+func TestRecordsBackupRestoreTests(t *testing.T) {
+	db := testenv.Postgres(t)
+	db.Owner.MustExec(`INSERT INTO people (id, email, name) VALUES ('dan', 'dan@example.com', 'Dan DBA');
+		INSERT INTO systems (id, name, owner_id, removal_method, criticality) VALUES ('sys-db', 'Production database', 'dan', 'manual', 'critical');
+		INSERT INTO backup_restore_tests (id, candidates, system_id, assignee_id, picked_at, restored_what, restored_where, duration,
+			integrity_checked, passed, recorded_by, recorded_at, closed_at)
+		VALUES ('backup-restore-test/1', '{sys-db,sys-wiki}', 'sys-db', 'dan', now(), 'snapshot 03-31', 'staging', '42 minutes', true, true, 'dan', now(), now())`)
+	code, out, errOut := starterIn(t, db, "records", "backup-restore-tests")
+	if code != 0 || !strings.Contains(out, "backup-restore-test/1") || !strings.Contains(out, "sys-db (2)") ||
+		!strings.Contains(out, "snapshot 03-31") || !strings.Contains(out, "42m0s") || !strings.Contains(out, "pass") {
+		t.Errorf("records backup-restore-tests: exit %d\n%s%s", code, out, errOut)
+	}
+	code, out, _ = starterIn(t, db, "records", "backup-restore-tests", "--json")
+	var got []dract.RestoreRecord
+	if err := json.Unmarshal([]byte(out), &got); code != 0 || err != nil || len(got) != 1 || got[0].Seconds == nil || *got[0].Seconds != 42*60 {
+		t.Errorf("records backup-restore-tests --json: exit %d, %v\n%s", code, err, out)
+	}
+}

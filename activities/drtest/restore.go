@@ -171,3 +171,34 @@ func Records(ctx context.Context, db sqlx.QueryerContext) ([]Record, error) {
 	}
 	return rs, nil
 }
+
+// RestoreRecord is one backup-restore test as `starter records
+// backup-restore-tests` shows it.
+type RestoreRecord struct {
+	ID               string         `db:"id" json:"id"`
+	Candidates       pq.StringArray `db:"candidates" json:"candidates"`
+	SystemID         string         `db:"system_id" json:"system"`
+	AssigneeID       string         `db:"assignee_id" json:"assignee"`
+	PickedAt         time.Time      `db:"picked_at" json:"picked_at"`
+	RestoredWhat     string         `db:"restored_what" json:"restored_what"`
+	RestoredWhere    string         `db:"restored_where" json:"restored_where"`
+	Seconds          *int64         `db:"seconds" json:"duration_seconds"`
+	IntegrityChecked *bool          `db:"integrity_checked" json:"integrity_checked"`
+	Passed           *bool          `db:"passed" json:"passed"`
+	Notes            string         `db:"notes" json:"notes"`
+	RecordedBy       string         `db:"recorded_by" json:"recorded_by"`
+	FollowUpTask     string         `db:"follow_up_task" json:"follow_up_task"`
+	FollowUpClosedBy string         `db:"follow_up_closed_by" json:"follow_up_closed_by"`
+	ClosedAt         *time.Time     `db:"closed_at" json:"closed_at"`
+}
+
+// RestoreRecords lists every backup-restore test, newest first.
+func RestoreRecords(ctx context.Context, db sqlx.QueryerContext) ([]RestoreRecord, error) {
+	var rs []RestoreRecord
+	if err := sqlx.SelectContext(ctx, db, &rs, `SELECT id, candidates, system_id, assignee_id, picked_at, restored_what, restored_where,
+			extract(epoch FROM duration)::bigint AS seconds, integrity_checked, passed, notes, recorded_by, follow_up_task, follow_up_closed_by, closed_at
+		FROM backup_restore_tests ORDER BY picked_at DESC, id`); err != nil {
+		return nil, fmt.Errorf("list backup-restore tests: %w", err)
+	}
+	return rs, nil
+}
