@@ -124,3 +124,19 @@ func TestDRResultsFormNeedsFindingsOnFailure(t *testing.T) {
 		t.Errorf("validate: %v, want the findings required", err)
 	}
 }
+
+// The three forms are well-formed, as the HumanTask workflow checks them
+// before it records the task.
+func TestDRFormsAreWellFormed(t *testing.T) {
+	systems := []act.System{{ID: "sys-db", Name: "DB", Criticality: "critical"}}
+	for name, f := range map[string]*humantask.Form{"plan": planForm(systems), "results": resultsForm(systems, []string{"cora"}), "restore": restoreForm()} {
+		if err := f.Check(); err != nil {
+			t.Errorf("%s form: %v", name, err)
+		}
+	}
+	if err := restoreForm().Validate(humantask.Values{Fields: map[string]string{"restored_what": "snap", "restored_where": "staging",
+		"minutes": "-5", "integrity_checked": "yes", "outcome": "fail"}}); err == nil ||
+		err.Error() != "Notes is required; Time the restore took (minutes) is -5: it must be at least 0" {
+		t.Errorf("restore form: %v, want the negative time and the failure's missing notes refused", err)
+	}
+}
