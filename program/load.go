@@ -86,8 +86,10 @@ func Parse(file string, data []byte, opts Options) (*Program, error) {
 		"controls":    func(n *yaml.Node, f string) { p.each(n, f, p.control) },
 		"obligations": func(n *yaml.Node, f string) { p.each(n, f, p.obligation) },
 		"offboarding": p.offboarding,
+		"dr":          p.dr,
 	}, "roles", "policies", "controls", "obligations")
 	p.resolve()
+	p.resolveDR()
 	if len(p.errs) > 0 {
 		return nil, p.errs.sorted()
 	}
@@ -118,6 +120,8 @@ type parser struct {
 	// refs are checked once every section is read, since sections may come
 	// in any order.
 	refs []reference
+	// drObligations run against the DR plan, handed to them once read.
+	drObligations []drObligation
 }
 
 type reference struct {
@@ -448,7 +452,7 @@ func (p *parser) duration(n *yaml.Node, field string) time.Duration {
 
 func (p *parser) obligation(n *yaml.Node, field string) {
 	var o Obligation
-	var dueNode, toleranceNode *yaml.Node
+	var dueNode, toleranceNode, jitterNode *yaml.Node
 	p.mapping(n, field, map[string]func(*yaml.Node, string){
 		"id":    func(v *yaml.Node, f string) { o.ID = p.id(v, f, p.obligations) },
 		"title": func(v *yaml.Node, f string) { o.Title = p.text(v, f) },
@@ -493,7 +497,12 @@ func (p *parser) obligation(n *yaml.Node, field string) {
 		"new_hire_within": func(v *yaml.Node, f string) { o.NewHireWithin = p.duration(v, f) },
 		"vendors":         func(v *yaml.Node, f string) { o.Vendors = p.vendorCadence(v, f) },
 		"risk_tolerance":  func(v *yaml.Node, f string) { toleranceNode, o.RiskTolerance = v, p.riskTolerance(v, f) },
+		"jitter":          func(v *yaml.Node, f string) { jitterNode, o.Jitter = v, p.duration(v, f) },
 	}, "id", "process", "schedule", "due")
+	if jitterNode != nil {
+		p.jitter(jitterNode, join(field, "jitter"), o)
+	}
+	p.noteDR(n, field, o)
 	p.campaignObligation(n, field, dueNode, o)
 	switch {
 	case o.Process == vendorreview.Process && o.Vendors == nil:

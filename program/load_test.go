@@ -156,11 +156,11 @@ func TestParseRejects(t *testing.T) {
 		want           []string
 	}{
 		{"unknown key", "    due: 30d\n", "    due: 30d\n    deu: 31d\n",
-			[]string{`program.yaml:23: obligations[yearly-review].deu: unknown key (expected one of: audience, controls, due, escalation, id, new_hire_within, process, remind_every, risk_tolerance, schedule, scope, title, training, vendors)`}},
+			[]string{`program.yaml:23: obligations[yearly-review].deu: unknown key (expected one of: audience, controls, due, escalation, id, jitter, new_hire_within, process, remind_every, risk_tolerance, schedule, scope, title, training, vendors)`}},
 		{"due longer than interval", `schedule: {month: march, day: 1, time: "09:30", time_zone: Europe/Berlin}`, `schedule: {cron: "0 9 * * 1"}`,
 			[]string{`program.yaml:22: obligations[yearly-review].due: 30d is longer than the schedule's interval (7d): a run would start before the last one is due`}},
 		{"unknown process", "process: annual-policy-review\n    schedule", "process: vendor-soc2\n    schedule",
-			[]string{`program.yaml:20: obligations[yearly-review].process: unknown process "vendor-soc2" (registered: annual-policy-review, annual-risk-assessment, policy-acknowledgement, security-training, vendor-review)`}},
+			[]string{`program.yaml:20: obligations[yearly-review].process: unknown process "vendor-soc2" (registered: annual-policy-review, annual-risk-assessment, backup-restore-test, dr-test, policy-acknowledgement, security-training, vendor-review)`}},
 		{"on-demand process scheduled", "process: annual-policy-review\n    schedule", "process: policy-exception\n    schedule",
 			[]string{`program.yaml:20: obligations[yearly-review].process: process "policy-exception" is started by people, not by a schedule`}},
 		{"unknown control process", "processes: [annual-policy-review]", "processes: [annual-policy-review, policy-exception, offboard]",
@@ -172,7 +172,7 @@ func TestParseRejects(t *testing.T) {
 		{"role without holders", "to: role:coo", "to: role:ceo",
 			[]string{`program.yaml:25: obligations[yearly-review].escalation[0].to: role "ceo" has nobody in roles`}},
 		{"unknown role", "  coo: p-coo\n", "  coo: p-coo\n  cfo: p-cfo\n",
-			[]string{`program.yaml:4: roles.cfo: unknown key (expected one of: ceo, ceo_designee, coo, head_of_engineering, privacy_officer, review_committee, security_officer)`}},
+			[]string{`program.yaml:4: roles.cfo: unknown key (expected one of: ceo, ceo_designee, coo, dr_team, head_of_engineering, privacy_officer, review_committee, security_officer)`}},
 		{"bad framework reference", "soc2: [CC1.4, CC5.3]", "soc2: [CC1.4, CC 5.3]",
 			[]string{`program.yaml:15: controls[program-review].frameworks.soc2[1]: "CC 5.3" is not a soc2 reference such as CC1.4`}},
 		{"duplicate key", "day: 1,", "day: 29, month: 2,",
@@ -204,7 +204,7 @@ func TestParseRejects(t *testing.T) {
 		{"policy without text", "    file: policies/infosec.md\n", "",
 			[]string{`program.yaml:5: policies[infosec]: give the policy text's location as exactly one of file or url`}},
 		{"missing section", "obligations:", "obligation:",
-			[]string{`program.yaml:1: obligations: required`, `program.yaml:18: obligation: unknown key (expected one of: controls, obligations, offboarding, policies, roles, trainings)`}},
+			[]string{`program.yaml:1: obligations: required`, `program.yaml:18: obligation: unknown key (expected one of: controls, dr, obligations, offboarding, policies, roles, trainings)`}},
 		{"syntax", "  coo: p-coo\n", "  coo: [p-coo\n",
 			[]string{`program.yaml:2: (syntax): did not find expected ',' or ']'`}},
 	}

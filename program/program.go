@@ -12,6 +12,8 @@ import (
 	"strings"
 	"time"
 
+	dract "github.com/complyflow/complyflow/activities/drtest"
+
 	"github.com/complyflow/complyflow/workflows"
 )
 
@@ -32,6 +34,8 @@ type Program struct {
 	// Offboarding is the removal rule per system criticality (the
 	// offboarding section; empty when the file has none).
 	Offboarding map[string]OffboardingRule
+	// DR is the DR/BCP plan (the dr section; nil when the file has none).
+	DR *dract.Plan
 }
 
 // Policy is a written policy whose text lives in a file or at a URL.
@@ -106,6 +110,12 @@ type Obligation struct {
 	// RiskTolerance is the annual risk assessment's tolerance (its
 	// obligation only, and required there).
 	RiskTolerance int
+	// Jitter starts each run at a random time up to this long after its
+	// scheduled time (Temporal Schedule jitter); 0: on time.
+	Jitter time.Duration
+	// DR is the DR plan, for the dr-test and backup-restore-test
+	// obligations (from the file's dr section).
+	DR *dract.Plan
 }
 
 // Run is the input the obligation's schedule hands to its workflow.
@@ -121,6 +131,7 @@ func (o Obligation) Run() workflows.ScheduledRun {
 		Departments:   o.Departments,
 		Training:      o.Training,
 		Vendors:       o.Vendors,
+		DR:            o.DR,
 		RiskTolerance: o.RiskTolerance,
 	}
 }
@@ -129,6 +140,8 @@ func (o Obligation) Run() workflows.ScheduledRun {
 var RoleNames = []string{
 	"security_officer", "privacy_officer", "coo", "ceo", "ceo_designee",
 	"head_of_engineering", "review_committee",
+	// The DR/BCP plan's participants (the dr section names the role).
+	"dr_team",
 }
 
 // Error is one problem in a program file, located so a person can fix it.

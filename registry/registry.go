@@ -17,6 +17,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	campaignact "github.com/complyflow/complyflow/activities/campaign"
+	dract "github.com/complyflow/complyflow/activities/drtest"
 	taskact "github.com/complyflow/complyflow/activities/humantask"
 	"github.com/complyflow/complyflow/activities/notify"
 	offboardact "github.com/complyflow/complyflow/activities/offboarding"
@@ -27,6 +28,7 @@ import (
 	vendoract "github.com/complyflow/complyflow/activities/vendorreview"
 	"github.com/complyflow/complyflow/internal/links"
 	"github.com/complyflow/complyflow/workflows/campaign"
+	"github.com/complyflow/complyflow/workflows/drtest"
 	"github.com/complyflow/complyflow/workflows/humantask"
 	"github.com/complyflow/complyflow/workflows/offboarding"
 	"github.com/complyflow/complyflow/workflows/policychange"
@@ -111,6 +113,15 @@ var Processes = []Process{
 		w.RegisterWorkflowWithOptions(riskassessment.Workflow, workflow.RegisterOptions{Name: riskassessment.WorkflowName})
 		w.RegisterActivity(&riskact.Activities{DB: d.DB})
 	}},
+	// DR/BCP tests, on their schedule or `starter dr-test start`, and the
+	// random backup-restore tests (their schedule's jitter picks the time,
+	// the workflow the system).
+	{Name: drtest.Process, Workflow: drtest.WorkflowName, Scheduled: true, Register: func(w worker.Registry, d Deps) {
+		w.RegisterWorkflowWithOptions(drtest.Workflow, workflow.RegisterOptions{Name: drtest.WorkflowName})
+		w.RegisterWorkflowWithOptions(drtest.BackupRestoreTest, workflow.RegisterOptions{Name: drtest.BackupRestoreWorkflowName})
+		w.RegisterActivity(&dract.Activities{DB: d.DB})
+	}},
+	{Name: drtest.ProcessBackupRestore, Workflow: drtest.BackupRestoreWorkflowName, Scheduled: true},
 }
 
 func registerCampaign(w worker.Registry, d Deps) {

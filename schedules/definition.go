@@ -42,6 +42,9 @@ type Definition struct {
 	Run        workflows.ScheduledRun
 	// TaskQueue is the queue the started workflows run on.
 	TaskQueue string
+	// Jitter delays each run by a random time up to it (the obligation's
+	// jitter: a random backup-restore test).
+	Jitter time.Duration `json:",omitempty"`
 }
 
 // Desired is a schedule as the program file wants it.
@@ -64,6 +67,7 @@ func FromProgram(p *program.Program, queue string) []Desired {
 				WorkflowID: o.Process + "/" + o.ID,
 				Run:        o.Run(),
 				TaskQueue:  queue,
+				Jitter:     o.Jitter,
 			},
 		}
 	}
@@ -71,7 +75,7 @@ func FromProgram(p *program.Program, queue string) []Desired {
 }
 
 func (d Definition) spec() *client.ScheduleSpec {
-	return &client.ScheduleSpec{CronExpressions: []string{d.Cron}, TimeZoneName: d.TimeZone}
+	return &client.ScheduleSpec{CronExpressions: []string{d.Cron}, TimeZoneName: d.TimeZone, Jitter: d.Jitter}
 }
 
 func (d Definition) action() *client.ScheduleWorkflowAction {

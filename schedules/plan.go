@@ -201,6 +201,7 @@ func diff(a, b Definition) []string {
 		{"escalation", a.Run.Escalation, b.Run.Escalation},
 		{"controls", a.Run.ControlIDs, b.Run.ControlIDs},
 		{"scope", a.Run.Scope, b.Run.Scope},
+		{"jitter", a.Jitter, b.Jitter},
 	} {
 		if !sameJSON(f.a, f.b) {
 			fields = append(fields, f.name)

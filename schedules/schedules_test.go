@@ -363,3 +363,31 @@ func TestPreviewMatchesTemporal(t *testing.T) {
 		}
 	}
 }
+
+// An obligation's jitter is the Temporal Schedule's (each run starts at a
+// random time up to it after the scheduled one: a random backup-restore
+// test), and changing it plans an update naming it.
+func TestJitterReachesTemporal(t *testing.T) {
+	ctx := context.Background()
+	c := namespace(t)
+	p := load(t, strings.Replace(testProgram, "    due: 14d\n", "    due: 14d\n    jitter: 10d\n", 1))
+	plan, err := Plan(ctx, c, FromProgram(p, testQueue), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Apply(ctx, c, plan); err != nil {
+		t.Fatal(err)
+	}
+	desc, err := c.ScheduleClient().GetHandle(ctx, "complyflow/quarterly").Describe(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if desc.Schedule.Spec.Jitter != 10*24*time.Hour {
+		t.Errorf("Temporal's jitter %s, want 240h", desc.Schedule.Spec.Jitter)
+	}
+	changed := load(t, strings.Replace(testProgram, "    due: 14d\n", "    due: 14d\n    jitter: 20d\n", 1))
+	plan, err = Plan(ctx, c, FromProgram(changed, testQueue), nil)
+	if want := []string{"update complyflow/quarterly (jitter)"}; err != nil || !reflect.DeepEqual(kinds(plan), want) {
+		t.Fatalf("plan after a jitter change = %q, %v; want %q", kinds(plan), err, want)
+	}
+}

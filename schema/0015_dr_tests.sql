@@ -58,7 +58,9 @@ CREATE TABLE dr_test_findings (
 );
 
 -- One row per random backup-restore test: the candidates, the system
--- picked at random, and the restore as the person who did it recorded it.
+-- picked at random, and the restore as the person who did it recorded it;
+-- a failed restore's follow-up (a task to the system's owner) and its
+-- closure. It closes when recorded passed, or when the follow-up is done.
 CREATE TABLE backup_restore_tests (
     id                text PRIMARY KEY,
     candidates        text[] NOT NULL,
@@ -73,17 +75,20 @@ CREATE TABLE backup_restore_tests (
     notes             text NOT NULL DEFAULT '',
     recorded_by       text NOT NULL DEFAULT '',
     recorded_at       timestamptz,
+    follow_up_task    text NOT NULL DEFAULT '',
+    follow_up_closed_by text NOT NULL DEFAULT '',
+    closed_at         timestamptz,
     control_ids       text[] NOT NULL DEFAULT '{}',
     created_at        timestamptz NOT NULL DEFAULT now()
 );
 
 GRANT SELECT, INSERT ON dr_tests, dr_test_systems, dr_test_findings, backup_restore_tests TO complyflow_app;
-GRANT UPDATE (status, exercise_date, participants, planned_by, passed, results_by, results_at, notes, closed_at) ON dr_tests TO complyflow_app;
+GRANT UPDATE (status, scenario, exercise_date, participants, planned_by, passed, results_by, results_at, notes, closed_at) ON dr_tests TO complyflow_app;
 GRANT UPDATE (closed_by, closed_at) ON dr_test_findings TO complyflow_app;
-GRANT UPDATE (restored_what, restored_where, duration, integrity_checked, passed, notes, recorded_by, recorded_at)
-    ON backup_restore_tests TO complyflow_app;
+GRANT UPDATE (restored_what, restored_where, duration, integrity_checked, passed, notes, recorded_by, recorded_at,
+    follow_up_task, follow_up_closed_by, closed_at) ON backup_restore_tests TO complyflow_app;
 
--- A closed test, a closed finding and a recorded restore never change.
+-- A closed test, a closed finding and a closed restore test never change.
 CREATE FUNCTION dr_evidence_before_update() RETURNS trigger LANGUAGE plpgsql
 SET search_path = pg_catalog, public, pg_temp AS $$
 BEGIN
@@ -99,7 +104,7 @@ CREATE TRIGGER dr_tests_before_update BEFORE UPDATE ON dr_tests
 CREATE TRIGGER dr_test_findings_before_update BEFORE UPDATE ON dr_test_findings
     FOR EACH ROW EXECUTE FUNCTION dr_evidence_before_update('closed_at');
 CREATE TRIGGER backup_restore_tests_before_update BEFORE UPDATE ON backup_restore_tests
-    FOR EACH ROW EXECUTE FUNCTION dr_evidence_before_update('recorded_at');
+    FOR EACH ROW EXECUTE FUNCTION dr_evidence_before_update('closed_at');
 
 -- Evidence is retained 7 years (0011's rule; TG_ARGV[0] names the column
 -- the seven years run from), and never truncated.

@@ -118,7 +118,7 @@ func TestProgramApply(t *testing.T) {
 		t.Fatalf("dry run: exit %d\n%s%s", code, out, errOut)
 	}
 	code, out, errOut = starterIn(t, db, "program", "apply", "--as", "p-security-officer", "../demo/program.yaml")
-	if code != 0 || !strings.Contains(out, "applied as version 1 by "+onBehalfOf("p-security-officer")+": 5 created, 0 updated, 0 deleted") {
+	if code != 0 || !strings.Contains(out, "applied as version 1 by "+onBehalfOf("p-security-officer")+": 7 created, 0 updated, 0 deleted") {
 		t.Fatalf("first apply: exit %d\n%s%s", code, out, errOut)
 	}
 	code, out, errOut = starterIn(t, db, "program", "apply", "../demo/program.yaml")
@@ -138,7 +138,7 @@ func TestProgramApply(t *testing.T) {
 	}
 
 	waitForList(t, db, addr, []string{"complyflow/acknowledge-policies", "complyflow/annual-policy-review",
-		"complyflow/annual-risk-assessment", "complyflow/security-awareness-training", "complyflow/vendor-review"})
+		"complyflow/annual-risk-assessment", "complyflow/backup-restore-test", "complyflow/dr-test", "complyflow/security-awareness-training", "complyflow/vendor-review"})
 
 	code, out, errOut = starterIn(t, db, "schedules", "pause", "complyflow/annual-policy-review", "--note", "auditor walkthrough", "--as", "p-coo")
 	if code != 0 || !strings.Contains(out, "paused") {
@@ -177,7 +177,7 @@ func TestProgramApply(t *testing.T) {
 	t.Logf("apply without the obligation:\n%s", out)
 	if code != 0 || !strings.Contains(out, "  delete complyflow/annual-policy-review\n") ||
 		!strings.Contains(out, "  delete complyflow/vendor-review\n") || !strings.Contains(out, "  delete complyflow/acknowledge-policies\n") ||
-		!strings.Contains(out, "0 created, 0 updated, 5 deleted") {
+		!strings.Contains(out, "0 created, 0 updated, 7 deleted") {
 		t.Fatalf("apply without the obligation: exit %d\n%s%s", code, out, errOut)
 	}
 	waitForList(t, db, addr, nil)

@@ -8,6 +8,8 @@ package workflows
 import (
 	"time"
 
+	dract "github.com/complyflow/complyflow/activities/drtest"
+
 	"github.com/complyflow/complyflow/internal/refusal"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
@@ -51,29 +53,11 @@ type ScheduledRun struct {
 	Vendors *VendorCadence `json:",omitempty"`
 	// DR is the DR/BCP plan (the dr-test and backup-restore-test
 	// obligations only, and required there).
-	DR *DRPlan `json:",omitempty"`
+	DR *dract.Plan `json:",omitempty"`
 	// RiskTolerance is the highest residual score (likelihood x impact)
 	// the program accepts without the CEO's sign-off (the annual risk
 	// assessment's obligation only).
 	RiskTolerance int `json:",omitempty"`
-}
-
-// DRPlan is the program file's DR/BCP plan: who takes part (a role), who
-// coordinates the tests, who owns the plan (and updates it after a failed
-// test), and the recovery targets the tests are measured against.
-type DRPlan struct {
-	ParticipantsRole string
-	CoordinatorID    string
-	PlanOwnerID      string
-	Targets          []RecoveryTarget
-}
-
-// RecoveryTarget is the RTO and RPO of one system, or of every system of a
-// criticality tier; a system's own target wins over its tier's.
-type RecoveryTarget struct {
-	SystemID string `json:",omitempty"`
-	Tier     string `json:",omitempty"`
-	RTO, RPO time.Duration
 }
 
 // VendorCadence is how often a vendor's report is asked for, by the vendor's

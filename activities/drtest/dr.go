@@ -9,14 +9,13 @@ import (
 	"github.com/lib/pq"
 
 	"github.com/complyflow/complyflow/audit"
-	"github.com/complyflow/complyflow/workflows"
 )
 
 // OpenInput opens one DR test.
 type OpenInput struct {
 	ID       string
 	Scenario string
-	Plan     workflows.DRPlan
+	Plan     Plan
 	Controls []string
 	At       time.Time
 }
@@ -103,7 +102,7 @@ type Finding struct {
 // ResultsInput is the exercise's results.
 type ResultsInput struct {
 	ID       string
-	Plan     workflows.DRPlan
+	Plan     Plan
 	Systems  []SystemResult
 	Passed   bool
 	Notes    string

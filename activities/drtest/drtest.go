@@ -18,7 +18,6 @@ import (
 	"github.com/complyflow/complyflow/audit"
 	"github.com/complyflow/complyflow/directory"
 	"github.com/complyflow/complyflow/internal/refusal"
-	"github.com/complyflow/complyflow/workflows"
 )
 
 // The names the program file knows the two processes by.
@@ -26,6 +25,24 @@ const (
 	Process              = "dr-test"
 	ProcessBackupRestore = "backup-restore-test"
 )
+
+// Plan is the program file's DR/BCP plan: who takes part (a role), who
+// coordinates the tests, who owns the plan (and updates it after a failed
+// test), and the recovery targets the tests are measured against.
+type Plan struct {
+	ParticipantsRole string
+	CoordinatorID    string
+	PlanOwnerID      string
+	Targets          []RecoveryTarget
+}
+
+// RecoveryTarget is the RTO and RPO of one system, or of every system of a
+// criticality tier; a system's own target wins over its tier's.
+type RecoveryTarget struct {
+	SystemID string `json:",omitempty"`
+	Tier     string `json:",omitempty"`
+	RTO, RPO time.Duration
+}
 
 // Statuses of a DR test, as dr_tests.status spells them.
 const (
@@ -50,7 +67,7 @@ type System struct {
 
 // Target is the RTO and RPO a system is measured against: its own, else
 // its tier's; ok is false when the plan sets neither.
-func Target(plan workflows.DRPlan, s System) (rto, rpo time.Duration, ok bool) {
+func Target(plan Plan, s System) (rto, rpo time.Duration, ok bool) {
 	for _, t := range plan.Targets {
 		if t.SystemID == s.ID {
 			return t.RTO, t.RPO, true
@@ -66,7 +83,7 @@ func Target(plan workflows.DRPlan, s System) (rto, rpo time.Duration, ok bool) {
 
 // CheckPlan refuses a plan whose coordinator or owner is not in the
 // workforce, or that sets no target.
-func CheckPlan(ctx context.Context, db sqlx.QueryerContext, plan *workflows.DRPlan) error {
+func CheckPlan(ctx context.Context, db sqlx.QueryerContext, plan *Plan) error {
 	if plan == nil || plan.CoordinatorID == "" || plan.PlanOwnerID == "" || len(plan.Targets) == 0 {
 		return refusal.New("a DR test needs the program file's dr section: a coordinator, a plan owner and recovery targets")
 	}
@@ -85,7 +102,7 @@ type Info struct {
 
 // info answers the controls (the program's controls naming process when
 // none are given) and the systems the plan sets a target for.
-func (a *Activities) info(ctx context.Context, process string, plan workflows.DRPlan, controls []string) (Info, error) {
+func (a *Activities) info(ctx context.Context, process string, plan Plan, controls []string) (Info, error) {
 	in := Info{Controls: controls}
 	var err error
 	if len(in.Controls) == 0 {

@@ -9,12 +9,11 @@ import (
 	"github.com/lib/pq"
 
 	"github.com/complyflow/complyflow/audit"
-	"github.com/complyflow/complyflow/workflows"
 )
 
 // RestoreCandidatesInput asks which systems a backup-restore test may pick.
 type RestoreCandidatesInput struct {
-	Plan     workflows.DRPlan
+	Plan     Plan
 	Controls []string
 }
 
@@ -61,23 +60,51 @@ type RestoredInput struct {
 	Integrity bool
 	Passed    bool
 	Notes     string
-	By        string
-	At        time.Time
-	Controls  []string
+	// FollowUpTask is a failed restore's follow-up, to the system's owner.
+	FollowUpTask string
+	By           string
+	At           time.Time
+	Controls     []string
 }
 
-// BackupRestoreRecorded records the restore.
+// BackupRestoreRecorded records the restore; a passed one closes the test.
 func (a *Activities) BackupRestoreRecorded(ctx context.Context, in RestoredInput) error {
 	return a.write(ctx, audit.Entry{Actor: in.By, Action: "backup-restore-test.recorded", Subject: in.ID, Controls: in.Controls,
 		Detail: map[string]any{"what": in.What, "where": in.Where, "took_seconds": int64(in.Took / time.Second),
-			"integrity_checked": in.Integrity, "passed": in.Passed, "notes": in.Notes, "at": in.At},
+			"integrity_checked": in.Integrity, "passed": in.Passed, "notes": in.Notes, "follow_up": in.FollowUpTask, "at": in.At},
 		Key: in.ID + "/recorded"}, func(tx *sqlx.Tx) error {
+		var closedAt *time.Time
+		if in.Passed {
+			closedAt = &in.At
+		}
 		_, err := tx.ExecContext(ctx, `UPDATE backup_restore_tests SET restored_what = $2, restored_where = $3, duration = $4,
-				integrity_checked = $5, passed = $6, notes = $7, recorded_by = $8, recorded_at = $9
+				integrity_checked = $5, passed = $6, notes = $7, recorded_by = $8, recorded_at = $9, follow_up_task = $10, closed_at = $11
 			WHERE id = $1 AND recorded_at IS NULL`,
-			in.ID, in.What, in.Where, interval(in.Took), in.Integrity, in.Passed, in.Notes, in.By, in.At)
+			in.ID, in.What, in.Where, interval(in.Took), in.Integrity, in.Passed, in.Notes, in.By, in.At, in.FollowUpTask, closedAt)
 		if err != nil {
 			return fmt.Errorf("record the restore of %s: %w", in.ID, err)
+		}
+		return nil
+	})
+}
+
+// RestoreClosedInput closes a failed restore's follow-up.
+type RestoreClosedInput struct {
+	ID       string
+	By       string
+	At       time.Time
+	Controls []string
+}
+
+// BackupRestoreFollowUpClosed records a failed restore's follow-up done,
+// which closes the test.
+func (a *Activities) BackupRestoreFollowUpClosed(ctx context.Context, in RestoreClosedInput) error {
+	return a.write(ctx, audit.Entry{Actor: in.By, Action: "backup-restore-test.follow-up-closed", Subject: in.ID, Controls: in.Controls,
+		Detail: map[string]any{"at": in.At}, Key: in.ID + "/follow-up-closed"}, func(tx *sqlx.Tx) error {
+		_, err := tx.ExecContext(ctx, `UPDATE backup_restore_tests SET follow_up_closed_by = $2, closed_at = $3
+			WHERE id = $1 AND closed_at IS NULL`, in.ID, in.By, in.At)
+		if err != nil {
+			return fmt.Errorf("close the follow-up of %s: %w", in.ID, err)
 		}
 		return nil
 	})
@@ -141,6 +168,37 @@ func Records(ctx context.Context, db sqlx.QueryerContext) ([]Record, error) {
 			FROM dr_test_findings WHERE test_id = $1 ORDER BY n`, rs[i].ID); err != nil {
 			return nil, fmt.Errorf("findings of %s: %w", rs[i].ID, err)
 		}
+	}
+	return rs, nil
+}
+
+// RestoreRecord is one backup-restore test as `starter records
+// backup-restore-tests` shows it.
+type RestoreRecord struct {
+	ID               string         `db:"id" json:"id"`
+	Candidates       pq.StringArray `db:"candidates" json:"candidates"`
+	SystemID         string         `db:"system_id" json:"system"`
+	AssigneeID       string         `db:"assignee_id" json:"assignee"`
+	PickedAt         time.Time      `db:"picked_at" json:"picked_at"`
+	RestoredWhat     string         `db:"restored_what" json:"restored_what"`
+	RestoredWhere    string         `db:"restored_where" json:"restored_where"`
+	Seconds          *int64         `db:"seconds" json:"duration_seconds"`
+	IntegrityChecked *bool          `db:"integrity_checked" json:"integrity_checked"`
+	Passed           *bool          `db:"passed" json:"passed"`
+	Notes            string         `db:"notes" json:"notes"`
+	RecordedBy       string         `db:"recorded_by" json:"recorded_by"`
+	FollowUpTask     string         `db:"follow_up_task" json:"follow_up_task"`
+	FollowUpClosedBy string         `db:"follow_up_closed_by" json:"follow_up_closed_by"`
+	ClosedAt         *time.Time     `db:"closed_at" json:"closed_at"`
+}
+
+// RestoreRecords lists every backup-restore test, newest first.
+func RestoreRecords(ctx context.Context, db sqlx.QueryerContext) ([]RestoreRecord, error) {
+	var rs []RestoreRecord
+	if err := sqlx.SelectContext(ctx, db, &rs, `SELECT id, candidates, system_id, assignee_id, picked_at, restored_what, restored_where,
+			extract(epoch FROM duration)::bigint AS seconds, integrity_checked, passed, notes, recorded_by, follow_up_task, follow_up_closed_by, closed_at
+		FROM backup_restore_tests ORDER BY picked_at DESC, id`); err != nil {
+		return nil, fmt.Errorf("list backup-restore tests: %w", err)
 	}
 	return rs, nil
 }

@@ -63,5 +63,6 @@ type RestoreStatus struct {
 	SystemID   string // the system picked at random
 	Recorded   bool
 	Passed     bool
+	FollowUp   string // a failed restore's follow-up task
 	Decisions  []humantask.Decision
 }

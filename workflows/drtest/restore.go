@@ -62,11 +62,40 @@ func BackupRestoreTest(ctx workflow.Context, in workflows.ScheduledRun) (Restore
 	st.Decisions = append(st.Decisions, humantask.DecisionOf("restore", out))
 	v := out.Values.Fields
 	st.Passed = v[fieldOutcome] == outcomePass
+	notes := strings.TrimSpace(v[fieldNotes])
+	var followUp string
+	if !st.Passed {
+		followUp = humantask.ID(st.TestID, "follow-up")
+	}
 	if err := workflow.ExecuteActivity(rec, drAct.BackupRestoreRecorded, act.RestoredInput{ID: st.TestID, What: v[fieldWhat], Where: v[fieldWhere],
-		Took: minutes(v[fieldMinutes]), Integrity: v[fieldIntegrity] == "yes", Passed: st.Passed, Notes: strings.TrimSpace(v[fieldNotes]),
+		Took: minutes(v[fieldMinutes]), Integrity: v[fieldIntegrity] == "yes", Passed: st.Passed, Notes: notes, FollowUpTask: followUp,
 		By: out.By, At: out.At, Controls: info.Controls}).Get(ctx, nil); err != nil {
 		return st, err
 	}
 	st.Recorded = true
+	if !st.Passed {
+		// A backup that cannot be restored is a finding: its owner fixes
+		// it, and the test closes only then.
+		fu, err := humantask.Child{
+			Purpose: "follow-up", Assignee: sys.OwnerID, Subject: "Fix the backup of " + sys.Name + ": its restore test failed",
+			Body: fmt.Sprintf("The backup-restore test %s of %s failed:\n\n%s\n\nFix the backups and mark this done once a restore works.",
+				st.TestID, sys.Name, notes),
+			Actions: []humantask.Action{humantask.ActionDone}, Controls: info.Controls, Due: restoreFixWithin,
+			Remind: in.RemindEvery, Escalation: taskEscalation,
+		}.Run(ctx)
+		if err != nil {
+			return st, err
+		}
+		st.FollowUp = fu.TaskID
+		st.Decisions = append(st.Decisions, humantask.DecisionOf("follow-up", fu))
+		if err := workflow.ExecuteActivity(rec, drAct.BackupRestoreFollowUpClosed, act.RestoreClosedInput{ID: st.TestID, By: fu.By, At: fu.At,
+			Controls: info.Controls}).Get(ctx, nil); err != nil {
+			return st, err
+		}
+	}
 	return st, workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) })
 }
+
+// restoreFixWithin is how long a system's owner has to fix a backup whose
+// restore failed.
+const restoreFixWithin = 14 * day

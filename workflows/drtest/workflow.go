@@ -53,7 +53,7 @@ func Workflow(ctx workflow.Context, in Input) (Status, error) {
 
 type drTest struct {
 	in   Input
-	plan workflows.DRPlan
+	plan act.Plan
 	info act.Info
 	st   Status
 }
