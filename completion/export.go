@@ -59,7 +59,9 @@ const SheetRecords = "records"
 // WriteXLSX streams every record in scope to w as an Excel workbook: sheet
 // "records" with a header row, the audit id as a number and the time as an
 // Excel date (UTC). excelize's stream writer keeps rows past its buffer in a
-// temporary file, so memory stays flat.
+// temporary file, so memory stays flat. Give q a snapshot (a repeatable-read
+// transaction) when records may still arrive in the period: the sheet's
+// dimension is counted before the rows are read.
 func (s Scope) WriteXLSX(ctx context.Context, q sqlx.QueryerContext, w io.Writer) (int, error) {
 	f := excelize.NewFile()
 	defer f.Close()
@@ -68,6 +70,15 @@ func (s Scope) WriteXLSX(ctx context.Context, q sqlx.QueryerContext, w io.Writer
 	}
 	dates, err := f.NewStyle(&excelize.Style{CustomNumFmt: ptr("yyyy-mm-dd hh:mm:ss.000")})
 	if err != nil {
+		return 0, err
+	}
+	// The sheet's dimension is written before its rows, and readers such as
+	// openpyxl's read-only mode (pandas) read only the rows it spans.
+	count, err := s.Count(ctx, q)
+	if err != nil {
+		return 0, err
+	}
+	if err := f.SetSheetDimension(SheetRecords, fmt.Sprintf("A1:%s", lastCell(count+1))); err != nil {
 		return 0, err
 	}
 	sw, err := f.NewStreamWriter(SheetRecords)
@@ -106,6 +117,12 @@ func (s Scope) WriteXLSX(ctx context.Context, q sqlx.QueryerContext, w io.Writer
 		return n, fmt.Errorf("write the workbook: %w", err)
 	}
 	return n, nil
+}
+
+// lastCell is the bottom-right cell of a sheet of rows rows.
+func lastCell(rows int) string {
+	col, _ := excelize.ColumnNumberToName(len(Columns))
+	return col + strconv.Itoa(rows)
 }
 
 func ptr[T any](v T) *T { return &v }

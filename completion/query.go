@@ -183,6 +183,17 @@ func (s Scope) Page(ctx context.Context, q sqlx.QueryerContext, after Cursor, li
 	return out, Cursor{At: last.At, ID: last.AuditID}, nil
 }
 
+// Count is how many records are in scope.
+func (s Scope) Count(ctx context.Context, q sqlx.QueryerContext) (int, error) {
+	var n int
+	if err := sqlx.GetContext(ctx, q, &n, `
+		SELECT count(*) FROM audit_log WHERE control_id = ANY($1) AND at >= $2 AND at < $3`,
+		pq.Array(s.Controls), s.Filter.From, s.Filter.To); err != nil {
+		return 0, fmt.Errorf("count completion records: %w", err)
+	}
+	return n, nil
+}
+
 // Each calls fn for every record in scope, a page of batch at a time, so an
 // export holds one page in memory whatever the period's size; the rows are
 // Page's, in its order.
