@@ -28,6 +28,7 @@ var Frameworks = []string{"soc2", "hipaa", "gdpr"}
 
 // Filter selects records: the period [From, To), and optionally one
 // framework (and within it one requirement, e.g. soc2 CC5.3) or one control.
+// With a framework, Control may name one of its requirements instead.
 type Filter struct {
 	From, To    time.Time
 	Framework   string
@@ -106,6 +107,19 @@ func Resolve(ctx context.Context, q sqlx.QueryerContext, f Filter) (Scope, error
 	}
 	if f.Requirement != "" && f.Framework == "" {
 		return Scope{}, fmt.Errorf("requirement %q: name its framework too", f.Requirement)
+	}
+	// `--framework soc2 --control CC5.3`: with a framework, a control that is
+	// not a control's id but one of the framework's requirements means it.
+	if f.Control != "" && f.Framework != "" && f.Requirement == "" {
+		var isRequirement bool
+		if err := sqlx.GetContext(ctx, q, &isRequirement, `
+			SELECT NOT EXISTS (SELECT 1 FROM controls WHERE id = $1)
+			   AND EXISTS (SELECT 1 FROM framework_requirements WHERE framework = $2 AND ref = $1)`, f.Control, f.Framework); err != nil {
+			return Scope{}, fmt.Errorf("read the controls: %w", err)
+		}
+		if isRequirement {
+			f.Requirement, f.Control = f.Control, ""
+		}
 	}
 	var rows []struct {
 		Control      string         `db:"id"`

@@ -81,6 +81,7 @@ func TestRecordsByControlFrameworkAndPeriod(t *testing.T) {
 			"access-removal offboarding.access-removed", "access-removal evidence.uploaded"}},
 		{completion.Filter{Framework: "soc2", Requirement: "CC5.3"}, []string{"policy-mgmt task.completed", "policy-mgmt campaign.acknowledged"}},
 		{completion.Filter{Framework: "soc2", Control: "policy-mgmt"}, []string{"policy-mgmt task.completed", "policy-mgmt campaign.acknowledged"}},
+		{completion.Filter{Framework: "soc2", Control: "CC5.3"}, []string{"policy-mgmt task.completed", "policy-mgmt campaign.acknowledged"}},
 		{completion.Filter{Framework: "gdpr"}, []string{"training campaign.acknowledged"}},
 		{completion.Filter{Control: "access-removal"}, []string{"access-removal offboarding.access-removed", "access-removal evidence.uploaded"}},
 	} {

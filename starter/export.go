@@ -4,11 +4,14 @@ import (
 	"bufio"
 	"context"
 	"crypto/ed25519"
+	"database/sql"
 	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
 	"time"
+
+	"github.com/jmoiron/sqlx"
 
 	"github.com/complyflow/complyflow/audit"
 	"github.com/complyflow/complyflow/completion"
@@ -38,7 +41,7 @@ func addFilterFlags(fs *flag.FlagSet) filterFlags {
 		to:          fs.String("to", "", "the day after the period, YYYY-MM-DD (UTC), excluded (required)"),
 		framework:   fs.String("framework", "", "only controls mapped to this framework: soc2, hipaa or gdpr"),
 		requirement: fs.String("requirement", "", "with --framework: only controls mapped to this requirement, e.g. CC5.3"),
-		control:     fs.String("control", "", "only this control (its id in the program file)"),
+		control:     fs.String("control", "", "only this control (its id in the program file); with --framework, a requirement of it also works (--framework soc2 --control CC5.3)"),
 	}
 }
 
@@ -78,6 +81,24 @@ func (f filterFlags) scope(ctx context.Context, env *Env) (completion.Scope, err
 		return completion.Scope{}, usagef("%v", err)
 	}
 	return s, nil
+}
+
+// snapshot runs read in one read-only, repeatable-read transaction, so every
+// file of an export sees the same records even while processes write more.
+func snapshot(ctx context.Context, env *Env, read func(q *sqlx.Tx) error) error {
+	db, err := env.DB(ctx)
+	if err != nil {
+		return err
+	}
+	tx, err := db.BeginTxx(ctx, &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true})
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	if err := read(tx); err != nil {
+		return err
+	}
+	return tx.Commit()
 }
 
 // writeFile writes to path through a temporary file beside it, renamed into
@@ -120,18 +141,16 @@ func runExportRecords(ctx context.Context, env *Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	db, err := env.DB(ctx)
-	if err != nil {
-		return err
-	}
 	var n int
-	if err := writeFile(*out, func(w *bufio.Writer) error {
-		if *format == "xlsx" {
-			n, err = s.WriteXLSX(ctx, db, w)
-		} else {
-			n, err = s.WriteCSV(ctx, db, w)
-		}
-		return err
+	if err := snapshot(ctx, env, func(q *sqlx.Tx) error {
+		return writeFile(*out, func(w *bufio.Writer) (err error) {
+			if *format == "xlsx" {
+				n, err = s.WriteXLSX(ctx, q, w)
+			} else {
+				n, err = s.WriteCSV(ctx, q, w)
+			}
+			return err
+		})
 	}); err != nil {
 		return err
 	}
@@ -171,9 +190,11 @@ func runExportPack(ctx context.Context, env *Env, args []string) error {
 		return err
 	}
 	var m pack.Manifest
-	if err := writeFile(*out, func(w *bufio.Writer) error {
-		m, err = pack.Build(ctx, db, w, pack.Options{Scope: s, Checkpoint: cp, Key: key, CreatedAt: cp.SignedAt})
-		return err
+	if err := snapshot(ctx, env, func(q *sqlx.Tx) error {
+		return writeFile(*out, func(w *bufio.Writer) (err error) {
+			m, err = pack.Build(ctx, q, w, pack.Options{Scope: s, Checkpoint: cp, Key: key, CreatedAt: cp.SignedAt})
+			return err
+		})
 	}); err != nil {
 		return err
 	}
