@@ -45,10 +45,10 @@ type Record struct {
 	Actor          string          `db:"actor"`
 	Action         string          `db:"action"`
 	Subject        string          `db:"subject"`
-	Channel        string          `db:"channel"`
-	PolicyVersions string          `db:"policy_versions"`
-	ProgramVersion *int64          `db:"program_version"` // nil: before the first `program apply`
-	ProgramHash    string          `db:"program_hash"`
+	Channel        string          `db:"-"`
+	PolicyVersions string          `db:"-"`
+	ProgramVersion *int64          `db:"-"` // nil: before the first `program apply`
+	ProgramHash    string          `db:"-"`
 	Detail         json.RawMessage `db:"detail"`
 	Hash           []byte          `db:"hash"` // the audit-log row's chain hash
 }
@@ -94,6 +94,7 @@ type Scope struct {
 	Filter       Filter
 	Controls     []string
 	requirements map[string]string
+	inForce      inForce
 }
 
 // Resolve checks f against the controls and their framework mapping as
@@ -136,6 +137,10 @@ func Resolve(ctx context.Context, q sqlx.QueryerContext, f Filter) (Scope, error
 		return Scope{}, fmt.Errorf("read the controls: %w", err)
 	}
 	s := Scope{Filter: f, requirements: map[string]string{}}
+	var err error
+	if s.inForce, err = readInForce(ctx, q); err != nil {
+		return Scope{}, err
+	}
 	known := false
 	for _, r := range rows {
 		s.requirements[r.Control] = strings.Join(r.Requirements, "; ")
@@ -158,19 +163,19 @@ func Resolve(ctx context.Context, q sqlx.QueryerContext, f Filter) (Scope, error
 }
 
 // pageSQL takes the page's rows from each control's index range
-// (audit_log_control_at_idx), keeps the first $6 of them all in (at, id)
-// order, and only then reads the view's columns for those rows.
+// (audit_log_control_at_idx; `control_id <> ''` lets the planner use the
+// partial index for a control it only learns at run time), keeps the first
+// $6 of them all in (at, id) order, and only then reads those rows.
 const pageSQL = `
 	WITH page AS (
 		SELECT l.id FROM unnest($1::text[]) c(id), LATERAL (
 			SELECT a.id, a.at FROM audit_log a
-			WHERE a.control_id = c.id AND a.at >= $2 AND a.at < $3 AND (a.at, a.id) > ($4, $5)
+			WHERE a.control_id = c.id AND a.control_id <> '' AND a.at >= $2 AND a.at < $3 AND (a.at, a.id) > ($4, $5)
 			ORDER BY a.at, a.id LIMIT $6) l
 		ORDER BY l.at, l.id LIMIT $6)
-	SELECT r.audit_id, r.at, r.control_id, r.actor, r.action, r.subject, r.channel, r.policy_versions,
-	       r.program_version, r.program_hash, r.detail, r.hash
-	FROM page JOIN completion_records r ON r.audit_id = page.id
-	ORDER BY r.at, r.audit_id`
+	SELECT r.id AS audit_id, r.at, r.control_id, r.actor, r.action, r.subject, r.detail, r.hash
+	FROM page JOIN audit_log r ON r.id = page.id
+	ORDER BY r.at, r.id`
 
 // Page returns up to limit records after the cursor, in (time, audit id)
 // order, and the cursor of the last one (the zero Cursor when there are no
@@ -189,6 +194,7 @@ func (s Scope) Page(ctx context.Context, q sqlx.QueryerContext, after Cursor, li
 	}
 	for i := range out {
 		out[i].Requirements = s.requirements[out[i].Control]
+		s.inForce.fill(&out[i])
 	}
 	if len(out) < limit {
 		return out, Cursor{}, nil
@@ -201,7 +207,7 @@ func (s Scope) Page(ctx context.Context, q sqlx.QueryerContext, after Cursor, li
 func (s Scope) Count(ctx context.Context, q sqlx.QueryerContext) (int, error) {
 	var n int
 	if err := sqlx.GetContext(ctx, q, &n, `
-		SELECT count(*) FROM audit_log WHERE control_id = ANY($1) AND at >= $2 AND at < $3`,
+		SELECT count(*) FROM audit_log WHERE control_id = ANY($1) AND control_id <> '' AND at >= $2 AND at < $3`,
 		pq.Array(s.Controls), s.Filter.From, s.Filter.To); err != nil {
 		return 0, fmt.Errorf("count completion records: %w", err)
 	}

@@ -175,3 +175,27 @@ func TestResolveNamesWhatIsWrong(t *testing.T) {
 		t.Error("a garbage cursor was accepted")
 	}
 }
+
+// The completion_records view (for auditors' own SQL) and the query model
+// give every record the same channel, policy versions and program version.
+func TestViewAgreesWithTheQueryModel(t *testing.T) {
+	db := testenv.Postgres(t)
+	p := fixture.Seed(t, db)
+	records := all(t, db, completion.Filter{From: p.From, To: p.To}, 100)
+	for _, r := range records {
+		var v struct {
+			Channel        string `db:"channel"`
+			PolicyVersions string `db:"policy_versions"`
+			ProgramVersion *int64 `db:"program_version"`
+			ProgramHash    string `db:"program_hash"`
+		}
+		if err := db.App.Get(&v, `SELECT channel, policy_versions, program_version, program_hash FROM completion_records
+			WHERE audit_id = $1`, r.AuditID); err != nil {
+			t.Fatal(err)
+		}
+		if v.Channel != r.Channel || v.PolicyVersions != r.PolicyVersions || v.ProgramHash != r.ProgramHash ||
+			(v.ProgramVersion == nil) != (r.ProgramVersion == nil) || (v.ProgramVersion != nil && *v.ProgramVersion != *r.ProgramVersion) {
+			t.Errorf("audit row %d: the view says %+v, the query model %q %q %v %q", r.AuditID, v, r.Channel, r.PolicyVersions, r.ProgramVersion, r.ProgramHash)
+		}
+	}
+}

@@ -267,12 +267,13 @@ func (r sliceRow) audit() audit.Row {
 }
 
 // auditSlice adds the audit log from the period's first row to the row the
-// checkpoint signed, one JSON object a line, read in chain order.
+// checkpoint signed, one JSON object a line, read in chain order (id order
+// is time order: the chain trigger stamps `at`, schema/0006).
 func (b *builder) auditSlice(from time.Time, cp audit.Checkpoint) error {
 	return b.add(AuditSlice, func(w io.Writer) error {
 		rows, err := b.q.QueryxContext(b.ctx, `
 			SELECT id, at, actor, action, subject, control_id, detail::text, idempotency_key, prev_hash, hash FROM audit_log
-			WHERE id >= coalesce((SELECT id FROM audit_log WHERE at >= $1 ORDER BY at, id LIMIT 1), $2 + 1) AND id <= $2
+			WHERE id >= coalesce((SELECT id FROM audit_log WHERE at >= $1 ORDER BY id LIMIT 1), $2 + 1) AND id <= $2
 			ORDER BY id`, from, cp.LastID)
 		if err != nil {
 			return err
