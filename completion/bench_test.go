@@ -46,7 +46,10 @@ func seedRecords(b *testing.B, n int) *testenv.DB {
 		            ELSE jsonb_build_object('action', 'done') END,
 		       '\x', '\x'
 		FROM generate_series(0, $1 - 1) i ORDER BY i`, n, benchYear.From)
-	db.Owner.MustExec(`ALTER TABLE audit_log ENABLE TRIGGER audit_log_chain; ANALYZE`)
+	db.Owner.MustExec(`ALTER TABLE audit_log ENABLE TRIGGER audit_log_chain`)
+	// What autovacuum does to a table this size soon after: statistics, and
+	// the visibility map that lets the index answer without the heap.
+	db.Owner.MustExec(`VACUUM ANALYZE audit_log`)
 	return db
 }
 
@@ -56,8 +59,9 @@ func p99(d []time.Duration) time.Duration {
 }
 
 // The record query over 1,000,000 records: a point query (the first record
-// of one control from a time in the period) and a keyset page of 100 across
-// a framework's ten controls, each from a cursor spread over the year.
+// of one control from a time in the period) and keyset pages of 100, of one
+// control and across a framework's ten, each from a cursor spread over the
+// year.
 // Goal (issue 16): p99 at most 5 ms.
 func BenchmarkRecordQuery1M(b *testing.B) {
 	db := seedRecords(b, 1_000_000)
@@ -74,7 +78,7 @@ func BenchmarkRecordQuery1M(b *testing.B) {
 		name  string
 		scope completion.Scope
 		limit int
-	}{{"point", control, 1}, {"page100", framework, 100}} {
+	}{{"point", control, 1}, {"page100-control", control, 100}, {"page100-framework", framework, 100}} {
 		b.Run(tc.name, func(b *testing.B) {
 			var took []time.Duration
 			for i := 0; b.Loop(); i++ {
