@@ -162,20 +162,24 @@ func Resolve(ctx context.Context, q sqlx.QueryerContext, f Filter) (Scope, error
 	return s, nil
 }
 
-// pageSQL takes the page's rows from each control's index range
-// (audit_log_control_at_idx; `control_id <> ''` lets the planner use the
-// partial index for a control it only learns at run time), keeps the first
-// $6 of them all in (at, id) order, and only then reads those rows.
-const pageSQL = `
-	WITH page AS (
-		SELECT l.id FROM unnest($1::text[]) c(id), LATERAL (
-			SELECT a.id, a.at FROM audit_log a
-			WHERE a.control_id = c.id AND a.control_id <> '' AND a.at >= $2 AND a.at < $3 AND (a.at, a.id) > ($4, $5)
-			ORDER BY a.at, a.id LIMIT $6) l
-		ORDER BY l.at, l.id LIMIT $6)
-	SELECT r.id AS audit_id, r.at, r.control_id, r.actor, r.action, r.subject, r.detail, r.hash
-	FROM page JOIN audit_log r ON r.id = page.id
-	ORDER BY r.at, r.id`
+// pageSQL is one page: a branch per control, each an ordered range of
+// audit_log_control_at_idx (`control_id <> ''` matches the partial index),
+// merged in (at, id) order (a Merge Append that stops after $5 rows, however
+// many controls there are). $1-$5 are from, to, the cursor and the limit;
+// the controls follow.
+func pageSQL(controls int) string {
+	var b strings.Builder
+	b.WriteString(`SELECT id AS audit_id, at, control_id, actor, action, subject, detail, hash FROM (`)
+	for i := range controls {
+		if i > 0 {
+			b.WriteString(" UNION ALL ")
+		}
+		fmt.Fprintf(&b, `(SELECT * FROM audit_log WHERE control_id = $%d AND control_id <> '' AND at >= $1 AND at < $2
+			AND (at, id) > ($3, $4) ORDER BY at, id LIMIT $5)`, i+6)
+	}
+	b.WriteString(`) r ORDER BY at, id LIMIT $5`)
+	return b.String()
+}
 
 // Page returns up to limit records after the cursor, in (time, audit id)
 // order, and the cursor of the last one (the zero Cursor when there are no
@@ -188,8 +192,11 @@ func (s Scope) Page(ctx context.Context, q sqlx.QueryerContext, after Cursor, li
 		return nil, Cursor{}, nil
 	}
 	var out []Record
-	if err := sqlx.SelectContext(ctx, q, &out, pageSQL, pq.Array(s.Controls), s.Filter.From, s.Filter.To,
-		after.At, after.ID, limit); err != nil {
+	args := []any{s.Filter.From, s.Filter.To, after.At, after.ID, limit}
+	for _, c := range s.Controls {
+		args = append(args, c)
+	}
+	if err := sqlx.SelectContext(ctx, q, &out, pageSQL(len(s.Controls)), args...); err != nil {
 		return nil, Cursor{}, fmt.Errorf("read completion records: %w", err)
 	}
 	for i := range out {
@@ -215,23 +222,43 @@ func (s Scope) Count(ctx context.Context, q sqlx.QueryerContext) (int, error) {
 }
 
 // Each calls fn for every record in scope, a page of batch at a time, so an
-// export holds one page in memory whatever the period's size; the rows are
-// Page's, in its order.
+// export holds two pages in memory whatever the period's size; the rows are
+// Page's, in its order. The next page is read while fn handles this one (q is
+// used from that one goroutine only), so the database and the writer work at
+// once.
 func (s Scope) Each(ctx context.Context, q sqlx.QueryerContext, batch int, fn func(Record) error) error {
-	var after Cursor
-	for {
-		page, next, err := s.Page(ctx, q, after, batch)
-		if err != nil {
-			return err
+	type page struct {
+		records []Record
+		err     error
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	pages := make(chan page, 1)
+	go func() {
+		defer close(pages)
+		var after Cursor
+		for {
+			records, next, err := s.Page(ctx, q, after, batch)
+			select {
+			case pages <- page{records, err}:
+			case <-ctx.Done():
+				return
+			}
+			if err != nil || next.ID == 0 {
+				return
+			}
+			after = next
 		}
-		for _, r := range page {
+	}()
+	for p := range pages {
+		if p.err != nil {
+			return p.err
+		}
+		for _, r := range p.records {
 			if err := fn(r); err != nil {
 				return err
 			}
 		}
-		if next.ID == 0 {
-			return nil
-		}
-		after = next
 	}
+	return ctx.Err()
 }

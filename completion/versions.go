@@ -1,6 +1,7 @@
 package completion
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -93,31 +94,45 @@ func text(raw json.RawMessage) (string, bool) {
 	return string(raw), true
 }
 
+// detailFields are the fields of an entry's detail the record reads.
+type detailFields struct {
+	Channel  json.RawMessage `json:"channel"`
+	Policy   json.RawMessage `json:"policy"`
+	Version  json.RawMessage `json:"version"`
+	Policies json.RawMessage `json:"policies"`
+}
+
 // fill sets the record's channel, policy versions and program version.
 func (f inForce) fill(r *Record) {
 	if p := f.program(r.At); p != nil {
 		id := p.ID
 		r.ProgramVersion, r.ProgramHash = &id, p.Hash
 	}
-	var detail map[string]json.RawMessage
-	_ = json.Unmarshal(r.Detail, &detail) // a detail that is not an object names no channel or policy
-	r.Channel, _ = text(detail["channel"])
-	var named []map[string]json.RawMessage
+	var d detailFields
+	// Most details name neither a channel nor a policy: not decoded at all.
+	if bytes.Contains(r.Detail, []byte(`"channel"`)) || bytes.Contains(r.Detail, []byte(`"polic`)) {
+		_ = json.Unmarshal(r.Detail, &d) // a detail that is not an object names no channel or policy
+	}
+	r.Channel, _ = text(d.Channel)
+	var named []struct {
+		Policy  json.RawMessage `json:"policy"`
+		Version json.RawMessage `json:"version"`
+	}
 	var parts []string
 	switch {
-	case json.Unmarshal(detail["policies"], &named) == nil && detail["policies"] != nil && string(detail["policies"]) != "null":
+	case len(d.Policies) > 0 && d.Policies[0] == '[' && json.Unmarshal(d.Policies, &named) == nil:
 		// An acknowledgement names every policy it signed, with its version.
 		for _, e := range named {
-			if p, ok := text(e["policy"]); ok {
-				v, _ := text(e["version"])
+			if p, ok := text(e.Policy); ok {
+				v, _ := text(e.Version)
 				parts = append(parts, p+" "+v)
 			}
 		}
 		slices.Sort(parts)
-	case detail["policy"] != nil && string(detail["policy"]) != "null":
+	case len(d.Policy) > 0 && string(d.Policy) != "null":
 		// A step about one policy: the version it names, else the one in force.
-		p, _ := text(detail["policy"])
-		v, ok := text(detail["version"])
+		p, _ := text(d.Policy)
+		v, ok := text(d.Version)
 		if !ok {
 			v = f.policy(p, r.At)
 		}
