@@ -163,7 +163,8 @@ func Resolve(ctx context.Context, q sqlx.QueryerContext, f Filter) (Scope, error
 }
 
 // pageSQL is one page: a branch per control, each an ordered range of
-// audit_log_control_at_idx (`control_id <> ”` matches the partial index),
+// audit_log_control_at_idx (the test that control_id is not empty matches
+// the partial index),
 // merged in (at, id) order (a Merge Append that stops after $5 rows, however
 // many controls there are). $1-$5 are from, to, the cursor and the limit;
 // the controls follow.
