@@ -19,7 +19,7 @@ var Columns = []string{"audit_id", "at", "control", "requirements", "actor", "ac
 
 // exportBatch is the page size exports read with: large enough that a page's
 // round trip is cheap per row, small enough to keep memory flat.
-const exportBatch = 5000
+const exportBatch = 20000
 
 func (r Record) fields() (at time.Time, rest []string) {
 	program := ""
