@@ -50,7 +50,7 @@ func TestExportRecordsPackAndVerify(t *testing.T) {
 	keyFile := filepath.Join(dir, "audit_signing_key")
 	os.WriteFile(keyFile, []byte(base64.StdEncoding.EncodeToString(priv.Seed())+"\n"), 0o600)
 	t.Setenv("AUDIT_SIGNING_KEY", keyFile)
-	t.Setenv("AUDIT_CHECKPOINT_FILE", "")
+	t.Setenv("AUDIT_CHECKPOINT_FILE", filepath.Join(dir, "checkpoints.jsonl")) // not the embedded mode's default file
 	from, to := time.Now().UTC().Format(time.DateOnly), time.Now().UTC().AddDate(0, 0, 1).Format(time.DateOnly)
 	period := []string{"--from", from, "--to", to}
 
