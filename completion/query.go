@@ -166,22 +166,19 @@ func Resolve(ctx context.Context, q sqlx.QueryerContext, f Filter) (Scope, error
 // audit_log_control_at_idx (the test that control_id is not empty matches
 // the partial index),
 // merged in (at, id) order (a Merge Append that stops after $5 rows, however
-// many controls there are), from the index alone; only the page's rows are
-// then read from the table. $1-$5 are from, to, the cursor and the limit;
+// many controls there are). $1-$5 are from, to, the cursor and the limit;
 // the controls follow.
 func pageSQL(controls int) string {
 	var b strings.Builder
-	b.WriteString(`WITH page AS (SELECT id FROM (`)
+	b.WriteString(`SELECT id AS audit_id, at, control_id, actor, action, subject, detail, hash FROM (`)
 	for i := range controls {
 		if i > 0 {
 			b.WriteString(" UNION ALL ")
 		}
-		fmt.Fprintf(&b, `(SELECT id, at FROM audit_log WHERE control_id = $%d AND control_id <> '' AND at >= $1 AND at < $2
+		fmt.Fprintf(&b, `(SELECT * FROM audit_log WHERE control_id = $%d AND control_id <> '' AND at >= $1 AND at < $2
 			AND (at, id) > ($3, $4) ORDER BY at, id LIMIT $5)`, i+6)
 	}
-	b.WriteString(`) r ORDER BY at, id LIMIT $5)
-		SELECT r.id AS audit_id, r.at, r.control_id, r.actor, r.action, r.subject, r.detail, r.hash
-		FROM page JOIN audit_log r ON r.id = page.id ORDER BY r.at, r.id`)
+	b.WriteString(`) r ORDER BY at, id LIMIT $5`)
 	return b.String()
 }
 
