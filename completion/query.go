@@ -251,15 +251,22 @@ func (s Scope) Each(ctx context.Context, q sqlx.QueryerContext, batch int, fn fu
 			after = next
 		}
 	}()
-	for p := range pages {
-		if p.err != nil {
-			return p.err
-		}
-		for _, r := range p.records {
-			if err := fn(r); err != nil {
-				return err
+	err := func() error {
+		for p := range pages {
+			if p.err != nil {
+				return p.err
+			}
+			for _, r := range p.records {
+				if err := fn(r); err != nil {
+					return err
+				}
 			}
 		}
+		return ctx.Err()
+	}()
+	// The reader stops and is waited for before q is handed back.
+	cancel()
+	for range pages {
 	}
-	return ctx.Err()
+	return err
 }

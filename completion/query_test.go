@@ -2,6 +2,7 @@ package completion_test
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -197,5 +198,24 @@ func TestViewAgreesWithTheQueryModel(t *testing.T) {
 			(v.ProgramVersion == nil) != (r.ProgramVersion == nil) || (v.ProgramVersion != nil && *v.ProgramVersion != *r.ProgramVersion) {
 			t.Errorf("audit row %d: the view says %+v, the query model %q %q %v %q", r.AuditID, v, r.Channel, r.PolicyVersions, r.ProgramVersion, r.ProgramHash)
 		}
+	}
+}
+
+// A writer's error stops Each, which returns it once its reader has stopped.
+func TestEachStopsAtTheWritersError(t *testing.T) {
+	db := testenv.Postgres(t)
+	p := fixture.Seed(t, db)
+	s, err := completion.Resolve(context.Background(), db.App, completion.Filter{From: p.From, To: p.To})
+	if err != nil {
+		t.Fatal(err)
+	}
+	stop := errors.New("disk full")
+	seen := 0
+	err = s.Each(context.Background(), db.App, 1, func(completion.Record) error {
+		seen++
+		return stop
+	})
+	if !errors.Is(err, stop) || seen != 1 {
+		t.Fatalf("Each returned %v after %d records, want the writer's error after 1", err, seen)
 	}
 }
