@@ -105,7 +105,11 @@ func runRecordsDRTests(ctx context.Context, env *Env, args []string) error {
 				seconds(s.RTOAchieved), seconds(s.RTOTarget), met(s.RTOMet), seconds(s.RPOAchieved), seconds(s.RPOTarget), met(s.RPOMet), s.Integrity)
 		}
 		for _, f := range r.Findings {
-			fmt.Fprintf(tw, "\t%s %d\t%s\towner %s, due %s\tclosed %s\t\t\t\t\n", f.Kind, f.N, f.Title, f.OwnerID, f.Due.Format(time.DateOnly), stamp(f.ClosedAt))
+			state := "OPEN"
+			if f.ClosedAt != nil {
+				state = "closed " + stamp(f.ClosedAt)
+			}
+			fmt.Fprintf(tw, "\t%s %d\t%s\towner %s, due %s\t%s\t\t\t\t\n", f.Kind, f.N, f.Title, f.OwnerID, f.Due.Format(time.DateOnly), state)
 		}
 	}
 	return tw.Flush()
