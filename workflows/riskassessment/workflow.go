@@ -2,6 +2,7 @@ package riskassessment
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -157,6 +158,11 @@ func (a *assessment) record(ctx workflow.Context, out humantask.Outcome, round i
 	}).Get(ctx, &res)
 	if err == nil && len(res.Unknown) > 0 {
 		workflow.GetLogger(ctx).Warn("risk owner linked controls the program does not have", "task", out.TaskID, "controls", res.Unknown)
+		// The register kept only the program's controls: so do the
+		// officer's summary and the sign-offs built from these answers.
+		for i := range assessed {
+			assessed[i].Risk.Controls = slices.DeleteFunc(assessed[i].Risk.Controls, func(c string) bool { return slices.Contains(res.Unknown, c) })
+		}
 	}
 	return err
 }

@@ -52,6 +52,10 @@ func TestRiskAssessmentTwoOwnersOneProposesSentBackThenSignedOff(t *testing.T) {
 	if body := h.Task(task("owner/2/pat")).Body; !strings.Contains(body, "sent the assessment back: R-1 needs a better justification") {
 		t.Errorf("round 2 does not carry the officer's note:\n%s", body)
 	}
+	// The officer's review lists the controls the register kept, not a mistyped one.
+	if body := h.Task(task("review/1")).Body; !strings.Contains(body, "key-management") || strings.Contains(body, "nope") {
+		t.Errorf("the officer's review does not show R-2's controls as the register kept them:\n%s", body)
+	}
 	newID := "R-2026-eve-2-1" // proposed in round 2, the round signed off
 	if st.Stage != StageDone || st.Round != 2 || !slices.Contains(st.Proposed, newID) {
 		t.Errorf("status %+v: want done in round 2 with %s proposed", st, newID)
