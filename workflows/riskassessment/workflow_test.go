@@ -116,7 +116,11 @@ func TestRiskAssessmentAcceptanceAboveToleranceTwoSignOffsAndExpiry(t *testing.T
 	checkForms(h)
 	want := []string{task("owner/1/eve"), task("owner/1/pat"), task("review/1"), task("acceptance/R-3/1/officer"), task("acceptance/R-3/1/ceo"),
 		task("re-review/R-3/1"), task("acceptance/R-3/2/officer"), task("acceptance/R-3/2/ceo"), task("re-review/R-3/2")}
-	if got := h.TaskIDs(); !slices.Equal(got, want) {
+	got := h.TaskIDs()
+	if len(got) >= 2 {
+		slices.Sort(got[:2]) // the two owners' tasks start together, in no fixed order
+	}
+	if !slices.Equal(got, want) {
 		t.Fatalf("tasks %v, want %v", got, want)
 	}
 	if a := h.Task(task("acceptance/R-3/1/ceo")).AssigneeID; a != "cleo" {
