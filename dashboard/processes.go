@@ -39,6 +39,9 @@ var Processes = []Process{
 	{Name: "security-training", Title: "Security training", TaskPrefixes: []string{"security-training"}, CampaignKind: "training"},
 	{Name: "offboarding", Title: "Offboarding", TaskPrefixes: []string{"offboarding"}},
 	{Name: "vendor-review", Title: "Vendor review", TaskPrefixes: []string{"vendor-review"}},
+	{Name: "dr-test", Title: "DR/BCP test", TaskPrefixes: []string{"dr-test"}},
+	{Name: "backup-restore-test", Title: "Backup restore test", TaskPrefixes: []string{"backup-restore-test"}},
+	{Name: "annual-risk-assessment", Title: "Annual risk assessment", TaskPrefixes: []string{"annual-risk-assessment"}},
 }
 
 // LookupProcess is the process named name.

@@ -13,12 +13,13 @@ import (
 	"github.com/complyflow/complyflow/internal/testenv"
 )
 
-// TestBrowserSignInWithTOTPAndAcknowledgeFromHome drives a real browser
+// TestBrowserSignInWithTOTPDashboardAndAcknowledgeFromHome drives a real browser
 // (Debian's chromium, which scripts/test.sh installs like Postgres) through
 // the portal (issue 15 item 7): the officer signs in with a TOTP code, opens
-// the acknowledgement waiting on their home page and accepts it, and the
-// home page then lists the signature.
-func TestBrowserSignInWithTOTPAndAcknowledgeFromHome(t *testing.T) {
+// the dashboard from home and sees the campaign open, then opens the
+// acknowledgement waiting on their home page and accepts it, and the home
+// page then lists the signature.
+func TestBrowserSignInWithTOTPDashboardAndAcknowledgeFromHome(t *testing.T) {
 	chromium, err := exec.LookPath("chromium")
 	if err != nil {
 		t.Fatal("no chromium on PATH: `make test` installs it (apt-get install chromium)")
@@ -62,6 +63,14 @@ func TestBrowserSignInWithTOTPAndAcknowledgeFromHome(t *testing.T) {
 		chromedp.Submit(chromedp.CSS(`#code`)),
 		chromedp.WaitVisible(chromedp.CSS(`#assignments`)))
 	home := text(`body`)
+	step("open the dashboard from home",
+		chromedp.Click(chromedp.CSS(`a[href="/dashboard"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`div.campaign`)))
+	dash := text(`body`)
+	if !strings.Contains(dash, "Everything open") || !strings.Contains(dash, "ack-2026") || !strings.Contains(dash, "1 assigned · 0 completed") {
+		t.Errorf("the dashboard does not show the open campaign:\n%s", dash)
+	}
+	step("back home", chromedp.Navigate(sp.URL+"/"), chromedp.WaitVisible(chromedp.CSS(`#assignments`)))
 	step("accept the acknowledgement from home",
 		chromedp.Click(chromedp.CSS(`#assignments a`)),
 		chromedp.WaitVisible(chromedp.CSS(`button[name=accept]`)),
