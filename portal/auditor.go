@@ -15,6 +15,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"html/template"
 	"io"
 	"net/http"
 	"net/url"
@@ -202,12 +203,13 @@ func filterDetail(f completion.Filter) map[string]string {
 
 // recordsPage is what auditor_records.html shows.
 type recordsPage struct {
-	Filter    completion.Filter
-	From, To  string
-	Records   []completion.Record
-	Controls  []string
-	NextQuery string
-	Query     string
+	Filter   completion.Filter
+	From, To string
+	Records  []completion.Record
+	Controls []string
+	// NextQuery and Query are URL queries this package encoded.
+	NextQuery template.URL
+	Query     template.URL
 	Bounded   bool
 	Allowed   period
 }
@@ -228,11 +230,11 @@ func (s *Server) records(w http.ResponseWriter, r *http.Request, p Principal) {
 		return
 	}
 	page := recordsPage{Filter: res.Scope.Filter, Records: res.Records, Controls: res.Scope.Controls,
-		From: q.Filter.From.Format(time.DateOnly), To: q.Filter.To.Format(time.DateOnly), Query: filterQuery(q.Filter).Encode()}
+		From: q.Filter.From.Format(time.DateOnly), To: q.Filter.To.Format(time.DateOnly), Query: template.URL(filterQuery(q.Filter).Encode())}
 	if res.Next.ID != 0 {
 		next := filterQuery(q.Filter)
 		next.Set("after", res.Next.String())
-		page.NextQuery = next.Encode()
+		page.NextQuery = template.URL(next.Encode())
 	}
 	page.Allowed, page.Bounded, _ = s.auditPeriod(r.Context(), p)
 	s.renderAuditor(w, http.StatusOK, "auditor_records.html", page)
