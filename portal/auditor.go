@@ -36,6 +36,9 @@ const recordsPageSize = 100
 type recordsQuery struct {
 	Filter completion.Filter
 	After  completion.Cursor
+	// Allowed is an auditor's audit period, when Bounded.
+	Allowed period
+	Bounded bool
 }
 
 // period is [From, To), whole UTC days.
@@ -131,7 +134,7 @@ func (s *Server) recordsRequest(w http.ResponseWriter, r *http.Request, p Princi
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return recordsQuery{}, false
 	}
-	return recordsQuery{After: after, Filter: completion.Filter{From: want.From, To: want.To,
+	return recordsQuery{After: after, Allowed: allowed, Bounded: bounded, Filter: completion.Filter{From: want.From, To: want.To,
 		Framework: v.Get("framework"), Requirement: v.Get("requirement"), Control: v.Get("control")}}, true
 }
 
@@ -236,7 +239,7 @@ func (s *Server) records(w http.ResponseWriter, r *http.Request, p Principal) {
 		next.Set("after", res.Next.String())
 		page.NextQuery = template.URL(next.Encode())
 	}
-	page.Allowed, page.Bounded, _ = s.auditPeriod(r.Context(), p)
+	page.Allowed, page.Bounded = q.Allowed, q.Bounded
 	s.renderAuditor(w, http.StatusOK, "auditor_records.html", page)
 }
 
