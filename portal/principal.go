@@ -84,13 +84,24 @@ func (s *Server) requireRole(h func(http.ResponseWriter, *http.Request, Principa
 // (schema/0017_accounts.sql), so a handler that forgets a WHERE still sees
 // only the person's rows.
 func (s *Server) inScope(ctx context.Context, p Principal, fn func(tx *sqlx.Tx) error) error {
+	return s.scopedTx(ctx, p, sql.LevelDefault, fn)
+}
+
+// inSnapshot is inScope in one repeatable-read snapshot, so every part of an
+// export (an XLSX's row count and its rows, a pack's files) sees the same
+// records while processes write more.
+func (s *Server) inSnapshot(ctx context.Context, p Principal, fn func(tx *sqlx.Tx) error) error {
+	return s.scopedTx(ctx, p, sql.LevelRepeatableRead, fn)
+}
+
+func (s *Server) scopedTx(ctx context.Context, p Principal, isolation sql.IsolationLevel, fn func(tx *sqlx.Tx) error) error {
 	db := s.Scoped
 	if db == nil {
 		// Only a test's Server leaves Scoped unset (main.go always opens
 		// it): it then reads as the application role, which sees every row.
 		db = s.DB
 	}
-	tx, err := db.BeginTxx(ctx, &sql.TxOptions{ReadOnly: true})
+	tx, err := db.BeginTxx(ctx, &sql.TxOptions{Isolation: isolation, ReadOnly: true})
 	if err != nil {
 		return err
 	}

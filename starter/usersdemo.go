@@ -49,7 +49,8 @@ func runUsersDemo(ctx context.Context, env *Env, args []string) error {
 				t := time.Now().AddDate(1, 0, 0)
 				until = &t
 			}
-			year := time.Now().Year() - 1
+			// The demo's records are this year's: the auditor audits it.
+			year := time.Now().Year()
 			n := accounts.New{PersonID: d.Person, Role: d.Role, ValidUntil: until, By: "demo"}
 			if d.Role == "auditor" {
 				n.AuditFrom, n.AuditTo = fmt.Sprintf("%d-01-01", year), fmt.Sprintf("%d-12-31", year)
