@@ -89,7 +89,7 @@ func (f Filter) taskConds(args *sqlArgs) (conds []string, ok bool) {
 			return nil, false
 		}
 		// The expression an index on open tasks by process would use
-		// (indexes.sql.txt).
+		// (schema/0020_dashboard_indexes.sql).
 		conds = append(conds, "split_part(t.parent_ref, '/', 1) = ANY("+args.add(pq.Array(p.TaskPrefixes))+")")
 	}
 	if f.Person != "" {
