@@ -22,7 +22,7 @@ if ! command -v chromium >/dev/null 2>&1; then
   fi
 fi
 # The XLSX export's test opens the workbook in a second reader (openpyxl).
-if ! python3 -c 'import openpyxl' 2>/dev/null && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+if ! python3 -c 'import openpyxl' 2>/dev/null && ! /usr/bin/python3 -c 'import openpyxl' 2>/dev/null && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
   echo "installing python3-openpyxl (apt-get install python3-openpyxl)" >&2
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-openpyxl >/dev/null ||
     { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-openpyxl >/dev/null; }
