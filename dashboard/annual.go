@@ -61,24 +61,14 @@ func Annual(ctx context.Context, q sqlx.QueryerContext, now time.Time) ([]Annual
 // first, each with its open tasks (the committee's reviews, the officer's
 // opening and sign-off).
 func PolicyReviewState(ctx context.Context, q sqlx.QueryerContext, now time.Time) (AnnualState, error) {
-	s := AnnualState{Process: "annual-policy-review"}
-	err := sqlx.SelectContext(ctx, q, &s.Runs, `
+	return annualState(ctx, q, now, "annual-policy-review", "annual policy reviews", `
 		SELECT r.id, r.status, r.round, r.officer_id AS owner_id, coalesce(p.name, '') AS owner_name, r.created_at,
 		       r.signed_off_at AS finished_at, coalesce(t.open, 0) AS open_tasks, coalesce(t.overdue, 0) AS overdue
 		FROM policy_reviews r LEFT JOIN people p ON p.id = r.officer_id
 		LEFT JOIN LATERAL (SELECT count(*) AS open, count(*) FILTER (WHERE t.due_at < $1) AS overdue FROM tasks t
 		                   WHERE t.status = 'open' AND t.parent_ref = r.id) t ON true
 		WHERE r.status <> 'signed-off' OR r.created_at > $1::timestamptz - $2::interval
-		ORDER BY r.created_at DESC, r.id`, now, fmt.Sprintf("%d seconds", int(AnnualWindow.Seconds())))
-	if err != nil {
-		return AnnualState{}, fmt.Errorf("annual policy reviews: %w", err)
-	}
-	for _, r := range s.Runs {
-		if r.Finished != nil && now.Sub(*r.Finished) < AnnualWindow {
-			s.DoneThisYear = true
-		}
-	}
-	return s, nil
+		ORDER BY r.created_at DESC, r.id`)
 }
 
 // RiskAssessmentState is the annual risk assessment's state (controls
@@ -87,8 +77,7 @@ func PolicyReviewState(ctx context.Context, q sqlx.QueryerContext, now time.Time
 // newest first, each with its open tasks (the owners' re-scoring, the
 // officer's review and the sign-offs of accepted risks above tolerance).
 func RiskAssessmentState(ctx context.Context, q sqlx.QueryerContext, now time.Time) (AnnualState, error) {
-	s := AnnualState{Process: "annual-risk-assessment"}
-	err := sqlx.SelectContext(ctx, q, &s.Runs, `
+	return annualState(ctx, q, now, "annual-risk-assessment", "annual risk assessments", `
 		SELECT a.id, a.status, coalesce((SELECT max(round) FROM risk_assessment_scores WHERE assessment_id = a.id), 1) AS round,
 		       coalesce(a.signed_off_by, '') AS owner_id, coalesce(p.name, '') AS owner_name, a.opened_at AS created_at,
 		       a.signed_off_at AS finished_at, coalesce(t.open, 0) AS open_tasks, coalesce(t.overdue, 0) AS overdue
@@ -96,9 +85,16 @@ func RiskAssessmentState(ctx context.Context, q sqlx.QueryerContext, now time.Ti
 		LEFT JOIN LATERAL (SELECT count(*) AS open, count(*) FILTER (WHERE t.due_at < $1) AS overdue FROM tasks t
 		                   WHERE t.status = 'open' AND t.parent_ref = a.id) t ON true
 		WHERE a.status <> 'signed-off' OR a.opened_at > $1::timestamptz - $2::interval
-		ORDER BY a.opened_at DESC, a.id`, now, fmt.Sprintf("%d seconds", int(AnnualWindow.Seconds())))
-	if err != nil {
-		return AnnualState{}, fmt.Errorf("annual risk assessments: %w", err)
+		ORDER BY a.opened_at DESC, a.id`)
+}
+
+// annualState runs query, which lists process's runs as AnnualRun rows
+// given now ($1) and AnnualWindow ($2), and says whether one finished
+// within the window.
+func annualState(ctx context.Context, q sqlx.QueryerContext, now time.Time, process, what, query string) (AnnualState, error) {
+	s := AnnualState{Process: process}
+	if err := sqlx.SelectContext(ctx, q, &s.Runs, query, now, fmt.Sprintf("%d seconds", int(AnnualWindow.Seconds()))); err != nil {
+		return AnnualState{}, fmt.Errorf("%s: %w", what, err)
 	}
 	for _, r := range s.Runs {
 		if r.Finished != nil && now.Sub(*r.Finished) < AnnualWindow {

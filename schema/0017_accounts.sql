@@ -86,8 +86,9 @@ REVOKE ALL ON accounts, sessions, account_links FROM complyflow_portal;
 -- Whose rows the person of the current transaction may see: NULL for
 -- everyone's (an officer or auditor), else themselves and, for a manager,
 -- everyone who reports to them directly or through their managers (issue 15:
--- "a manager their reports'"). The policies call it as an uncorrelated
--- subquery, so it runs once per query, not once per row.
+-- "a manager their reports'"). The policies call it in uncorrelated
+-- subqueries, so it runs once per query, not once per row, and a row is
+-- matched against the people by hash.
 CREATE FUNCTION complyflow_visible_people() RETURNS text[] LANGUAGE sql STABLE
 SET search_path = pg_catalog, public, pg_temp AS $$
     SELECT CASE
@@ -110,27 +111,27 @@ GRANT EXECUTE ON FUNCTION complyflow_visible_people() TO complyflow_portal;
 ALTER TABLE tasks ENABLE ROW LEVEL SECURITY;
 CREATE POLICY tasks_app ON tasks TO complyflow_app USING (true) WITH CHECK (true);
 CREATE POLICY tasks_portal ON tasks FOR SELECT TO complyflow_portal USING ((SELECT complyflow_visible_people()) IS NULL
-    OR assignee_id = ANY ((SELECT complyflow_visible_people())::text[]));
+    OR assignee_id IN (SELECT unnest(complyflow_visible_people())));
 
 ALTER TABLE task_events ENABLE ROW LEVEL SECURITY;
 CREATE POLICY task_events_app ON task_events TO complyflow_app USING (true) WITH CHECK (true);
 CREATE POLICY task_events_portal ON task_events FOR SELECT TO complyflow_portal
-    USING (EXISTS (SELECT 1 FROM tasks t WHERE t.id = task_id));
+    USING ((SELECT complyflow_visible_people()) IS NULL OR EXISTS (SELECT 1 FROM tasks t WHERE t.id = task_id));
 
 ALTER TABLE assignments ENABLE ROW LEVEL SECURITY;
 CREATE POLICY assignments_app ON assignments TO complyflow_app USING (true) WITH CHECK (true);
 CREATE POLICY assignments_portal ON assignments FOR SELECT TO complyflow_portal USING ((SELECT complyflow_visible_people()) IS NULL
-    OR person_id = ANY ((SELECT complyflow_visible_people())::text[]));
+    OR person_id IN (SELECT unnest(complyflow_visible_people())));
 
 ALTER TABLE acknowledgements ENABLE ROW LEVEL SECURITY;
 CREATE POLICY acknowledgements_app ON acknowledgements TO complyflow_app USING (true) WITH CHECK (true);
 CREATE POLICY acknowledgements_portal ON acknowledgements FOR SELECT TO complyflow_portal USING ((SELECT complyflow_visible_people()) IS NULL
-    OR person_id = ANY ((SELECT complyflow_visible_people())::text[]));
+    OR person_id IN (SELECT unnest(complyflow_visible_people())));
 
 ALTER TABLE training_completions ENABLE ROW LEVEL SECURITY;
 CREATE POLICY training_completions_app ON training_completions TO complyflow_app USING (true) WITH CHECK (true);
 CREATE POLICY training_completions_portal ON training_completions FOR SELECT TO complyflow_portal USING ((SELECT complyflow_visible_people()) IS NULL
-    OR person_id = ANY ((SELECT complyflow_visible_people())::text[]));
+    OR person_id IN (SELECT unnest(complyflow_visible_people())));
 
 -- The audit log: officers and auditors only.
 ALTER TABLE audit_log ENABLE ROW LEVEL SECURITY;
