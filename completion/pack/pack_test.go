@@ -125,6 +125,26 @@ func TestPackHoldsTheEvidenceAndVerifies(t *testing.T) {
 	}
 }
 
+// A pack unpacked and zipped again (`zip -r`, which adds an entry per
+// folder) still verifies.
+func TestVerifyAcceptsARezippedPackWithFolderEntries(t *testing.T) {
+	b, key := build(t)
+	es := unzip(t, b)
+	seen := map[string]bool{}
+	var withFolders []entry
+	for _, e := range es {
+		if dir, _, ok := strings.Cut(e.name, "/"); ok && !seen[dir] {
+			seen[dir] = true
+			withFolders = append(withFolders, entry{dir + "/", nil})
+		}
+		withFolders = append(withFolders, e)
+	}
+	again := rezip(t, withFolders)
+	if _, err := pack.Verify(bytes.NewReader(again), int64(len(again)), key.Public().(ed25519.PublicKey)); err != nil {
+		t.Fatalf("a re-zipped pack with folder entries: %v", err)
+	}
+}
+
 // Each kind of tampering is caught and named.
 func TestVerifyCatchesTampering(t *testing.T) {
 	b, key := build(t)

@@ -44,6 +44,11 @@ func Verify(r io.ReaderAt, size int64, pub ed25519.PublicKey) (Report, error) {
 	entries := map[string]*zip.File{}
 	var problems Problems
 	for _, f := range zr.File {
+		// A folder entry holds nothing: `zip -r` of an unpacked pack adds
+		// one per folder, and an empty folder adds no evidence.
+		if strings.HasSuffix(f.Name, "/") && f.UncompressedSize64 == 0 {
+			continue
+		}
 		if _, dup := entries[f.Name]; dup {
 			problems = append(problems, fmt.Sprintf("%s: in the pack twice", f.Name))
 		}
