@@ -82,5 +82,8 @@ func ProcessTitle(name string) string {
 	if p, ok := LookupProcess(name); ok {
 		return p.Title
 	}
+	if name == "" {
+		return "Other tasks" // a task no process started (`starter tasks create`)
+	}
 	return name
 }

@@ -35,3 +35,13 @@ func TestProcessOfTaskMatchesTheWorkflowIDs(t *testing.T) {
 		}
 	}
 }
+
+// A task no process started is listed under a name, not a blank.
+func TestProcessTitleOfATaskWithoutProcess(t *testing.T) {
+	if got := ProcessTitle(processOfTask("")); got != "Other tasks" {
+		t.Errorf("ProcessTitle of a task without parent = %q, want Other tasks", got)
+	}
+	if got := ProcessTitle("dr-test"); got != "DR/BCP test" {
+		t.Errorf("ProcessTitle(dr-test) = %q", got)
+	}
+}
