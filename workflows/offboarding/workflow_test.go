@@ -177,8 +177,8 @@ func TestValidateRefusesBadDaysAndThoseOffboardedAlready(t *testing.T) {
 	if err := Validate(t.Context(), db.App, Input{PersonID: "lee", LastDay: day(-MaxLastDayAgo), StartedBy: "mo"}); err != nil {
 		t.Errorf("last day %d days back refused: %v", MaxLastDayAgo, err)
 	}
-	db.Owner.MustExec(`UPDATE people SET end_date = $1 WHERE id = 'lee';
-		INSERT INTO offboardings (run_id, workflow_id, person_id, last_day, started_by, status, closed_at)
+	db.Owner.MustExec(`UPDATE people SET end_date = $1 WHERE id = 'lee'`, day(-2))
+	db.Owner.MustExec(`INSERT INTO offboardings (run_id, workflow_id, person_id, last_day, started_by, status, closed_at)
 			VALUES ('r1', 'offboarding/lee', 'lee', $1, 'mo', 'completed', $2)`, day(-2), now.Add(-time.Hour))
 	err := Validate(t.Context(), db.App, Input{PersonID: "lee", LastDay: day(0), StartedBy: "mo"})
 	if reason, ok := refusal.Reason(err); !ok || reason != "lee left on "+day(-2)+" and was already offboarded (completed "+
