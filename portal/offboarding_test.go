@@ -112,7 +112,8 @@ func TestManagerStartsTheirReportsOffboarding(t *testing.T) {
 
 // Refusals start nothing and say why on the form: a manager naming someone
 // who does not report to them (audited), a last day that is not a date or
-// too far back; an employee may not open the form at all (403, audited);
+// too far back; reading the status of someone not theirs is 403 (audited);
+// an employee may not open the form at all (403, audited);
 // an officer may offboard anyone active but not someone offboarded already.
 func TestOffboardingFormRefusals(t *testing.T) {
 	sp, tc, queue := offboardingPortal(t)
@@ -128,6 +129,12 @@ func TestOffboardingFormRefusals(t *testing.T) {
 		t.Errorf("the refusal audited %d times, want 1", n)
 	}
 	notStarted(t, tc, queue, "bob")
+	if code, _ := getPage(t, mia, sp.URL+"/offboarding/bob/status"); code != http.StatusForbidden {
+		t.Errorf("mia reading bob's offboarding: %d, want 403", code)
+	}
+	if n := sp.audited(t, "portal.refused", "GET /offboarding/bob/status"); n != 1 {
+		t.Errorf("the status refusal audited %d times, want 1", n)
+	}
 	for lastDay, want := range map[string]string{
 		"next friday": "last day &#34;next friday&#34; is not a date such as 2026-12-18",
 		time.Now().UTC().AddDate(0, 0, -60).Format(time.DateOnly): "is more than 30 days ago",
