@@ -105,6 +105,9 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("POST /connector/callback/{token}", s.connectorCallback)
 	mux.HandleFunc("GET /dashboard", s.requireRole(s.dashboardGet, RoleOfficer))
 	mux.HandleFunc("GET /team", s.requireRole(s.teamGet, RoleManager, RoleOfficer))
+	mux.HandleFunc("GET /offboarding/new", s.requireRole(s.offboardingNewGet, RoleManager, RoleOfficer))
+	mux.HandleFunc("POST /offboarding/new", s.requireRole(s.offboardingNewPost, RoleManager, RoleOfficer))
+	mux.HandleFunc("GET /offboarding/{person}/status", s.requireRole(s.offboardingStatus, RoleManager, RoleOfficer))
 	for pattern, h := range s.Extra {
 		mux.Handle(pattern, h)
 	}

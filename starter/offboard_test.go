@@ -57,6 +57,22 @@ func TestOffboardStartRefusesNonManagerAndDuplicate(t *testing.T) {
 	}
 }
 
+// starter offboard shares the portal's checks (offboarding.Validate): a
+// last day more than 30 days back is refused, and nothing starts.
+func TestOffboardRefusesALastDayTooFarBack(t *testing.T) {
+	db, c := offboardEnv(t)
+	db.Owner.MustExec(`INSERT INTO people (id, email, name, manager_id) VALUES ('old-mgr', 'm@example.com', 'Mgr', NULL),
+		('old-leaver', 'l@example.com', 'Leaver', 'old-mgr')`)
+	old := time.Now().UTC().AddDate(0, 0, -45).Format(time.DateOnly)
+	code, _, errOut := starterIn(t, db, "offboard", "--person", "old-leaver", "--last-day", old, "--as", "old-mgr")
+	if code != 2 || !strings.Contains(errOut, "last day "+old+" is more than 30 days ago") {
+		t.Fatalf("code %d, %q", code, errOut)
+	}
+	if _, err := c.DescribeWorkflowExecution(context.Background(), "offboarding/old-leaver", ""); err == nil {
+		t.Error("an offboarding started")
+	}
+}
+
 // The HR feed: a people import that newly sets an end date starts that
 // person's offboarding for that day, after the import; re-importing the
 // same file starts nothing new.

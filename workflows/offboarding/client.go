@@ -2,9 +2,11 @@ package offboarding
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -14,19 +16,97 @@ import (
 	"go.temporal.io/sdk/client"
 
 	act "github.com/complyflow/complyflow/activities/offboarding"
+	"github.com/complyflow/complyflow/directory"
 	"github.com/complyflow/complyflow/internal/links"
 	"github.com/complyflow/complyflow/internal/refusal"
 )
 
-// Validate answers, as a refusal, why in could not start: a last day that
-// is not a date, a person not in the directory, or a starter who is not up
-// the person's management chain, a security officer or the HR feed. Any
-// other error is an outage. The workflow's first activity checks the same.
+// MaxLastDayAgo is how many days back a last day may be: an older one is
+// more likely a mistyped year than a leaver nobody offboarded for a month,
+// and if it is the latter, today's date with the reason saying so starts
+// the removals at once all the same.
+const MaxLastDayAgo = 30
+
+// ErrNotAllowed is in the refusal Validate gives a starter who may not
+// offboard the person (errors.Is): the portal audits those.
+var ErrNotAllowed = errors.New("may not offboard this person")
+
+// Validate answers, as a refusal, why in could not start, for the starter
+// and the portal alike: a starter who is not up the person's management
+// chain, a security officer or the HR feed (also ErrNotAllowed), a person
+// not in the directory (ErrNotAllowed too), a last day that is not a date
+// or is more than MaxLastDayAgo days before today, or a person who has
+// left and whose offboarding already completed. Any other error is an
+// outage. The workflow's first activity checks the starter and the date
+// again; a second offboarding of a person whose first still runs is
+// refused by Start.
 func Validate(ctx context.Context, db sqlx.QueryerContext, in Input) error {
-	if _, err := time.Parse(time.DateOnly, in.LastDay); err != nil {
+	if err := act.Authorize(ctx, db, in.PersonID, in.StartedBy); err != nil {
+		if _, ok := refusal.Reason(err); ok {
+			return notAllowed{err}
+		}
+		return err
+	}
+	day, err := time.Parse(time.DateOnly, in.LastDay)
+	if err != nil {
 		return refusal.New("last day %q is not a date such as 2026-12-18", in.LastDay)
 	}
-	return act.Authorize(ctx, db, in.PersonID, in.StartedBy)
+	y, m, d := time.Now().UTC().Date()
+	if earliest := time.Date(y, m, d-MaxLastDayAgo, 0, 0, 0, 0, time.UTC); day.Before(earliest) {
+		return refusal.New("last day %s is more than %d days ago (the earliest is %s): check the year; if %s's access really "+
+			"stayed that long, give today's date and say so in the reason", in.LastDay, MaxLastDayAgo, earliest.Format(time.DateOnly), in.PersonID)
+	}
+	var done struct {
+		EndDate  time.Time `db:"end_date"`
+		ClosedAt time.Time `db:"closed_at"`
+	}
+	err = sqlx.GetContext(ctx, db, &done, `SELECT p.end_date, o.closed_at FROM offboardings o JOIN people p ON p.id = o.person_id
+		WHERE o.person_id = $1 AND o.status = 'completed' AND NOT `+directory.NotLeft+` ORDER BY o.closed_at DESC LIMIT 1`, in.PersonID)
+	if err == nil {
+		return refusal.New("%s left on %s and was already offboarded (completed %s): there is no access left to remove",
+			in.PersonID, done.EndDate.Format(time.DateOnly), done.ClosedAt.UTC().Format(time.DateOnly))
+	}
+	if !errors.Is(err, sql.ErrNoRows) {
+		return fmt.Errorf("look up %s's offboardings: %w", in.PersonID, err)
+	}
+	return nil
+}
+
+// notAllowed is Authorize's refusal, marked as ErrNotAllowed.
+type notAllowed struct{ error }
+
+func (e notAllowed) Unwrap() error      { return e.error }
+func (notAllowed) Is(target error) bool { return target == ErrNotAllowed }
+
+// Leaver is someone a starter may offboard.
+type Leaver struct {
+	ID   string `db:"id"`
+	Name string `db:"name"`
+}
+
+// Leavers is whom by may offboard among those who have not left, by
+// Authorize's rule: everyone for a security officer, else everyone who
+// reports to by, directly or through other managers. The portal's form
+// offers them; Validate still decides.
+func Leavers(ctx context.Context, q sqlx.QueryerContext, by string) ([]Leaver, error) {
+	officers, err := directory.RoleHolders(ctx, q, "security_officer")
+	if err != nil {
+		return nil, err
+	}
+	var leavers []Leaver
+	// UNION (not UNION ALL) ends the walk even on a cycle in the directory.
+	err = sqlx.SelectContext(ctx, q, &leavers, `
+		WITH RECURSIVE reports(id) AS (
+			SELECT id FROM people WHERE manager_id = $1
+			UNION
+			SELECT p.id FROM people p JOIN reports r ON p.manager_id = r.id)
+		SELECT p.id, p.name FROM people p
+		WHERE `+directory.NotLeft+` AND ($2 OR p.id IN (SELECT id FROM reports WHERE id <> $1))
+		ORDER BY p.name, p.id`, by, slices.Contains(officers, by))
+	if err != nil {
+		return nil, fmt.Errorf("people %s may offboard: %w", by, err)
+	}
+	return leavers, nil
 }
 
 // Start starts the person's offboarding on the task queue and answers its

@@ -1,6 +1,7 @@
 package offboarding
 
 import (
+	"errors"
 	"slices"
 	"strings"
 	"testing"
@@ -8,6 +9,7 @@ import (
 
 	act "github.com/complyflow/complyflow/activities/offboarding"
 	"github.com/complyflow/complyflow/internal/refusal"
+	"github.com/complyflow/complyflow/internal/testenv"
 	"github.com/complyflow/complyflow/workflows/humantask"
 	"github.com/complyflow/complyflow/workflows/internal/policytest"
 	"go.temporal.io/sdk/testsuite"
@@ -144,13 +146,49 @@ func TestNonManagerRefused(t *testing.T) {
 	if n := h.count(`SELECT count(*) FROM offboardings`); n != 0 {
 		t.Errorf("%d offboardings recorded for a refused start", n)
 	}
-	if err := Validate(t.Context(), h.db.App, Input{PersonID: "lee", LastDay: lastDay, StartedBy: "eve"}); err == nil {
-		t.Error("Validate admitted eve")
+	today := time.Now().UTC().Format(time.DateOnly)
+	if err := Validate(t.Context(), h.db.App, Input{PersonID: "lee", LastDay: today, StartedBy: "eve"}); !errors.Is(err, ErrNotAllowed) {
+		t.Errorf("Validate admitted eve: %v, want ErrNotAllowed", err)
 	}
 	for _, by := range []string{"mo", "ceo", "sam", HRFeed} {
-		if err := Validate(t.Context(), h.db.App, Input{PersonID: "lee", LastDay: lastDay, StartedBy: by}); err != nil {
+		if err := Validate(t.Context(), h.db.App, Input{PersonID: "lee", LastDay: today, StartedBy: by}); err != nil {
 			t.Errorf("Validate refused %s: %v", by, err)
 		}
+	}
+}
+
+// Validate, which the starter and the portal share: a last day that is not
+// a date, or more than MaxLastDayAgo days back, and a person who left and
+// was offboarded already, are refused saying so; none is ErrNotAllowed.
+func TestValidateRefusesBadDaysAndThoseOffboardedAlready(t *testing.T) {
+	db := testenv.Postgres(t)
+	seed(t, db)
+	now := time.Now().UTC()
+	day := func(days int) string { return now.AddDate(0, 0, days).Format(time.DateOnly) }
+	for _, c := range []struct{ lastDay, want string }{
+		{"18/12/2026", `last day "18/12/2026" is not a date such as 2026-12-18`},
+		{day(-MaxLastDayAgo - 1), "is more than 30 days ago (the earliest is " + day(-MaxLastDayAgo) + ")"},
+	} {
+		err := Validate(t.Context(), db.App, Input{PersonID: "lee", LastDay: c.lastDay, StartedBy: "mo"})
+		if reason, ok := refusal.Reason(err); !ok || !strings.Contains(reason, c.want) || errors.Is(err, ErrNotAllowed) {
+			t.Errorf("last day %s: %v, want a refusal containing %q", c.lastDay, err, c.want)
+		}
+	}
+	if err := Validate(t.Context(), db.App, Input{PersonID: "lee", LastDay: day(-MaxLastDayAgo), StartedBy: "mo"}); err != nil {
+		t.Errorf("last day %d days back refused: %v", MaxLastDayAgo, err)
+	}
+	db.Owner.MustExec(`UPDATE people SET end_date = $1 WHERE id = 'lee'`, day(-2))
+	db.Owner.MustExec(`INSERT INTO offboardings (run_id, workflow_id, person_id, last_day, started_by, status, closed_at)
+			VALUES ('r1', 'offboarding/lee', 'lee', $1, 'mo', 'completed', $2)`, day(-2), now.Add(-time.Hour))
+	err := Validate(t.Context(), db.App, Input{PersonID: "lee", LastDay: day(0), StartedBy: "mo"})
+	if reason, ok := refusal.Reason(err); !ok || reason != "lee left on "+day(-2)+" and was already offboarded (completed "+
+		now.Add(-time.Hour).Format(time.DateOnly)+"): there is no access left to remove" {
+		t.Errorf("offboarded already: %v", err)
+	}
+	// Rehired: the end date cleared, a new offboarding may start.
+	db.Owner.MustExec(`UPDATE people SET end_date = NULL WHERE id = 'lee'`)
+	if err := Validate(t.Context(), db.App, Input{PersonID: "lee", LastDay: day(0), StartedBy: "mo"}); err != nil {
+		t.Errorf("rehired lee refused: %v", err)
 	}
 }
 
