@@ -29,12 +29,41 @@ var Frameworks = []string{"soc2", "hipaa", "gdpr"}
 // Filter selects records: the period [From, To), and optionally one
 // framework (and within it one requirement, e.g. soc2 CC5.3) or one control.
 // With a framework, Control may name one of its requirements instead.
+//
+// Process and Person narrow it further (issue 16 item 3: "framework,
+// control, process, person, period"):
+//
+//   - Process is a registry process name (offboarding, vendor-review,
+//     dr-test, ...): the records of the controls whose processes list it in
+//     the program file (controls.processes, as `program apply` stored it).
+//     It is not read from the audit action: actions are not named by
+//     process (both campaigns write campaign.*, policy-change-request writes
+//     policy.change.*, every process's tasks write task.completed and its
+//     uploads evidence.uploaded), while a control's processes are the
+//     program's own statement of what evidences it. A control listing two
+//     processes has its records under both.
+//   - Person is a person's id in the directory: the records they made (the
+//     row's actor). A row's subject is the object it is about (a task, a
+//     campaign, a workflow run), never a person, and the person a step is
+//     about sits under a different detail key per process, so neither is
+//     matched.
 type Filter struct {
 	From, To    time.Time
 	Framework   string
 	Requirement string
 	Control     string
+	Process     string
+	Person      string
 }
+
+// FieldError is a Process or Person the program or directory does not know.
+// Field is the name the starter's flags and the portal's query parameters
+// give it (process, person).
+type FieldError struct {
+	Field, Value, Reason string
+}
+
+func (e *FieldError) Error() string { return fmt.Sprintf("%s %q: %s", e.Field, e.Value, e.Reason) }
 
 // Record is one completion record: one audit-log row for one control.
 type Record struct {
@@ -122,18 +151,23 @@ func Resolve(ctx context.Context, q sqlx.QueryerContext, f Filter) (Scope, error
 			f.Requirement, f.Control = f.Control, ""
 		}
 	}
+	if err := checkProcessAndPerson(ctx, q, f); err != nil {
+		return Scope{}, err
+	}
 	var rows []struct {
 		Control      string         `db:"id"`
 		Requirements pq.StringArray `db:"requirements"`
 		Matches      bool           `db:"matches"`
+		InProcess    bool           `db:"in_process"`
 	}
 	if err := sqlx.SelectContext(ctx, q, &rows, `
 		SELECT c.id,
 		       coalesce(array_agg(r.framework || ' ' || r.ref ORDER BY r.framework, r.ref)
 		                FILTER (WHERE r.ref IS NOT NULL AND ($1 = '' OR r.framework = $1)), '{}') AS requirements,
-		       $1 = '' OR bool_or(r.framework = $1 AND ($2 = '' OR r.ref = $2)) IS TRUE AS matches
+		       $1 = '' OR bool_or(r.framework = $1 AND ($2 = '' OR r.ref = $2)) IS TRUE AS matches,
+		       $3 = '' OR $3 = ANY(c.processes) AS in_process
 		FROM controls c LEFT JOIN control_requirements r ON r.control_id = c.id
-		GROUP BY c.id ORDER BY c.id`, f.Framework, f.Requirement); err != nil {
+		GROUP BY c.id ORDER BY c.id`, f.Framework, f.Requirement, f.Process); err != nil {
 		return Scope{}, fmt.Errorf("read the controls: %w", err)
 	}
 	s := Scope{Filter: f, requirements: map[string]string{}}
@@ -141,42 +175,79 @@ func Resolve(ctx context.Context, q sqlx.QueryerContext, f Filter) (Scope, error
 	if s.inForce, err = readInForce(ctx, q); err != nil {
 		return Scope{}, err
 	}
-	known := false
+	// mapped: a control matches the framework, requirement and control
+	// asked for; the process then narrows those to none or more.
+	known, mapped := false, false
 	for _, r := range rows {
 		s.requirements[r.Control] = strings.Join(r.Requirements, "; ")
 		if f.Control != "" && r.Control == f.Control {
 			known = true
 		}
 		if r.Matches && (f.Control == "" || r.Control == f.Control) {
-			s.Controls = append(s.Controls, r.Control)
+			mapped = true
+			if r.InProcess {
+				s.Controls = append(s.Controls, r.Control)
+			}
 		}
 	}
 	switch {
 	case f.Control != "" && !known:
 		return Scope{}, fmt.Errorf("control %q: not in the program (`starter program apply` stores the controls)", f.Control)
-	case f.Control != "" && len(s.Controls) == 0:
+	case f.Control != "" && !mapped:
 		return Scope{}, fmt.Errorf("control %q: not mapped to %s %s", f.Control, f.Framework, f.Requirement)
-	case f.Requirement != "" && len(s.Controls) == 0:
+	case f.Requirement != "" && !mapped:
 		return Scope{}, fmt.Errorf("requirement %s %q: no control in the program maps to it", f.Framework, f.Requirement)
 	}
 	return s, nil
 }
 
+// checkProcessAndPerson refuses a Process no control lists and a Person
+// not in the directory, naming the ones there are.
+func checkProcessAndPerson(ctx context.Context, q sqlx.QueryerContext, f Filter) error {
+	if f.Process != "" {
+		var known []string
+		if err := sqlx.SelectContext(ctx, q, &known, `SELECT DISTINCT unnest(processes) AS p FROM controls ORDER BY p`); err != nil {
+			return fmt.Errorf("read the controls' processes: %w", err)
+		}
+		if !slices.Contains(known, f.Process) {
+			list := strings.Join(known, ", ")
+			if list == "" {
+				list = "none: `starter program apply` stores them"
+			}
+			return &FieldError{"process", f.Process, "no control in the program lists it (the program's processes: " + list + ")"}
+		}
+	}
+	if f.Person != "" {
+		var known bool
+		if err := sqlx.GetContext(ctx, q, &known, `SELECT EXISTS (SELECT 1 FROM people WHERE id = $1)`, f.Person); err != nil {
+			return fmt.Errorf("read the directory: %w", err)
+		}
+		if !known {
+			return &FieldError{"person", f.Person, "not a person in the directory (`starter import people` stores them)"}
+		}
+	}
+	return nil
+}
+
 // pageSQL is one page: a branch per control, each an ordered range of
 // audit_log_control_at_idx (the test that control_id is not empty matches
-// the partial index),
-// merged in (at, id) order (a Merge Append that stops after $5 rows, however
-// many controls there are). $1-$5 are from, to, the cursor and the limit;
-// the controls follow.
-func pageSQL(controls int) string {
+// the partial index), or with a person of audit_log_actor_control_at_idx
+// (schema/0021), merged in (at, id) order (a Merge Append that stops after
+// $5 rows, however many controls there are). $1-$5 are from, to, the
+// cursor and the limit, then the person when byPerson, then the controls.
+func pageSQL(controls int, byPerson bool) string {
+	actor, first := "", 6
+	if byPerson {
+		actor, first = " AND actor = $6", 7
+	}
 	var b strings.Builder
 	b.WriteString(`SELECT id AS audit_id, at, control_id, actor, action, subject, detail, hash FROM (`)
 	for i := range controls {
 		if i > 0 {
 			b.WriteString(" UNION ALL ")
 		}
-		fmt.Fprintf(&b, `(SELECT * FROM audit_log WHERE control_id = $%d AND control_id <> '' AND at >= $1 AND at < $2
-			AND (at, id) > ($3, $4) ORDER BY at, id LIMIT $5)`, i+6)
+		fmt.Fprintf(&b, `(SELECT * FROM audit_log WHERE control_id = $%d AND control_id <> ''%s AND at >= $1 AND at < $2
+			AND (at, id) > ($3, $4) ORDER BY at, id LIMIT $5)`, i+first, actor)
 	}
 	b.WriteString(`) r ORDER BY at, id LIMIT $5`)
 	return b.String()
@@ -194,10 +265,13 @@ func (s Scope) Page(ctx context.Context, q sqlx.QueryerContext, after Cursor, li
 	}
 	var out []Record
 	args := []any{s.Filter.From, s.Filter.To, after.At, after.ID, limit}
+	if s.Filter.Person != "" {
+		args = append(args, s.Filter.Person)
+	}
 	for _, c := range s.Controls {
 		args = append(args, c)
 	}
-	if err := sqlx.SelectContext(ctx, q, &out, pageSQL(len(s.Controls)), args...); err != nil {
+	if err := sqlx.SelectContext(ctx, q, &out, pageSQL(len(s.Controls), s.Filter.Person != ""), args...); err != nil {
 		return nil, Cursor{}, fmt.Errorf("read completion records: %w", err)
 	}
 	for i := range out {
@@ -215,8 +289,9 @@ func (s Scope) Page(ctx context.Context, q sqlx.QueryerContext, after Cursor, li
 func (s Scope) Count(ctx context.Context, q sqlx.QueryerContext) (int, error) {
 	var n int
 	if err := sqlx.GetContext(ctx, q, &n, `
-		SELECT count(*) FROM audit_log WHERE control_id = ANY($1) AND control_id <> '' AND at >= $2 AND at < $3`,
-		pq.Array(s.Controls), s.Filter.From, s.Filter.To); err != nil {
+		SELECT count(*) FROM audit_log WHERE control_id = ANY($1) AND control_id <> '' AND at >= $2 AND at < $3
+		AND ($4 = '' OR actor = $4)`,
+		pq.Array(s.Controls), s.Filter.From, s.Filter.To, s.Filter.Person); err != nil {
 		return 0, fmt.Errorf("count completion records: %w", err)
 	}
 	return n, nil

@@ -1,5 +1,5 @@
 // The auditor's portal (issue 16 items 2 and 3): completion records per
-// control and framework for a period, a record's detail with its evidence
+// control, framework, process and person for a period, a record's detail with its evidence
 // files, exports and the evidence pack (auditor_export.go), and population
 // lists for sampling (auditor_population.go). Auditors and officers read
 // them through the portal's read-only role (inScope); an auditor's account
@@ -135,7 +135,8 @@ func (s *Server) recordsRequest(w http.ResponseWriter, r *http.Request, p Princi
 		return recordsQuery{}, false
 	}
 	return recordsQuery{After: after, Allowed: allowed, Bounded: bounded, Filter: completion.Filter{From: want.From, To: want.To,
-		Framework: v.Get("framework"), Requirement: v.Get("requirement"), Control: v.Get("control")}}, true
+		Framework: v.Get("framework"), Requirement: v.Get("requirement"), Control: v.Get("control"),
+		Process: v.Get("process"), Person: v.Get("person")}}, true
 }
 
 // refuseOutsidePeriod answers 403 to an auditor asking about time outside
@@ -201,7 +202,7 @@ func (s *Server) answerReadError(w http.ResponseWriter, what string, err error) 
 // filterDetail is a filter as the audit log records it.
 func filterDetail(f completion.Filter) map[string]string {
 	return map[string]string{"from": f.From.Format(time.DateOnly), "to": f.To.Format(time.DateOnly),
-		"framework": f.Framework, "requirement": f.Requirement, "control": f.Control}
+		"framework": f.Framework, "requirement": f.Requirement, "control": f.Control, "process": f.Process, "person": f.Person}
 }
 
 // recordsPage is what auditor_records.html shows.
@@ -247,7 +248,8 @@ func (s *Server) records(w http.ResponseWriter, r *http.Request, p Principal) {
 // exports).
 func filterQuery(f completion.Filter) url.Values {
 	v := url.Values{"from": {f.From.Format(time.DateOnly)}, "to": {f.To.Format(time.DateOnly)}}
-	for k, s := range map[string]string{"framework": f.Framework, "requirement": f.Requirement, "control": f.Control} {
+	for k, s := range map[string]string{"framework": f.Framework, "requirement": f.Requirement, "control": f.Control,
+		"process": f.Process, "person": f.Person} {
 		if s != "" {
 			v.Set(k, s)
 		}

@@ -46,7 +46,7 @@ func serveAttachment(w http.ResponseWriter, mediaType, name string) {
 // downloadName is the file name of an export of f.
 func downloadName(f completion.Filter, ext string) string {
 	parts := []string{"complyflow", f.From.Format(time.DateOnly), f.To.Format(time.DateOnly)}
-	for _, p := range []string{f.Framework, f.Requirement, f.Control} {
+	for _, p := range []string{f.Framework, f.Requirement, f.Control, f.Process, f.Person} {
 		if p != "" {
 			parts = append(parts, strings.NewReplacer(" ", "", "/", "-", ".", "_").Replace(p))
 		}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/ed25519"
 	"database/sql"
+	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -32,7 +33,7 @@ func runExport(ctx context.Context, env *Env, args []string) error {
 
 // filterFlags are the flags that choose completion records.
 type filterFlags struct {
-	from, to, framework, requirement, control *string
+	from, to, framework, requirement, control, process, person *string
 }
 
 func addFilterFlags(fs *flag.FlagSet) filterFlags {
@@ -42,12 +43,14 @@ func addFilterFlags(fs *flag.FlagSet) filterFlags {
 		framework:   fs.String("framework", "", "only controls mapped to this framework: soc2, hipaa or gdpr"),
 		requirement: fs.String("requirement", "", "with --framework: only controls mapped to this requirement, e.g. CC5.3"),
 		control:     fs.String("control", "", "only this control (its id in the program file); with --framework, a requirement of it also works (--framework soc2 --control CC5.3)"),
+		process:     fs.String("process", "", "only the records of controls whose processes list this one in the program file, e.g. offboarding"),
+		person:      fs.String("person", "", "only the records this person made (their id in the directory; the record's actor)"),
 	}
 }
 
 // filter reads the flags; a bad date is a usage error naming the flag.
 func (f filterFlags) filter() (completion.Filter, error) {
-	out := completion.Filter{Framework: *f.framework, Requirement: *f.requirement, Control: *f.control}
+	out := completion.Filter{Framework: *f.framework, Requirement: *f.requirement, Control: *f.control, Process: *f.process, Person: *f.person}
 	for _, d := range []struct {
 		name string
 		v    string
@@ -77,6 +80,10 @@ func (f filterFlags) scope(ctx context.Context, env *Env) (completion.Scope, err
 		return completion.Scope{}, err
 	}
 	s, err := completion.Resolve(ctx, db, filter)
+	var unknown *completion.FieldError
+	if errors.As(err, &unknown) {
+		return completion.Scope{}, usagef("--%v", err) // --process "x": ...
+	}
 	if err != nil {
 		return completion.Scope{}, usagef("%v", err)
 	}
@@ -124,7 +131,7 @@ func writeFile(path string, write func(w *bufio.Writer) error) error {
 }
 
 func runExportRecords(ctx context.Context, env *Env, args []string) error {
-	fs := newFlags(env, "export records", "export records --from D --to D [--framework soc2 [--requirement REF]] [--control ID] --format csv|xlsx --out FILE")
+	fs := newFlags(env, "export records", "export records --from D --to D [--framework soc2 [--requirement REF]] [--control ID] [--process P] [--person ID] --format csv|xlsx --out FILE")
 	ff := addFilterFlags(fs)
 	format := fs.String("format", "csv", "csv or xlsx")
 	out := fs.String("out", "", "the file to write (required)")
@@ -159,7 +166,7 @@ func runExportRecords(ctx context.Context, env *Env, args []string) error {
 }
 
 func runExportPack(ctx context.Context, env *Env, args []string) error {
-	fs := newFlags(env, "export pack", "export pack --from D --to D [--framework soc2 [--requirement REF]] [--control ID] --out pack.zip")
+	fs := newFlags(env, "export pack", "export pack --from D --to D [--framework soc2 [--requirement REF]] [--control ID] [--process P] [--person ID] --out pack.zip")
 	ff := addFilterFlags(fs)
 	out := fs.String("out", "", "the zip file to write (required)")
 	if err := fs.Parse(args); err != nil {

@@ -76,7 +76,7 @@ func Build(ctx context.Context, q sqlx.QueryerContext, w io.Writer, opts Options
 	f := opts.Scope.Filter
 	b := &builder{ctx: ctx, q: q, zw: zip.NewWriter(w), m: Manifest{Format: Format, CreatedAt: opts.CreatedAt.UTC(),
 		From: f.From.UTC(), To: f.To.UTC(), Framework: f.Framework, Control: f.Control,
-		PublicKey: opts.Key.Public().(ed25519.PublicKey)}}
+		Process: f.Process, Person: f.Person, PublicKey: opts.Key.Public().(ed25519.PublicKey)}}
 	if err := b.add(RecordsCSV, func(w io.Writer) (err error) {
 		b.m.Records, err = opts.Scope.WriteCSV(ctx, q, w)
 		return err
@@ -136,8 +136,9 @@ func (b *builder) evidenceFiles(s completion.Scope) error {
 		       array_agg(DISTINCT u.filename ORDER BY u.filename) AS names, array_agg(DISTINCT u.subject ORDER BY u.subject) AS subjects
 		FROM evidence_files f JOIN evidence_uploads u ON u.sha256 = f.sha256
 		WHERE f.sha256 IN (SELECT a.detail->>'sha256' FROM audit_log a
-		                   WHERE a.control_id = ANY($1) AND a.at >= $2 AND a.at < $3 AND a.detail ? 'sha256')
-		GROUP BY f.sha256 ORDER BY f.sha256`, pq.Array(s.Controls), s.Filter.From, s.Filter.To); err != nil {
+		                   WHERE a.control_id = ANY($1) AND a.at >= $2 AND a.at < $3 AND a.detail ? 'sha256'
+		                     AND ($4 = '' OR a.actor = $4))
+		GROUP BY f.sha256 ORDER BY f.sha256`, pq.Array(s.Controls), s.Filter.From, s.Filter.To, s.Filter.Person); err != nil {
 		return fmt.Errorf("read the evidence files: %w", err)
 	}
 	for _, f := range files {

@@ -33,6 +33,8 @@ type Manifest struct {
 	To        time.Time `json:"to"`
 	Framework string    `json:"framework,omitempty"`
 	Control   string    `json:"control,omitempty"`
+	Process   string    `json:"process,omitempty"`
+	Person    string    `json:"person,omitempty"`
 	Records   int       `json:"records"`
 	// PublicKey is informational: check the signature with the key you hold.
 	PublicKey []byte `json:"public_key"`
