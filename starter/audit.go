@@ -83,24 +83,12 @@ func runAuditCheckpoint(ctx context.Context, env *Env, args []string) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	cfg, err := env.Config()
-	if err != nil {
-		return err
-	}
-	key, err := cfg.AuditKey()
-	if err != nil {
-		return err
-	}
-	db, err := env.DB(ctx)
-	if err != nil {
-		return err
-	}
-	c, err := audit.WriteCheckpoint(ctx, db, key, cfg.AuditCheckpointFile)
+	c, _, err := signCheckpoint(ctx, env)
 	if err != nil {
 		return err
 	}
 	fmt.Fprintf(env.Stdout, "checkpoint signed %s: row %d, %d rows, hash %x\n", c.SignedAt.Format(time.RFC3339Nano), c.LastID, c.Count, c.LastHash)
-	if cfg.AuditCheckpointFile != "" {
+	if cfg, _ := env.Config(); cfg.AuditCheckpointFile != "" { // read by signCheckpoint already
 		fmt.Fprintf(env.Stdout, "stored in audit_checkpoints and appended to %s\n", cfg.AuditCheckpointFile)
 	}
 	return nil
@@ -136,4 +124,24 @@ func parsePublicKey(v string) (ed25519.PublicKey, error) {
 		return nil, fmt.Errorf("an Ed25519 public key is %d bytes, not %d", ed25519.PublicKeySize, len(b))
 	}
 	return ed25519.PublicKey(b), nil
+}
+
+// signCheckpoint verifies the audit log and signs a checkpoint of it with
+// the audit key (AUDIT_SIGNING_KEY), appended to AUDIT_CHECKPOINT_FILE; the
+// key is returned for whatever else the caller signs (an evidence pack).
+func signCheckpoint(ctx context.Context, env *Env) (audit.Checkpoint, ed25519.PrivateKey, error) {
+	cfg, err := env.Config()
+	if err != nil {
+		return audit.Checkpoint{}, nil, err
+	}
+	key, err := cfg.AuditKey()
+	if err != nil {
+		return audit.Checkpoint{}, nil, err
+	}
+	db, err := env.DB(ctx)
+	if err != nil {
+		return audit.Checkpoint{}, nil, err
+	}
+	c, err := audit.WriteCheckpoint(ctx, db, key, cfg.AuditCheckpointFile)
+	return c, key, err
 }

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"strings"
 	"text/tabwriter"
@@ -85,9 +84,7 @@ func runRecordsDRTests(ctx context.Context, env *Env, args []string) error {
 		return err
 	}
 	if *asJSON {
-		enc := json.NewEncoder(env.Stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(rs)
+		return printJSON(env.Stdout, rs)
 	}
 	tw := tabwriter.NewWriter(env.Stdout, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "TEST\tSTATE\tSCENARIO\tDATE\tRESULT\tSYSTEM\tRTO (TARGET)\tRPO (TARGET)\tINTEGRITY")
@@ -142,9 +139,7 @@ func runRecordsRestoreTests(ctx context.Context, env *Env, args []string) error 
 		return err
 	}
 	if *asJSON {
-		enc := json.NewEncoder(env.Stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(rs)
+		return printJSON(env.Stdout, rs)
 	}
 	tw := tabwriter.NewWriter(env.Stdout, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "TEST\tSYSTEM (OF)\tBY\tRESTORED\tINTO\tTOOK\tINTEGRITY\tRESULT\tCLOSED")

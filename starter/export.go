@@ -14,7 +14,6 @@ import (
 
 	"github.com/jmoiron/sqlx"
 
-	"github.com/complyflow/complyflow/audit"
 	"github.com/complyflow/complyflow/completion"
 	"github.com/complyflow/complyflow/completion/pack"
 )
@@ -179,20 +178,8 @@ func runExportPack(ctx context.Context, env *Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	cfg, err := env.Config()
-	if err != nil {
-		return err
-	}
-	key, err := cfg.AuditKey()
-	if err != nil {
-		return err
-	}
-	db, err := env.DB(ctx)
-	if err != nil {
-		return err
-	}
 	// A fresh checkpoint (the log verified first) ends the pack's audit slice.
-	cp, err := audit.WriteCheckpoint(ctx, db, key, cfg.AuditCheckpointFile)
+	cp, key, err := signCheckpoint(ctx, env)
 	if err != nil {
 		return err
 	}

@@ -2,7 +2,9 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"io"
 	"maps"
 	"slices"
 	"strings"
@@ -299,4 +301,12 @@ func runRecordsReviews(ctx context.Context, env *Env, args []string) error {
 		tw.Flush()
 	}
 	return nil
+}
+
+// printJSON writes v to w as indented JSON: the --json output of the
+// records commands.
+func printJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
 }

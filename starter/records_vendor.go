@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"strings"
 	"text/tabwriter"
@@ -46,9 +45,7 @@ func runRecordsVendorReviews(ctx context.Context, env *Env, args []string) error
 		return err
 	}
 	if *asJSON {
-		enc := json.NewEncoder(env.Stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(out)
+		return printJSON(env.Stdout, out)
 	}
 	tw := tabwriter.NewWriter(env.Stdout, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "CYCLE\tSTATE\tREPORT\tPERIOD\tOPINION\tSHA-256\tREVIEWER\tDECISION\tWHEN")

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"strings"
@@ -58,9 +57,7 @@ func runRiskAssessmentRecords(ctx context.Context, env *Env, args []string) erro
 		return err
 	}
 	if *asJSON {
-		enc := json.NewEncoder(env.Stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(rows)
+		return printJSON(env.Stdout, rows)
 	}
 	if len(rows) == 0 {
 		fmt.Fprintln(env.Stdout, "no risk assessments recorded")
